@@ -1,0 +1,112 @@
+"""The ``vibank`` command, for use outside Snakemake.
+
+``vibank --version``; ``vibank simulate cohort``; ``vibank simulate phenotypes``. User errors
+print one line (``vibank: error: ...``) and exit 1; no traceback.
+"""
+
+import argparse
+import logging
+import sys
+
+import yaml
+
+from vibank import __version__
+from vibank.errors import VibankError
+
+
+def _load_config(path):
+    if path is None:
+        return {}
+    try:
+        with open(path) as fh:
+            return yaml.safe_load(fh) or {}
+    except FileNotFoundError:
+        raise VibankError(f"{path}: config file not found") from None
+    except yaml.YAMLError as err:
+        raise VibankError(f"{path}: not valid YAML ({str(err).splitlines()[0]})") from None
+
+
+def _cmd_simulate_cohort(args):
+    from vibank.simulate import CohortParams, simulate_cohort
+
+    cfg = _load_config(args.config)
+    sim = dict(cfg.get("cohort", {}).get("simulate", {}))
+    if args.populations:
+        sim["populations"] = dict(
+            (label, int(n)) for label, n in (item.split("=") for item in args.populations.split(","))
+        )
+    for key in ("n_chromosomes", "chromosome_length"):
+        if getattr(args, key) is not None:
+            sim[key] = getattr(args, key)
+    seed = args.seed if args.seed is not None else cfg.get("seed", 1)
+    info = simulate_cohort(args.out, args.samples, CohortParams(**sim, seed=seed), n_jobs=args.jobs)
+    print(f"{info['n_samples']} samples, {sum(info['n_variants'].values())} variants "
+          f"in {info['seconds']:.1f} s -> {args.out}.bed")
+
+
+def _cmd_simulate_phenotypes(args):
+    from vibank.simulate.phenotypes import simulate_phenotypes
+
+    cfg = _load_config(args.config)
+    ph = cfg.get("phenotypes", {})
+    traits = ph.get("traits") or {}
+    if not traits:
+        raise VibankError(f"{args.config}: phenotypes.traits is empty")
+    effects = {t: f"{args.out_dir}/true_effects_{t}.tsv.gz" for t in traits}
+    simulate_phenotypes(
+        args.bfile, args.samples, traits, f"{args.out_dir}/phenotypes.tsv", effects,
+        f"{args.out_dir}/traits.tsv", seed=cfg.get("seed", 1) if args.seed is None else args.seed,
+        reference_population=cfg.get("splits", {}).get("reference_population", "EUR"),
+        covariate_variance=ph.get("covariate_variance", 0.05),
+    )
+    print(f"{len(traits)} traits -> {args.out_dir}/phenotypes.tsv")
+
+
+def build_parser():
+    parser = argparse.ArgumentParser(prog="vibank", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"vibank {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log progress to stderr")
+    sub = parser.add_subparsers(dest="command", required=True)
+    sim = sub.add_parser("simulate", help="simulate a cohort or phenotypes")
+    simsub = sim.add_subparsers(dest="what", required=True)
+
+    c = simsub.add_parser("cohort", help="multi-ancestry cohort (msprime, OutOfAfrica_3G09)")
+    c.add_argument("--out", required=True, help="output PLINK prefix")
+    c.add_argument("--samples", required=True, help="output sample table (TSV)")
+    c.add_argument("--config", help="study config (cohort.simulate and seed are read)")
+    c.add_argument("--populations", help="e.g. EUR=6000,AFR=1000,EAS=1000")
+    c.add_argument("--n-chromosomes", dest="n_chromosomes", type=int)
+    c.add_argument("--chromosome-length", dest="chromosome_length", type=int)
+    c.add_argument("--seed", type=int)
+    c.add_argument("--jobs", type=int, default=1, help="chromosomes simulated in parallel")
+    c.set_defaults(func=_cmd_simulate_cohort)
+
+    p = simsub.add_parser("phenotypes", help="traits with known architecture on a bed file")
+    p.add_argument("--bfile", required=True)
+    p.add_argument("--samples", required=True, help="sample table (IID POP SEX AGE)")
+    p.add_argument("--config", required=True, help="study config (phenotypes.traits is read)")
+    p.add_argument("--out-dir", dest="out_dir", required=True)
+    p.add_argument("--seed", type=int)
+    p.set_defaults(func=_cmd_simulate_phenotypes)
+    return parser
+
+
+def main(argv=None):
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
+                        format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    try:
+        args.func(args)
+    except VibankError as err:
+        print(f"vibank: error: {err}", file=sys.stderr)
+        return 1
+    except TypeError as err:  # unknown keys in a config section reach the dataclasses here
+        if "unexpected keyword argument" in str(err):
+            print(f"vibank: error: config: {err}", file=sys.stderr)
+            return 1
+        raise
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,17 @@
+"""Genotype-level stages run with plink2: QC, principal components, sample splits and GWAS."""
+
+from vibank.genotypes.gwas import glm_to_sumstats, run_gwas
+from vibank.genotypes.pca import compute_pcs, make_covariates
+from vibank.genotypes.qc import QCParams, run_qc
+from vibank.genotypes.splits import SplitParams, make_splits
+
+__all__ = [
+    "QCParams",
+    "SplitParams",
+    "compute_pcs",
+    "glm_to_sumstats",
+    "make_covariates",
+    "make_splits",
+    "run_gwas",
+    "run_qc",
+]

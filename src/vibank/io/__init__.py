@@ -1,0 +1,1 @@
+"""File formats: PLINK genotypes, sample tables, summary statistics. No statistics here."""

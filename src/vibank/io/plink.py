@@ -1,0 +1,123 @@
+"""PLINK 1 binary filesets (.bed/.bim/.fam), keep files and sample tables.
+
+vibank reads and writes genotypes with bed-reader (maintained, Rust core, works with pandas 3;
+pandas-plink does not). bed-reader counts allele 1 of the .bim (column 5) by default, which is
+also the allele plink2 treats as ALT for a .bed fileset, so A1 below is always the counted allele.
+"""
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from vibank import columns as col
+from vibank.errors import VibankError
+from vibank.io.atomic import atomic_path, write_table
+
+BIM_COLUMNS = [col.CHR, col.SNP, col.CM, col.POS, col.A1, col.A2]
+FAM_COLUMNS = [col.FID, col.IID, "PAT", "MAT", col.SEX, "PHENO"]
+
+
+def _require(path):
+    path = Path(path)
+    if not path.exists():
+        raise VibankError(f"{path}: file not found")
+    return path
+
+
+def read_bim(prefix):
+    """Read ``prefix.bim`` into a DataFrame with columns CHR SNP CM POS A1 A2."""
+    path = _require(f"{prefix}.bim")
+    bim = pd.read_csv(path, sep=r"\s+", header=None, dtype=str)
+    if bim.shape[1] != 6:
+        raise VibankError(f"{path}: expected 6 columns, found {bim.shape[1]} (row 1)")
+    bim.columns = BIM_COLUMNS
+    bim[col.POS] = bim[col.POS].astype(np.int64)
+    bim[col.CM] = bim[col.CM].astype(float)
+    return bim
+
+
+def read_fam(prefix):
+    """Read ``prefix.fam`` into a DataFrame with columns FID IID PAT MAT SEX PHENO."""
+    path = _require(f"{prefix}.fam")
+    fam = pd.read_csv(path, sep=r"\s+", header=None, dtype=str)
+    if fam.shape[1] != 6:
+        raise VibankError(f"{path}: expected 6 columns, found {fam.shape[1]} (row 1)")
+    fam.columns = FAM_COLUMNS
+    fam[col.SEX] = fam[col.SEX].astype(int)
+    return fam
+
+
+def write_bfile(prefix, dosages, bim, fam):
+    """Write a PLINK 1 fileset atomically.
+
+    Parameters
+    ----------
+    prefix : path prefix of the .bed/.bim/.fam files
+    dosages : int8 array (n_samples, n_variants) of A1 counts, -127 for missing calls
+    bim : DataFrame with columns CHR SNP CM POS A1 A2
+    fam : DataFrame with columns FID IID SEX (PAT, MAT, PHENO optional)
+    """
+    from bed_reader import to_bed
+
+    properties = {
+        "fid": fam[col.FID].to_numpy(str),
+        "iid": fam[col.IID].to_numpy(str),
+        "father": np.full(len(fam), "0"),
+        "mother": np.full(len(fam), "0"),
+        "sex": fam[col.SEX].to_numpy(np.int32),
+        "pheno": np.full(len(fam), "-9"),
+        "chromosome": bim[col.CHR].astype(str).to_numpy(),
+        "sid": bim[col.SNP].to_numpy(str),
+        "cm_position": bim[col.CM].to_numpy(float),
+        "bp_position": bim[col.POS].to_numpy(np.int32),
+        "allele_1": bim[col.A1].to_numpy(str),
+        "allele_2": bim[col.A2].to_numpy(str),
+    }
+    # bed, bim and fam appear together: write all three under temporary names, then rename
+    with atomic_path(f"{prefix}.bed") as bed_tmp:
+        to_bed(bed_tmp, dosages, properties=properties, count_A1=True, num_threads=None)
+        for ext in (".bim", ".fam"):
+            with atomic_path(f"{prefix}{ext}") as tmp:
+                bed_tmp.with_suffix(ext).replace(tmp)
+
+
+def read_dosages(prefix, *, sample_index=None, variant_index=None, num_threads=None):
+    """Read A1 allele counts as int8 (n_samples, n_variants), -127 for missing calls."""
+    from bed_reader import open_bed
+
+    _require(f"{prefix}.bed")
+    with open_bed(f"{prefix}.bed", count_A1=True, num_threads=num_threads) as bed:
+        index = (
+            slice(None) if sample_index is None else sample_index,
+            slice(None) if variant_index is None else variant_index,
+        )
+        return bed.read(index=index, dtype=np.int8, order="F")
+
+
+def read_sample_table(path):
+    """Read a sample table (IID, POP, SEX, AGE; FID optional) and check it."""
+    path = _require(path)
+    table = pd.read_csv(path, sep="\t", dtype={col.FID: str, col.IID: str, col.POP: str})
+    for name in (col.IID, col.POP, col.SEX, col.AGE):
+        if name not in table.columns:
+            raise VibankError(f"{path}: required column {name} is missing")
+    if col.FID not in table.columns:
+        table.insert(0, col.FID, table[col.IID])
+    dup = table[col.IID].duplicated()
+    if dup.any():
+        row = int(np.flatnonzero(dup)[0]) + 2
+        raise VibankError(f"{path}: row {row}: duplicated IID {table[col.IID][dup].iloc[0]}")
+    return table
+
+
+def write_keep(path, samples):
+    """Write a plink ``--keep`` file (#FID IID) for the rows of ``samples``."""
+    keep = samples[[col.FID, col.IID]].rename(columns={col.FID: "#FID"})
+    write_table(keep, path)
+
+
+def read_keep(path):
+    """Read a keep file written by :func:`write_keep`."""
+    keep = pd.read_csv(_require(path), sep="\t", dtype=str)
+    return keep.rename(columns={"#FID": col.FID})

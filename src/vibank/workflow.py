@@ -1,0 +1,35 @@
+"""Glue for the Snakemake scripts in ``workflow/scripts``: logging and one-line user errors."""
+
+import contextlib
+import logging
+import os
+import sys
+
+from vibank.errors import VibankError
+
+
+@contextlib.contextmanager
+def snakemake_job(snakemake):
+    """Send stderr and logging to the rule's log; turn a VibankError into a one-line failure.
+
+    Also exports the rule's thread count to OpenMP and BLAS so compiled code uses what the
+    scheduler granted.
+    """
+    threads = str(getattr(snakemake, "threads", 1))
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ[var] = threads
+    console = sys.stderr
+    with open(snakemake.log[0], "w") as log_file:
+        sys.stderr = log_file
+        logging.basicConfig(stream=log_file, level=logging.INFO, force=True,
+                            format="%(asctime)s %(name)s %(levelname)s %(message)s")
+        try:
+            yield logging.getLogger(f"vibank.rule.{snakemake.rule}")
+        except VibankError as err:
+            message = f"vibank: error: {err}"
+            print(message, file=log_file)
+            print(f"{message} (rule {snakemake.rule}, log {snakemake.log[0]})", file=console)
+            log_file.flush()
+            sys.exit(1)
+        finally:
+            sys.stderr = console

@@ -1,0 +1,99 @@
+import pandas as pd
+from snakemake.utils import validate
+
+
+validate(config, workflow.source_path("../schemas/config.schema.yaml"))
+
+TRAITS = list(config["phenotypes"]["traits"])
+FOLDS = [str(k) for k in range(1, config["splits"]["n_folds"] + 1)]
+SIMULATED_COHORT = config["cohort"]["source"] == "simulate"
+SIMULATED_PHENOTYPES = config["phenotypes"]["source"] == "simulate"
+QC = "results/qc/qc"
+
+
+def get_chromosomes():
+    """Chromosomes of the study: 1..n for the simulation, else those in the input .bim."""
+    if SIMULATED_COHORT:
+        return [str(c) for c in range(1, config["cohort"]["simulate"]["n_chromosomes"] + 1)]
+    bim = pd.read_csv(config["cohort"]["bfile"] + ".bim", sep=r"\s+", header=None, usecols=[0])
+    return [str(c) for c in pd.unique(bim[0].astype(str))]
+
+
+CHROMS = get_chromosomes()
+
+
+wildcard_constraints:
+    trait="|".join(TRAITS),
+    fold="|".join(FOLDS),
+    chrom="|".join(CHROMS),
+
+
+def get_raw_bfile():
+    """PLINK prefix of the genotypes before QC."""
+    return "results/cohort/raw" if SIMULATED_COHORT else config["cohort"]["bfile"]
+
+
+def get_raw_genotypes():
+    prefix = get_raw_bfile()
+    return {ext: f"{prefix}.{ext}" for ext in ("bed", "bim", "fam")}
+
+
+def get_sample_table():
+    if SIMULATED_COHORT:
+        return "results/cohort/samples.tsv"
+    return config["cohort"]["sample_table"]
+
+
+def get_qc_genotypes():
+    return {ext: f"{QC}.{ext}" for ext in ("bed", "bim", "fam")}
+
+
+def is_binary(trait):
+    return config["phenotypes"]["traits"][trait]["type"] == "binary"
+
+
+def get_binary_traits():
+    return [t for t in TRAITS if is_binary(t)]
+
+
+def get_covariate_names():
+    """Covariate columns handed to plink2 --glm."""
+    names = []
+    for item in config["gwas"]["covariates"]:
+        if item == "PCS":
+            names += [f"PC{k}" for k in range(1, config["pca"]["n_pcs"] + 1)]
+        else:
+            names.append(item)
+    return names
+
+
+def mem_mb_for(base_mb, per_gb_input=0):
+    """Memory request growing with input size and with each retry (attempt)."""
+
+    def mem(wildcards, input, attempt):
+        return int((base_mb + per_gb_input * input.size_mb / 1024) * attempt)
+
+    return mem
+
+
+def get_gwas_is_binary(wildcards):
+    return is_binary(wildcards.trait)
+
+
+def get_gwas_keys():
+    """(trait, fold, chrom) of every GWAS, in the order of get_gwas_sumstats()."""
+    return [(t, f, c) for t in TRAITS for f in FOLDS for c in CHROMS]
+
+
+def get_gwas_sumstats(wildcards=None):
+    return [
+        f"results/gwas/{t}/fold{f}/chr{c}.sumstats.tsv.gz" for t, f, c in get_gwas_keys()
+    ]
+
+
+def get_final_outputs():
+    return [
+        "results/qc/qc_summary.tsv",
+        "results/gwas/gwas_summary.tsv",
+        *get_gwas_sumstats(),
+    ]
