@@ -33,7 +33,7 @@ def get_raw_bfile():
     return "results/cohort/raw" if SIMULATED_COHORT else config["cohort"]["bfile"]
 
 
-def get_raw_genotypes():
+def get_raw_genotypes(wildcards=None):
     prefix = get_raw_bfile()
     return {ext: f"{prefix}.{ext}" for ext in ("bed", "bim", "fam")}
 
@@ -44,7 +44,7 @@ def get_sample_table():
     return config["cohort"]["sample_table"]
 
 
-def get_qc_genotypes():
+def get_qc_genotypes(wildcards=None):
     return {ext: f"{QC}.{ext}" for ext in ("bed", "bim", "fam")}
 
 

@@ -28,7 +28,7 @@ rule summarise_gwas:
     input:
         sumstats=get_gwas_sumstats(),
     params:
-        keys=get_gwas_keys(),
+        gwas_keys=get_gwas_keys(),
     output:
         summary=report(
             "results/gwas/gwas_summary.tsv",
