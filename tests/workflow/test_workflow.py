@@ -56,7 +56,9 @@ def test_dry_run__unknown_config_key_is_rejected(tmp_path):
     proc = snakemake("--dry-run", "--directory", str(tmp_path), "--configfile", str(path),
                      "--replace-workflow-config", check=False)
     assert proc.returncode != 0
-    assert "mafff" in proc.stderr and "Traceback" not in proc.stderr
+    out = proc.stdout + proc.stderr
+    assert "config error at qc: Additional properties are not allowed ('mafff' was unexpected)" in out
+    assert "bad.yaml" in out and "Traceback" not in out
 
 
 @pytest.mark.workflow

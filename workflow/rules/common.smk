@@ -1,8 +1,22 @@
 import pandas as pd
+from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
 
-validate(config, workflow.source_path("../schemas/config.schema.yaml"))
+def validate_config(config):
+    """Validate against the schema (filling defaults); report the first problem in one line."""
+    try:
+        validate(config, workflow.source_path("../schemas/config.schema.yaml"))
+    except WorkflowError as err:
+        cause = err.__context__  # the jsonschema ValidationError
+        if not hasattr(cause, "absolute_path"):
+            raise
+        where = ".".join(str(p) for p in cause.absolute_path) or "top level"
+        files = ", ".join(str(f) for f in workflow.configfiles)
+        raise WorkflowError(f"{files}: config error at {where}: {cause.message}") from None
+
+
+validate_config(config)
 
 TRAITS = list(config["phenotypes"]["traits"])
 FOLDS = [str(k) for k in range(1, config["splits"]["n_folds"] + 1)]
