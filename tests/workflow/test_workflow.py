@@ -90,3 +90,9 @@ def test_end_to_end__tiny_config(tmp_path):
                      "--replace-workflow-config", "--dry-run")
     assert "Nothing to be done" in proc.stdout + proc.stderr
     shutil.rmtree(tmp_path / ".snakemake", ignore_errors=True)
+
+
+def test_snakefmt__workflow_is_formatted():
+    proc = subprocess.run([str(BIN / "snakefmt"), "--check", str(REPO / "workflow")],
+                          capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout + proc.stderr

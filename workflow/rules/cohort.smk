@@ -6,19 +6,19 @@ if SIMULATED_COHORT:
             bim="results/cohort/raw.bim",
             fam="results/cohort/raw.fam",
             samples="results/cohort/samples.tsv",
-        params:
-            simulate=config["cohort"]["simulate"],
-            seed=config["seed"],
         log:
             "logs/simulate_cohort/simulate_cohort.log",
         benchmark:
             "benchmarks/simulate_cohort.tsv"
+        conda:
+            "../envs/vibank.yaml"
         threads: 2
         resources:
             mem_mb=mem_mb_for(6000),
             runtime=30,
-        conda:
-            "../envs/vibank.yaml"
+        params:
+            simulate=config["cohort"]["simulate"],
+            seed=config["seed"],
         script:
             "../scripts/simulate_cohort.py"
 
@@ -32,22 +32,24 @@ if SIMULATED_PHENOTYPES:
         output:
             phenotypes="results/phenotypes/phenotypes.tsv",
             summary="results/phenotypes/traits.tsv",
-            effects=expand("results/phenotypes/true_effects/{trait}.tsv.gz", trait=TRAITS),
+            effects=expand(
+                "results/phenotypes/true_effects/{trait}.tsv.gz", trait=TRAITS
+            ),
+        log:
+            "logs/simulate_phenotypes/simulate_phenotypes.log",
+        benchmark:
+            "benchmarks/simulate_phenotypes.tsv"
+        conda:
+            "../envs/vibank.yaml"
+        threads: 1
+        resources:
+            mem_mb=mem_mb_for(2000, per_gb_input=4000),
+            runtime=30,
         params:
             traits=config["phenotypes"]["traits"],
             covariate_variance=config["phenotypes"]["covariate_variance"],
             reference_population=config["splits"]["reference_population"],
             seed=config["seed"],
-        log:
-            "logs/simulate_phenotypes/simulate_phenotypes.log",
-        benchmark:
-            "benchmarks/simulate_phenotypes.tsv"
-        threads: 1
-        resources:
-            mem_mb=mem_mb_for(2000, per_gb_input=4000),
-            runtime=30,
-        conda:
-            "../envs/vibank.yaml"
         script:
             "../scripts/simulate_phenotypes.py"
 
@@ -59,15 +61,15 @@ else:
             phenotypes=config["phenotypes"]["file"] or [],
         output:
             phenotypes="results/phenotypes/phenotypes.tsv",
-        params:
-            traits=config["phenotypes"]["traits"],
         log:
             "logs/prepare_phenotypes/prepare_phenotypes.log",
+        conda:
+            "../envs/vibank.yaml"
         threads: 1
         resources:
             mem_mb=mem_mb_for(1000),
             runtime=10,
-        conda:
-            "../envs/vibank.yaml"
+        params:
+            traits=config["phenotypes"]["traits"],
         script:
             "../scripts/prepare_phenotypes.py"

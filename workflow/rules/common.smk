@@ -13,7 +13,9 @@ def validate_config(config):
             raise
         where = ".".join(str(p) for p in cause.absolute_path) or "top level"
         files = ", ".join(str(f) for f in workflow.configfiles)
-        raise WorkflowError(f"{files}: config error at {where}: {cause.message}") from None
+        raise WorkflowError(
+            f"{files}: config error at {where}: {cause.message}"
+        ) from None
 
 
 validate_config(config)
@@ -28,8 +30,12 @@ QC = "results/qc/qc"
 def get_chromosomes():
     """Chromosomes of the study: 1..n for the simulation, else those in the input .bim."""
     if SIMULATED_COHORT:
-        return [str(c) for c in range(1, config["cohort"]["simulate"]["n_chromosomes"] + 1)]
-    bim = pd.read_csv(config["cohort"]["bfile"] + ".bim", sep=r"\s+", header=None, usecols=[0])
+        return [
+            str(c) for c in range(1, config["cohort"]["simulate"]["n_chromosomes"] + 1)
+        ]
+    bim = pd.read_csv(
+        config["cohort"]["bfile"] + ".bim", sep=r"\s+", header=None, usecols=[0]
+    )
     return [str(c) for c in pd.unique(bim[0].astype(str))]
 
 
@@ -101,7 +107,8 @@ def get_gwas_keys():
 
 def get_gwas_sumstats(wildcards=None):
     return [
-        f"results/gwas/{t}/fold{f}/chr{c}.sumstats.tsv.gz" for t, f, c in get_gwas_keys()
+        f"results/gwas/{t}/fold{f}/chr{c}.sumstats.tsv.gz"
+        for t, f, c in get_gwas_keys()
     ]
 
 

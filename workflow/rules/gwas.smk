@@ -6,20 +6,20 @@ rule run_gwas:
         covariates="results/phenotypes/covariates.tsv",
     output:
         sumstats="results/gwas/{trait}/fold{fold}/chr{chrom}.sumstats.tsv.gz",
-    params:
-        binary=get_gwas_is_binary,
-        covariate_names=get_covariate_names(),
-        firth_fallback=config["gwas"]["firth_fallback"],
     log:
         "logs/run_gwas/{trait}/fold{fold}/chr{chrom}.log",
     benchmark:
         "benchmarks/run_gwas/{trait}/fold{fold}/chr{chrom}.tsv"
+    conda:
+        "../envs/vibank.yaml"
     threads: 1
     resources:
         mem_mb=mem_mb_for(1000, per_gb_input=500),
         runtime=30,
-    conda:
-        "../envs/vibank.yaml"
+    params:
+        binary=get_gwas_is_binary,
+        covariate_names=get_covariate_names(),
+        firth_fallback=config["gwas"]["firth_fallback"],
     script:
         "../scripts/run_gwas.py"
 
@@ -27,8 +27,6 @@ rule run_gwas:
 rule summarise_gwas:
     input:
         sumstats=get_gwas_sumstats(),
-    params:
-        gwas_keys=get_gwas_keys(),
     output:
         summary=report(
             "results/gwas/gwas_summary.tsv",
@@ -37,11 +35,13 @@ rule summarise_gwas:
         ),
     log:
         "logs/summarise_gwas/summarise_gwas.log",
+    conda:
+        "../envs/vibank.yaml"
     threads: 1
     resources:
         mem_mb=mem_mb_for(1000),
         runtime=10,
-    conda:
-        "../envs/vibank.yaml"
+    params:
+        gwas_keys=get_gwas_keys(),
     script:
         "../scripts/summarise_gwas.py"

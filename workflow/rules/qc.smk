@@ -12,18 +12,18 @@ rule qc_genotypes:
             caption="../report/qc_summary.rst",
         ),
         removed="results/qc/qc_removed.tsv.gz",
-    params:
-        qc=config["qc"],
     log:
         "logs/qc_genotypes/qc_genotypes.log",
     benchmark:
         "benchmarks/qc_genotypes.tsv"
+    conda:
+        "../envs/vibank.yaml"
     threads: 2
     resources:
         mem_mb=mem_mb_for(2000, per_gb_input=1000),
         runtime=30,
-    conda:
-        "../envs/vibank.yaml"
+    params:
+        qc=config["qc"],
     script:
         "../scripts/qc_genotypes.py"
 
@@ -34,18 +34,18 @@ rule compute_pcs:
     output:
         eigenvec="results/qc/pca.eigenvec",
         eigenval="results/qc/pca.eigenval",
-    params:
-        pca=config["pca"],
     log:
         "logs/compute_pcs/compute_pcs.log",
     benchmark:
         "benchmarks/compute_pcs.tsv"
+    conda:
+        "../envs/vibank.yaml"
     threads: 2
     resources:
         mem_mb=mem_mb_for(2000, per_gb_input=2000),
         runtime=60,
-    conda:
-        "../envs/vibank.yaml"
+    params:
+        pca=config["pca"],
     script:
         "../scripts/compute_pcs.py"
 
@@ -58,12 +58,12 @@ rule make_covariates:
         covariates="results/phenotypes/covariates.tsv",
     log:
         "logs/make_covariates/make_covariates.log",
+    conda:
+        "../envs/vibank.yaml"
     threads: 1
     resources:
         mem_mb=mem_mb_for(1000),
         runtime=10,
-    conda:
-        "../envs/vibank.yaml"
     script:
         "../scripts/make_covariates.py"
 
@@ -77,24 +77,25 @@ rule make_splits:
         table="results/splits/splits.tsv",
         ld_panel="results/splits/ld_panel.keep",
         targets=expand(
-            "results/splits/target_{pop}.keep", pop=config["splits"]["target_populations"]
+            "results/splits/target_{pop}.keep",
+            pop=config["splits"]["target_populations"],
         ),
         folds=expand(
             "results/splits/fold{fold}/{role}.keep",
             fold=FOLDS,
             role=["train", "validation", "test"],
         ),
-    params:
-        splits=config["splits"],
-        binary_traits=get_binary_traits(),
-        seed=config["seed"],
     log:
         "logs/make_splits/make_splits.log",
+    conda:
+        "../envs/vibank.yaml"
     threads: 1
     resources:
         mem_mb=mem_mb_for(1000),
         runtime=10,
-    conda:
-        "../envs/vibank.yaml"
+    params:
+        splits=config["splits"],
+        binary_traits=get_binary_traits(),
+        seed=config["seed"],
     script:
         "../scripts/make_splits.py"
