@@ -46,6 +46,7 @@ rule compute_pcs:
         runtime=60,
     params:
         pca=config["pca"],
+        seed=config["seed"],
     script:
         "../scripts/compute_pcs.py"
 

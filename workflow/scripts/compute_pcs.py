@@ -1,5 +1,3 @@
-from pathlib import Path
-
 from vibank.genotypes import compute_pcs
 from vibank.workflow import snakemake_job
 
@@ -13,7 +11,7 @@ with snakemake_job(snakemake):
         n_pcs=pca["n_pcs"],
         approx=pca["approx"],
         prune=(prune["window_kb"], prune["step"], prune["r2"]),
+        seed=snakemake.params.seed,
         threads=snakemake.threads,
         memory_mb=snakemake.resources.mem_mb,
-        workdir=Path(snakemake.output.eigenvec).parent / "pca_work",
     )

@@ -1,6 +1,7 @@
 """Genotype principal components with plink2 (on LD-pruned variants) and the covariate table."""
 
 import logging
+import tempfile
 from pathlib import Path
 
 import pandas as pd
@@ -18,7 +19,7 @@ APPROX_MIN_SAMPLES = 5000
 
 
 def compute_pcs(bfile, out_eigenvec, out_eigenval, *, n_pcs=10, approx="auto",
-                prune=(1000, 1, 0.2), threads=1, memory_mb=None, workdir=None):
+                prune=(1000, 1, 0.2), seed=1, threads=1, memory_mb=None):
     """Prune with ``--indep-pairwise`` and run ``plink2 --pca`` on the QC'd genotypes.
 
     Parameters
@@ -28,28 +29,31 @@ def compute_pcs(bfile, out_eigenvec, out_eigenval, *, n_pcs=10, approx="auto",
     n_pcs : number of components
     approx : True, False or "auto" (approximate PCA when there are >= 5000 samples)
     prune : (window_kb, step, r2) for ``--indep-pairwise``
-    workdir : directory for plink2's intermediate files (default: next to ``out_eigenvec``)
+    seed : seed of plink2's randomised (approximate) PCA, so reruns give identical PCs
     """
     n_samples = len(read_fam(bfile))
     if approx == "auto":
         approx = n_samples >= APPROX_MIN_SAMPLES
     if n_pcs >= n_samples:
         raise VibankError(f"pca.n_pcs = {n_pcs} needs more than {n_samples} samples in {bfile}.fam")
-    workdir = Path(workdir or Path(out_eigenvec).parent)
     window_kb, step, r2 = prune
-    pruned = run_plink2(
-        ["--bfile", bfile, "--indep-pairwise", f"{window_kb}kb", step, r2],
-        workdir / "prune", threads=threads, memory_mb=memory_mb,
-    )
-    pca_args = ["--pca", "approx", n_pcs] if approx else ["--pca", n_pcs]
-    out = run_plink2(
-        ["--bfile", bfile, "--extract", f"{pruned}.prune.in", *pca_args],
-        workdir / "pca", threads=threads, memory_mb=memory_mb,
-    )
-    log.info("pca: %d components (%s) on %d samples", n_pcs, "approx" if approx else "exact", n_samples)
-    for src, dst in ((f"{out}.eigenvec", out_eigenvec), (f"{out}.eigenval", out_eigenval)):
-        with atomic_path(dst) as tmp:
-            Path(src).replace(tmp)
+    with tempfile.TemporaryDirectory(prefix="vibank_pca_") as workdir:
+        workdir = Path(workdir)
+        pruned = run_plink2(
+            ["--bfile", bfile, "--indep-pairwise", f"{window_kb}kb", step, r2],
+            workdir / "prune", threads=threads, memory_mb=memory_mb,
+        )
+        n_pruned = sum(1 for _ in open(f"{pruned}.prune.in"))
+        pca_args = ["--pca", "approx", n_pcs] if approx else ["--pca", n_pcs]
+        out = run_plink2(
+            ["--bfile", bfile, "--extract", f"{pruned}.prune.in", *pca_args, "--seed", seed],
+            workdir / "pca", threads=threads, memory_mb=memory_mb,
+        )
+        log.info("pca: %d components (%s) on %d samples x %d pruned variants", n_pcs,
+                 "approx" if approx else "exact", n_samples, n_pruned)
+        for src, dst in ((f"{out}.eigenvec", out_eigenvec), (f"{out}.eigenval", out_eigenval)):
+            with atomic_path(dst) as tmp:
+                Path(src).replace(tmp)
 
 
 def make_covariates(eigenvec, sample_table, out_path):
