@@ -19,22 +19,44 @@ def _load_config(path):
         return {}
     try:
         with open(path) as fh:
-            return yaml.safe_load(fh) or {}
+            config = yaml.safe_load(fh) or {}
     except FileNotFoundError:
         raise VibankError(f"{path}: config file not found") from None
     except yaml.YAMLError as err:
         raise VibankError(f"{path}: not valid YAML ({str(err).splitlines()[0]})") from None
+    if not isinstance(config, dict):
+        raise VibankError(f"{path}: the config must be a mapping of sections (seed, cohort, ...)")
+    return config
+
+
+def _section(config, *keys, path="config"):
+    """config[k1][k2]... as a dict ({} when absent or null); error if it is not a mapping."""
+    node = config
+    for depth, key in enumerate(keys):
+        node = node.get(key) or {}
+        if not isinstance(node, dict):
+            raise VibankError(f"{path}: {'.'.join(keys[: depth + 1])} must be a mapping")
+    return dict(node)
+
+
+def _parse_populations(text):
+    """'EUR=6000,AFR=1000' -> {'EUR': 6000, 'AFR': 1000}, with a one-line error otherwise."""
+    sizes = {}
+    for item in text.split(","):
+        label, sep, n = item.partition("=")
+        if not sep or not n.strip().isdigit():
+            raise VibankError(f"--populations: {item!r} is not LABEL=COUNT (e.g. EUR=6000)")
+        sizes[label.strip()] = int(n)
+    return sizes
 
 
 def _cmd_simulate_cohort(args):
     from vibank.simulate import CohortParams, simulate_cohort
 
     cfg = _load_config(args.config)
-    sim = dict(cfg.get("cohort", {}).get("simulate", {}))
+    sim = _section(cfg, "cohort", "simulate", path=args.config)
     if args.populations:
-        sim["populations"] = dict(
-            (label, int(n)) for label, n in (item.split("=") for item in args.populations.split(","))
-        )
+        sim["populations"] = _parse_populations(args.populations)
     for key in ("n_chromosomes", "chromosome_length"):
         if getattr(args, key) is not None:
             sim[key] = getattr(args, key)
@@ -48,15 +70,15 @@ def _cmd_simulate_phenotypes(args):
     from vibank.simulate.phenotypes import simulate_phenotypes
 
     cfg = _load_config(args.config)
-    ph = cfg.get("phenotypes", {})
-    traits = ph.get("traits") or {}
+    ph = _section(cfg, "phenotypes", path=args.config)
+    traits = _section(ph, "traits", path=args.config)
     if not traits:
         raise VibankError(f"{args.config}: phenotypes.traits is empty")
     effects = {t: f"{args.out_dir}/true_effects_{t}.tsv.gz" for t in traits}
     simulate_phenotypes(
         args.bfile, args.samples, traits, f"{args.out_dir}/phenotypes.tsv", effects,
         f"{args.out_dir}/traits.tsv", seed=cfg.get("seed", 1) if args.seed is None else args.seed,
-        reference_population=cfg.get("splits", {}).get("reference_population", "EUR"),
+        reference_population=_section(cfg, "splits", path=args.config).get("reference_population", "EUR"),
         covariate_variance=ph.get("covariate_variance", 0.05),
     )
     print(f"{len(traits)} traits -> {args.out_dir}/phenotypes.tsv")

@@ -33,13 +33,16 @@ def glm_to_sumstats(glm_path):
     """
     glm = pd.read_csv(glm_path, sep="\t", dtype={"#CHROM": str, "ID": str}, na_values=["NA"])
     stat = "T_STAT" if "T_STAT" in glm.columns else "Z_STAT"
-    for name in ("A1", "AX", "A1_FREQ", "OBS_CT", "BETA", "SE", stat, "P"):
+    for name in ("#CHROM", "POS", "ID", "A1", "AX", "A1_FREQ", "OBS_CT", "BETA", "SE", stat, "P"):
         if name not in glm.columns:
             raise VibankError(f"{glm_path}: column {name} is missing (run --glm with cols=+a1freq,+ax)")
     dropped = {}
-    bad_err = glm["ERRCODE"].astype(str) != "." if "ERRCODE" in glm.columns else np.zeros(len(glm), bool)
-    for code, n in glm.loc[bad_err, "ERRCODE"].value_counts().items():
-        dropped[f"plink2_{code}"] = int(n)
+    if "ERRCODE" in glm.columns:
+        bad_err = (glm["ERRCODE"].astype(str) != ".").to_numpy()
+        for code, n in glm.loc[bad_err, "ERRCODE"].value_counts().items():
+            dropped[f"plink2_{code}"] = int(n)
+    else:
+        bad_err = np.zeros(len(glm), dtype=bool)
     nonfinite = ~bad_err & ~np.isfinite(glm[["BETA", "SE", stat, "P"]].to_numpy(float)).all(axis=1)
     if nonfinite.any():
         dropped["non_finite"] = int(nonfinite.sum())

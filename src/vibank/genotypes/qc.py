@@ -20,7 +20,7 @@ from vibank import columns as col
 from vibank.errors import VibankError
 from vibank.genotypes._plink2 import run_plink2
 from vibank.io.atomic import atomic_path, write_table
-from vibank.io.plink import read_bim, read_fam, read_sample_table
+from vibank.io.plink import read_bim, read_fam, samples_for_fam
 
 log = logging.getLogger(__name__)
 
@@ -93,13 +93,7 @@ def run_qc(bfile, out_prefix, summary_path, removed_path, *, sample_table, param
     """
     params = params or QCParams()
     bim, fam = read_bim(bfile), read_fam(bfile)
-    samples = read_sample_table(sample_table)
-    missing = ~fam[col.IID].isin(samples[col.IID])
-    if missing.any():
-        raise VibankError(
-            f"{sample_table}: sample {fam[col.IID][missing].iloc[0]} of {bfile}.fam is missing "
-            f"({int(missing.sum())} samples in all)"
-        )
+    samples = samples_for_fam(sample_table, bfile)
     pop_ids = set(samples[col.IID]) if params.population is None else set(
         samples.loc[samples[col.POP] == params.population, col.IID]
     )

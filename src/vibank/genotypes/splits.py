@@ -18,7 +18,7 @@ import pandas as pd
 from vibank import columns as col
 from vibank.errors import VibankError
 from vibank.io.atomic import write_table
-from vibank.io.plink import read_fam, read_sample_table, write_keep
+from vibank.io.plink import samples_for_fam, write_keep
 
 log = logging.getLogger(__name__)
 
@@ -95,10 +95,11 @@ def make_splits(bfile, sample_table, phenotypes, binary_traits, out_dir, *, para
     """
     params = params or SplitParams()
     out_dir = Path(out_dir)
-    fam = read_fam(bfile)
-    samples = read_sample_table(sample_table).set_index(col.IID).loc[fam[col.IID]].reset_index()
-    samples[col.FID] = fam[col.FID].to_numpy()
+    samples = samples_for_fam(sample_table, bfile)
     pheno = pd.read_csv(phenotypes, sep="\t", dtype={col.FID: str, col.IID: str}).set_index(col.IID)
+    absent = [t for t in binary_traits if t not in pheno.columns]
+    if absent:
+        raise VibankError(f"{phenotypes}: column {absent[0]} (a binary trait) is missing")
     status = pheno.reindex(samples[col.IID])[list(binary_traits)].astype(str)
     strata = status.agg("|".join, axis=1) if binary_traits else pd.Series("", index=status.index)
     table = assign_splits(samples, strata, params, seed)

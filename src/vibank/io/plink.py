@@ -111,6 +111,21 @@ def read_sample_table(path):
     return table
 
 
+def samples_for_fam(sample_table, bfile):
+    """Rows of the sample table in .fam order (FID from the .fam); error if a sample is absent."""
+    fam = read_fam(bfile)
+    table = read_sample_table(sample_table)
+    missing = ~fam[col.IID].isin(table[col.IID])
+    if missing.any():
+        raise VibankError(
+            f"{sample_table}: sample {fam[col.IID][missing].iloc[0]} of {bfile}.fam is missing "
+            f"({int(missing.sum())} samples in all)"
+        )
+    out = table.set_index(col.IID).loc[fam[col.IID]].reset_index()
+    out[col.FID] = fam[col.FID].to_numpy()
+    return out
+
+
 def write_keep(path, samples):
     """Write a plink ``--keep`` file (#FID IID) for the rows of ``samples``."""
     keep = samples[[col.FID, col.IID]].rename(columns={col.FID: "#FID"})

@@ -2,6 +2,7 @@
 
 The demography is stdpopsim's HomSap ``OutOfAfrica_3G09`` (Gutenkunst et al. 2009), used as an
 msprime ``Demography`` with a uniform recombination rate, so no genetic map is downloaded.
+Mutations follow HKY (transition/transversion ratio ~2.1, as in humans).
 Sites with one mutation (biallelic SNPs) are kept, then thinned to an array-like density:
 pooled-sample MAF >= ``min_maf`` and at most one variant per ``min_spacing_bp`` (the first
 qualifying site of each window). Optional array artefacts give QC something real to remove:
@@ -45,14 +46,47 @@ class CohortParams:
     seed: int = 1
 
     def __post_init__(self):
+        if not isinstance(self.populations, dict) or not self.populations:
+            raise VibankError("cohort.simulate.populations must map population labels to sizes")
         unknown = set(self.populations) - set(POPULATIONS)
         if unknown:
             raise VibankError(
                 f"cohort.simulate.populations: unknown label(s) {sorted(unknown)}; "
                 f"choose from {sorted(POPULATIONS)}"
             )
-        if not 0 <= self.missing_rate < 0.5:
-            raise VibankError("cohort.simulate.missing_rate must be in [0, 0.5)")
+        checks = [
+            ("populations", all(_is_int(n) and n >= 1 for n in self.populations.values()),
+             "sizes must be integers >= 1"),
+            ("n_chromosomes", _is_int(self.n_chromosomes) and 1 <= self.n_chromosomes <= 22,
+             "must be an integer in 1..22"),
+            ("chromosome_length", _is_int(self.chromosome_length) and self.chromosome_length >= 100_000,
+             "must be an integer >= 100000"),
+            ("recombination_rate", _is_num(self.recombination_rate) and self.recombination_rate > 0,
+             "must be a positive number"),
+            ("min_maf", _is_num(self.min_maf) and 0 <= self.min_maf <= 0.5, "must be in [0, 0.5]"),
+            ("min_spacing_bp", _is_int(self.min_spacing_bp) and self.min_spacing_bp >= 1,
+             "must be an integer >= 1"),
+            ("missing_rate", _is_num(self.missing_rate) and 0 <= self.missing_rate < 0.5,
+             "must be in [0, 0.5)"),
+            ("error_variant_fraction",
+             _is_num(self.error_variant_fraction) and 0 <= self.error_variant_fraction <= 0.5,
+             "must be in [0, 0.5]"),
+            ("bad_sample_fraction",
+             _is_num(self.bad_sample_fraction) and 0 <= self.bad_sample_fraction <= 0.5,
+             "must be in [0, 0.5]"),
+            ("seed", _is_int(self.seed) and self.seed >= 0, "must be an integer >= 0"),
+        ]
+        for key, ok, rule in checks:
+            if not ok:
+                raise VibankError(f"cohort.simulate.{key} {rule} (got {getattr(self, key)!r})")
+
+
+def _is_int(x):
+    return isinstance(x, int) and not isinstance(x, bool)
+
+
+def _is_num(x):
+    return isinstance(x, (int, float)) and not isinstance(x, bool)
 
 
 def _demography():
@@ -100,7 +134,10 @@ def _simulate_chromosome(args):
         recombination_rate=params.recombination_rate,
         random_seed=int(seeds[0]),
     )
-    ts = msprime.sim_mutations(ts, rate=mutation_rate, random_seed=int(seeds[1]))
+    # HKY with kappa 4.2 gives the human transition/transversion ratio (~2.1), so about 16% of
+    # SNPs are strand-ambiguous (A/T, C/G) as on real arrays, not the 33% of Jukes-Cantor
+    ts = msprime.sim_mutations(ts, rate=mutation_rate, model=msprime.HKY(kappa=4.2),
+                               random_seed=int(seeds[1]))
     keep = _thin_sites(ts, params.min_maf, params.min_spacing_bp)
     ts = ts.delete_sites(np.setdiff1d(np.arange(ts.num_sites), keep))
     haplotypes = ts.genotype_matrix()  # (sites, 2 * individuals), derived allele = 1

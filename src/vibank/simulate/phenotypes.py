@@ -18,7 +18,7 @@ import pandas as pd
 from vibank import columns as col
 from vibank.errors import VibankError
 from vibank.io.atomic import write_table
-from vibank.io.plink import read_bim, read_dosages, read_fam, read_sample_table
+from vibank.io.plink import read_bim, read_dosages, read_fam, samples_for_fam
 from vibank.ld import standardise_genotypes
 
 log = logging.getLogger(__name__)
@@ -114,7 +114,7 @@ def simulate_phenotypes(bfile, sample_table, traits, out_phenotypes, out_effects
     if not traits:
         raise VibankError("phenotypes.traits is empty: define at least one trait")
     bim, fam = read_bim(bfile), read_fam(bfile)
-    samples = read_sample_table(sample_table).set_index(col.IID).loc[fam[col.IID]]
+    samples = samples_for_fam(sample_table, bfile).set_index(col.IID)
     ref = (samples[col.POP] == reference_population).to_numpy()
     if not ref.any():
         raise VibankError(f"{sample_table}: no sample of reference population {reference_population}")
@@ -123,6 +123,11 @@ def simulate_phenotypes(bfile, sample_table, traits, out_phenotypes, out_effects
     draws = [draw_effects(len(bim), traits[t], rngs[t]) for t in names]
     betas = np.column_stack([d[0] for d in draws])
     values, per_allele, sd = _genetic_values(bfile, betas, np.flatnonzero(ref), n_threads)
+    # a variant without variation in the reference population has no standardised effect there
+    # and gets none anywhere (per-allele effect 0): it is not causal
+    betas[sd == 0] = 0.0
+    for _, causal in draws:
+        causal[sd == 0] = False
 
     covar = np.column_stack([samples[col.SEX].to_numpy(float), samples[col.AGE].to_numpy(float)])
     covar = (covar - covar[ref].mean(0)) / covar[ref].std(0)
