@@ -139,7 +139,7 @@ def test_main__section_not_a_mapping_is_one_line_error(tmp_path, capsys):
 def test_main__simulate_phenotypes(cohort, tmp_path, capsys):
     config = tmp_path / "config.yaml"
     config.write_text(yaml.safe_dump({"seed": 3, "phenotypes": {"traits": {
-        "t1": {"type": "binary", "h2": 0.3, "prevalence": 0.1}}}}))
+        "t1": {"type": "binary", "pi": 0.05, "h2": 0.3, "prevalence": 0.1}}}}))
     out = tmp_path / "out"
     code = main(["simulate", "phenotypes", "--bfile", str(cohort.prefix), "--samples",
                  str(cohort.sample_table), "--config", str(config), "--out-dir", str(out)])

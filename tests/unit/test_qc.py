@@ -83,6 +83,20 @@ def test_run_qc__artefacts_are_removed(qc):
     assert removed.loc["duplicate_id", "variants_removed"] == 0  # simulated ids are unique
 
 
+def test_run_qc__failed_probes_are_removed_by_variant_missingness(qc, cohort):
+    # failed probes miss ~10% of calls, every other variant ~0.2-1.5%: --geno 0.05 splits them
+    missing = (read_dosages(cohort.prefix) == -127).mean(axis=0)
+    bim = read_bim(cohort.prefix)
+    failed = set(bim.loc[missing > QCParams().geno, col.SNP])
+    n_probes = sum(round(cohort.params.error_variant_fraction * m)
+                   for m in cohort.info["n_variants"].values())
+    assert len(failed) == n_probes
+    assert (missing[missing <= QCParams().geno] < 0.03).all()
+    removed = qc.removed
+    assert set(removed.loc[removed["filter"] == "variant_missingness", "id"]) == failed
+    assert not failed & set(read_bim(qc.prefix)[col.SNP])
+
+
 def test_run_qc__output_matches_last_remaining_counts(qc, cohort):
     bim, fam = read_bim(qc.prefix), read_fam(qc.prefix)
     last = qc.summary.iloc[-1]

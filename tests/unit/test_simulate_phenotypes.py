@@ -226,3 +226,28 @@ def test_simulate_phenotypes__sample_missing_from_table_raises(cohort, tmp_path)
     with pytest.raises(VibankError, match=table[col.IID].iloc[0]):
         simulate_phenotypes(cohort.prefix, tmp_path / "samples.tsv", {"t": {}}, tmp_path / "p.tsv",
                             {"t": tmp_path / "e.tsv.gz"}, tmp_path / "s.tsv", seed=1)
+
+
+def test_simulate_phenotypes__no_variation_in_reference_raises(tmp_path):
+    from vibank.io.plink import write_bfile
+
+    # 20 EUR samples homozygous at every variant, 10 AFR samples that vary
+    ids = [f"EUR{i}" for i in range(20)] + [f"AFR{i}" for i in range(10)]
+    samples = pd.DataFrame({col.FID: ids, col.IID: ids, col.POP: ["EUR"] * 20 + ["AFR"] * 10,
+                            col.SEX: [1, 2] * 15, col.AGE: np.linspace(40, 70, 30)})
+    dosages = np.zeros((30, 6), dtype=np.int8)
+    dosages[20:] = np.random.default_rng(0).integers(0, 3, size=(10, 6))
+    bim = pd.DataFrame({col.CHR: "1", col.SNP: [f"v{j}" for j in range(6)], col.CM: 0.0,
+                        col.POS: np.arange(1, 7) * 100, col.A1: "A", col.A2: "G"})
+    write_bfile(tmp_path / "b", dosages, bim, samples)
+    samples.to_csv(tmp_path / "samples.tsv", sep="\t", index=False)
+    traits = {"t": {"architecture": "infinitesimal", "h2": 0.3}}
+    try:
+        with np.errstate(all="ignore"):
+            pheno = simulate_phenotypes(tmp_path / "b", tmp_path / "samples.tsv", traits,
+                                        tmp_path / "p.tsv", {"t": tmp_path / "e.tsv.gz"},
+                                        tmp_path / "s.tsv", seed=1)
+    except VibankError as err:
+        assert "trait t" in str(err) and "\n" not in str(err)
+        return
+    raise AssertionError(f"no error; phenotypes finite: {bool(np.isfinite(pheno['t']).all())}")

@@ -193,3 +193,17 @@ def test_make_splits__sample_missing_from_table_raises(cohort, phenotypes, tmp_p
     with pytest.raises(VibankError, match=table[col.IID].iloc[0]):
         make_splits(cohort.prefix, tmp_path / "samples.tsv", phenotypes.phenotypes, ["disease"],
                     tmp_path / "out", params=PARAMS, seed=3)
+
+
+def test_assign_splits__reference_as_target_raises():
+    samples = _samples({"EUR": 60, "AFR": 10})
+    params = SplitParams(target_populations=["AFR", "EUR"], ld_panel_size=20, n_folds=4)
+    with pytest.raises(VibankError, match="EUR"):
+        assign_splits(samples, pd.Series([""] * 70), params, seed=1)
+
+
+def test_assign_splits__absent_target_population_raises():
+    samples = _samples({"EUR": 60, "AFR": 10})
+    params = SplitParams(target_populations=["AFR", "EAS"], ld_panel_size=20, n_folds=4)
+    with pytest.raises(VibankError, match="EAS"):
+        assign_splits(samples, pd.Series([""] * 70), params, seed=1)

@@ -115,6 +115,17 @@ def test_glm_to_sumstats__without_errcode_column(tmp_path):
     assert dropped == {"non_finite": 2}
 
 
+
+def test_glm_to_sumstats__na_frequency_or_count_dropped(tmp_path):
+    header = LINEAR_HEADER.removesuffix(" ERRCODE")  # no ERRCODE to catch these rows
+    rows = ["1 100 rs1 A G G A NA ADD 500 0.5 0.1 5.0 1e-6",
+            "1 200 rs2 C T C T 0.9 ADD NA -0.2 0.05 -4.0 6e-5",
+            "1 300 rs3 G A A G 0.5 ADD 499 0.1 0.05 2.0 0.05"]
+    with np.errstate(all="ignore"):
+        sumstats, dropped = glm_to_sumstats(_write_glm(tmp_path / "g.glm.linear", header, rows))
+    assert sumstats[col.SNP].tolist() == ["rs3"]
+    assert sum(dropped.values()) == 2
+
 def _sumstats():
     return pd.DataFrame({
         col.CHR: ["1", "1", "22"], col.SNP: ["rs1", "1:200:C:T", "rs3"], col.POS: [100, 200, 3000],

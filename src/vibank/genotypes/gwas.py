@@ -43,7 +43,8 @@ def glm_to_sumstats(glm_path):
             dropped[f"plink2_{code}"] = int(n)
     else:
         bad_err = np.zeros(len(glm), dtype=bool)
-    nonfinite = ~bad_err & ~np.isfinite(glm[["BETA", "SE", stat, "P"]].to_numpy(float)).all(axis=1)
+    numeric = glm[["BETA", "SE", stat, "P", "A1_FREQ", "OBS_CT"]].apply(pd.to_numeric, errors="coerce")
+    nonfinite = ~bad_err & ~np.isfinite(numeric.to_numpy(float)).all(axis=1)
     if nonfinite.any():
         dropped["non_finite"] = int(nonfinite.sum())
     glm = glm[~bad_err & ~nonfinite]

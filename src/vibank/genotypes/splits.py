@@ -60,6 +60,9 @@ def assign_splits(samples, strata, params, seed):
 
     Columns ``fold<k>`` hold train / validation / test for CV samples and are empty otherwise.
     """
+    if params.reference_population in params.target_populations:
+        raise VibankError(f"splits: the reference population {params.reference_population} cannot "
+                          "also be a target population")
     rng = np.random.default_rng(np.random.SeedSequence([seed, 7]))
     out = samples[[col.FID, col.IID, col.POP]].reset_index(drop=True).copy()
     out["ROLE"] = "unused"
@@ -69,6 +72,11 @@ def assign_splits(samples, strata, params, seed):
             f"splits: {len(ref)} QC'd samples of {params.reference_population} are too few for an "
             f"LD panel of {params.ld_panel_size} and {params.n_folds} folds"
         )
+    present = set(samples[col.POP])
+    for pop in params.target_populations:
+        if pop not in present:
+            raise VibankError(f"splits: target population {pop} has no sample after QC "
+                              f"(populations present: {', '.join(sorted(present))})")
     panel = rng.choice(ref, size=params.ld_panel_size, replace=False)
     out.loc[panel, "ROLE"] = "ld_panel"
     cv = np.setdiff1d(ref, panel)

@@ -139,6 +139,9 @@ def simulate_phenotypes(bfile, sample_table, traits, out_phenotypes, out_effects
         if not 0 < h2 + covariate_variance < 1:
             raise VibankError(f"trait {t}: h2 + covariate_variance must be below 1")
         g = values[:, k] - values[ref, k].mean()
+        if not g[ref].var() > 0:
+            raise VibankError(f"trait {t}: no causal variant varies in the reference population "
+                              f"{reference_population}; raise pi or filter variants by MAF there")
         c = np.sqrt(h2 / g[ref].var())
         g *= c
         cov = covar @ np.sqrt(np.full(2, covariate_variance / 2))
