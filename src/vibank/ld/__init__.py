@@ -1,5 +1,17 @@
-"""LD computation and the LD matrix object (estimators arrive with the LD issue)."""
+"""LD matrices: estimators from reference-panel genotypes, the Zarr store, the LDMatrix object."""
 
+from vibank.ld.build import build_ld_store
+from vibank.ld.estimators import ESTIMATORS, LDEstimator, SparseLD, compute_ld, ld_scores
 from vibank.ld.genotypes import standardise_genotypes
+from vibank.ld.matrix import LDMatrix
 
-__all__ = ["standardise_genotypes"]
+__all__ = [
+    "ESTIMATORS",
+    "LDEstimator",
+    "LDMatrix",
+    "SparseLD",
+    "build_ld_store",
+    "compute_ld",
+    "ld_scores",
+    "standardise_genotypes",
+]

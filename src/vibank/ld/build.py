@@ -1,0 +1,101 @@
+"""Build a chromosome's LD store from PLINK genotypes of a reference panel."""
+
+import logging
+import time
+
+import numpy as np
+
+from vibank import columns as col
+from vibank.errors import VibankError
+from vibank.io.ld_store import write_ld_store
+from vibank.io.plink import read_bim, read_dosages, read_fam, read_keep
+from vibank.ld.estimators import LDEstimator, compute_ld, ld_scores, standardise_panel
+from vibank.ld.windows import block_ends, read_blocks, window_ends
+
+log = logging.getLogger(__name__)
+
+
+def build_ld_store(bfile, out, *, chrom, keep=None, estimator=None, dtype="float32",
+                   compute_dtype=np.float32, n_threads=1, bias_corrected_ld_score=False,
+                   genome_build="unknown"):
+    """Compute LD for one chromosome of ``bfile`` on the ``keep`` samples and write a Zarr store.
+
+    Variants monomorphic in the panel are left out (and counted in the log and attributes).
+
+    Parameters
+    ----------
+    bfile : PLINK prefix
+    out : output ``.zarr`` path
+    chrom : chromosome name as in the .bim
+    keep : plink keep file (#FID IID) of the LD panel samples; all samples when None
+    estimator : LDEstimator (default windowed, 3 cM)
+    dtype : stored value type (float32, float64, int16, int8)
+    compute_dtype : float32 (default) or float64 accumulation
+    n_threads : parallel tiles
+    bias_corrected_ld_score : LD scores with r^2 - (1 - r^2) / (n - 2)
+    genome_build : recorded in the attributes
+
+    Returns
+    -------
+    dict of summary numbers (variants, pairs, seconds)
+    """
+    t0 = time.perf_counter()
+    estimator = estimator or LDEstimator()
+    bim, fam = read_bim(bfile), read_fam(bfile)
+    variant_index = np.flatnonzero((bim[col.CHR] == str(chrom)).to_numpy())
+    if len(variant_index) == 0:
+        raise VibankError(f"{bfile}.bim: no variant on chromosome {chrom}")
+    if keep is not None:
+        ids = read_keep(keep)[col.IID]
+        sample_index = np.flatnonzero(fam[col.IID].isin(ids).to_numpy())
+        if len(sample_index) < len(ids):
+            raise VibankError(f"{keep}: {len(ids) - len(sample_index)} samples are not in {bfile}.fam")
+    else:
+        sample_index = np.arange(len(fam))
+    if len(sample_index) < 3:
+        raise VibankError(f"LD panel has {len(sample_index)} samples; at least 3 are needed")
+    dosages = read_dosages(bfile, sample_index=sample_index, variant_index=variant_index,
+                           num_threads=n_threads)
+    counts = np.where(dosages >= 0, dosages, 0)
+    observed = dosages >= 0
+    polymorphic = (counts.max(axis=0, where=observed, initial=0)
+                   != counts.min(axis=0, where=observed, initial=2))
+    if not polymorphic.all():
+        log.warning("ld chr%s: %d variants monomorphic in the panel are left out",
+                    chrom, int((~polymorphic).sum()))
+    dosages = dosages[:, polymorphic]
+    variants = bim.iloc[variant_index[polymorphic]].reset_index(drop=True)
+    pos, cm = variants[col.POS].to_numpy(), variants[col.CM].to_numpy()
+    if np.any(np.diff(pos) < 0):
+        raise VibankError(f"{bfile}.bim: positions on chromosome {chrom} are not sorted")
+
+    x, freq, n_obs = standardise_panel(dosages, dtype=compute_dtype, n_threads=n_threads)
+    del dosages, counts, observed
+    ends = None
+    if estimator.name == "windowed":
+        ends = window_ends(pos, cm, window_cm=estimator.window_cm, window_kb=estimator.window_kb,
+                           window_variants=estimator.window_variants)
+    elif estimator.name == "block":
+        if not estimator.blocks_file:
+            raise VibankError("the block LD estimator needs a blocks_file (chrom start end)")
+        ends = block_ends(pos, *read_blocks(estimator.blocks_file, chrom))
+    ld = compute_ld(x, estimator=estimator, cm=cm, pos=pos, ends=ends, n_threads=n_threads)
+    n_ref = len(sample_index)
+    scores = ld_scores(ld, n_ref=n_ref, bias_corrected=bias_corrected_ld_score)
+    fields = {
+        "snp": variants[col.SNP], "chr": variants[col.CHR], "a1": variants[col.A1],
+        "a2": variants[col.A2], "pos": pos, "cm": cm, "maf": np.minimum(freq, 1 - freq),
+        "ld_score": scores, "n_ref": n_obs,
+    }
+    attrs = {
+        "estimator": estimator.name, "estimator_params": estimator.params(), "n_ref": n_ref,
+        "chrom": str(chrom), "genome_build": genome_build,
+        "ld_score_bias_corrected": bool(bias_corrected_ld_score),
+        "compute_dtype": np.dtype(compute_dtype).name,
+        "n_monomorphic_dropped": int((~polymorphic).sum()),
+    }
+    write_ld_store(out, ld, fields, attrs, dtype=dtype)
+    seconds = time.perf_counter() - t0
+    log.info("ld chr%s: %d variants x %d samples, %d pairs, %s -> %s in %.1f s", chrom,
+             len(variants), n_ref, len(ld.data), dtype, out, seconds)
+    return {"n_variants": len(variants), "n_pairs": len(ld.data), "seconds": seconds}

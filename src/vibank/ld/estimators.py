@@ -1,0 +1,242 @@
+"""LD estimators from reference-panel genotypes, computed in cache-sized tiles with BLAS.
+
+Genotypes are standardised per variant (missing calls mean-imputed, then scaled to unit variance
+over all samples), so a stored value equals ``np.corrcoef`` of the mean-imputed allele counts.
+No estimator except ``sample`` ever holds the dense M x M matrix: rows are processed in tiles of
+``tile`` variants, each multiplied only with the columns its rows keep.
+
+Estimators (``prs_vi.md`` section 11):
+
+- ``sample``: every pair (dense; refused above ``max_dense_variants``).
+- ``windowed``: pairs within a window in cM, kb and/or variant count (the intersection).
+- ``block``: pairs inside the same LD block (half-open BED intervals).
+- ``shrinkage`` (Wen & Stephens 2010): r_jk exp(-rho_jk / (2 m)) with rho_jk = 4 Ne d_jk
+  (d in Morgans, m = 2 n haplotypes), then Sigma = (1 - theta)^2 S + (theta/2)(1 - theta/2) I
+  with Watterson's theta for m, rescaled to unit diagonal; entries with |value| < cutoff are dropped.
+"""
+
+import logging
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+from vibank.errors import VibankError
+from vibank.ld.genotypes import standardise_genotypes
+from vibank.ld.windows import window_ends
+
+log = logging.getLogger(__name__)
+
+ESTIMATORS = ("sample", "windowed", "block", "shrinkage")
+NE_HUMAN = 11490.672
+
+
+@dataclass(frozen=True)
+class LDEstimator:
+    """An LD estimator and its parameters (config ``ld.estimators`` entries)."""
+
+    name: str = "windowed"
+    window_cm: float | None = 3.0
+    window_kb: float | None = None
+    window_variants: int | None = None
+    blocks_file: str | None = None
+    ne: float = NE_HUMAN
+    cutoff: float = 1e-3
+    max_dense_variants: int = 20_000
+
+    def __post_init__(self):
+        if self.name not in ESTIMATORS:
+            raise VibankError(f"unknown LD estimator {self.name!r}; choose from {', '.join(ESTIMATORS)}")
+
+    def params(self):
+        """The parameters that define this estimator (stored in the Zarr attributes)."""
+        keep = {"sample": ("max_dense_variants",),
+                "windowed": ("window_cm", "window_kb", "window_variants"),
+                "block": ("blocks_file",),
+                "shrinkage": ("ne", "cutoff")}[self.name]
+        return {k: v for k, v in asdict(self).items() if k in keep}
+
+
+@dataclass
+class SparseLD:
+    """Strict upper triangle of an LD matrix in row-compressed form.
+
+    ``data[indptr[j]:indptr[j+1]]`` are row j's values; their columns are ``indices`` of the same
+    slice, or j+1, j+2, ... (a contiguous band) when ``indices`` is None.
+    """
+
+    data: np.ndarray
+    indptr: np.ndarray
+    indices: np.ndarray | None
+    n_variants: int
+
+    def rows(self):
+        """Row index of every stored value."""
+        return np.repeat(np.arange(self.n_variants), np.diff(self.indptr))
+
+    def columns(self):
+        """Column index of every stored value (derived from the band layout when implicit)."""
+        if self.indices is not None:
+            return self.indices.astype(np.int64)
+        lengths = np.diff(self.indptr)
+        offset = np.arange(len(self.data)) - np.repeat(self.indptr[:-1], lengths)
+        return offset + self.rows() + 1
+
+    def to_scipy(self, symmetric=False, diagonal=1.0):
+        """The matrix as scipy CSR: strict upper triangle, or symmetric with ``diagonal``."""
+        import scipy.sparse as sp
+
+        m = self.n_variants
+        upper = sp.csr_matrix((self.data, self.columns(), self.indptr), shape=(m, m))
+        if not symmetric:
+            return upper
+        full = upper + upper.T + sp.identity(m, dtype=self.data.dtype, format="csr") * diagonal
+        return full.tocsr()
+
+
+def standardise_panel(dosages, *, dtype=np.float32, n_threads=1):
+    """(n_samples, m) int8 A1 counts -> (m, n) standardised rows, frequencies and n observed.
+
+    Missing calls are imputed to the mean; rows are then scaled to unit variance over all
+    samples, so ``X @ X.T / n`` is the Pearson correlation of the imputed counts.
+    """
+    geno = np.ascontiguousarray(np.asarray(dosages, dtype=np.int8).T)
+    x, mean, std, n_obs = standardise_genotypes(geno, dtype=dtype, n_threads=n_threads)
+    n = x.shape[1]
+    norm = np.sqrt(np.einsum("ij,ij->i", x, x, dtype=np.float64) / n)
+    monomorphic = norm == 0
+    if monomorphic.any():
+        raise VibankError(f"{int(monomorphic.sum())} variants are monomorphic in the LD panel; "
+                          "filter them (e.g. by MAF) before computing LD")
+    x *= (1.0 / norm).astype(dtype)[:, None]
+    return x, mean.astype(np.float64) / 2.0, n_obs
+
+
+def watterson_theta(n_haplotypes):
+    """Population-scaled mutation rate estimate used by the shrinkage estimator."""
+    nsum = np.sum(1.0 / np.arange(1, n_haplotypes))
+    return (1.0 / nsum) / (n_haplotypes + 1.0 / nsum)
+
+
+def _tiles(m, tile):
+    return [(a, min(a + tile, m)) for a in range(0, m, tile)]
+
+
+def compute_ld(x, *, estimator, cm=None, pos=None, ends=None, n_threads=1, tile=1024):
+    """Compute one chromosome's LD from standardised genotypes.
+
+    Parameters
+    ----------
+    x : (m, n) float32/float64, rows from :func:`standardise_panel`
+    estimator : LDEstimator
+    cm, pos : genetic (cM) and physical positions of the m variants
+    ends : (m,) window ends from ``vibank.ld.windows`` (required for windowed and block)
+    n_threads : tiles computed in parallel threads (BLAS releases the GIL)
+    tile : rows per tile
+
+    Returns
+    -------
+    SparseLD (values in x's dtype)
+    """
+    m, n = x.shape
+    t0 = time.perf_counter()
+    if estimator.name == "sample":
+        if m > estimator.max_dense_variants:
+            raise VibankError(f"sample LD estimator refused: {m} variants > max_dense_variants = "
+                              f"{estimator.max_dense_variants}; use windowed or block")
+        ends = np.full(m, m, dtype=np.int64)
+    if estimator.name == "shrinkage":
+        result = _compute_shrinkage(x, cm, estimator, n_threads, tile)
+    else:
+        if ends is None:
+            raise ValueError(f"{estimator.name} LD needs window ends")
+        result = _compute_band(x, np.asarray(ends, dtype=np.int64), n_threads, tile)
+    log.info("ld %s: %d variants, %d stored pairs (%.1f per variant) in %.2f s", estimator.name, m,
+             len(result.data), len(result.data) / max(m, 1), time.perf_counter() - t0)
+    return result
+
+
+def _compute_band(x, ends, n_threads, tile):
+    """Rows j keep columns j+1 .. ends[j]-1: one GEMM per tile against the columns it needs."""
+    m, n = x.shape
+    lengths = ends - np.arange(m) - 1
+    indptr = np.zeros(m + 1, dtype=np.int64)
+    np.cumsum(lengths, out=indptr[1:])
+    data = np.empty(indptr[-1], dtype=x.dtype)
+    scale = x.dtype.type(1.0 / n)
+
+    def work(bounds):
+        a, b = bounds
+        hi = int(ends[a:b].max())
+        if hi <= a + 1:
+            return
+        block = (x[a:b] @ x[a:hi].T) * scale  # r[j, k] for j in [a, b), k in [a, hi)
+        for j in range(a, b):
+            data[indptr[j]:indptr[j + 1]] = block[j - a, j + 1 - a:ends[j] - a]
+
+    _run_tiles(work, _tiles(m, tile), n_threads)
+    np.clip(data, -1.0, 1.0, out=data)
+    return SparseLD(data, indptr, None, m)
+
+
+def _compute_shrinkage(x, cm, estimator, n_threads, tile):
+    """Wen & Stephens shrinkage over all pairs, tile by tile, dropping |value| < cutoff."""
+    if cm is None:
+        raise ValueError("shrinkage LD needs cM positions")
+    m, n = x.shape
+    cm = np.asarray(cm, dtype=np.float64)
+    n_hap = 2 * n
+    theta = watterson_theta(n_hap)
+    diag = (1 - theta) ** 2 + 0.5 * theta * (1 - 0.5 * theta)
+    factor = (1 - theta) ** 2 / diag
+    rho_scale = 4.0 * estimator.ne / 100.0 / (2.0 * n_hap)  # rho / (2 m) per cM of distance
+    rows = [None] * m
+
+    def work(bounds):
+        a, b = bounds
+        if a + 1 >= m:
+            return
+        block = (x[a:b] @ x[a:].T).astype(np.float64) / n
+        dist = np.abs(cm[a:, None].T - cm[a:b, None])  # (b - a, m - a) cM distances
+        block *= factor * np.exp(-rho_scale * dist)
+        for j in range(a, b):
+            row = block[j - a, j + 1 - a:]
+            keep = np.flatnonzero(np.abs(row) >= estimator.cutoff)
+            rows[j] = (keep + j + 1, row[keep])
+
+    _run_tiles(work, _tiles(m, min(tile, 256)), n_threads)
+    lengths = np.array([0 if r is None else len(r[0]) for r in rows], dtype=np.int64)
+    indptr = np.zeros(m + 1, dtype=np.int64)
+    np.cumsum(lengths, out=indptr[1:])
+    indices = np.concatenate([r[0] for r in rows if r is not None] or [np.empty(0, np.int64)])
+    data = np.concatenate([r[1] for r in rows if r is not None] or [np.empty(0)])
+    return SparseLD(data.astype(x.dtype), indptr, indices.astype(np.int32), m)
+
+
+def _run_tiles(work, tiles, n_threads):
+    from threadpoolctl import threadpool_limits
+
+    if n_threads <= 1:
+        for bounds in tiles:
+            work(bounds)
+        return
+    # one BLAS thread per worker: the tiles are the parallel unit
+    with threadpool_limits(limits=1, user_api="blas"), ThreadPoolExecutor(n_threads) as pool:
+        list(pool.map(work, tiles))
+
+
+def ld_scores(ld, *, n_ref=None, bias_corrected=False):
+    """Per-variant LD score: 1 + sum of r^2 over the stored pairs of the variant (both triangles).
+
+    With ``bias_corrected``, each r^2 becomes r^2 - (1 - r^2) / (n_ref - 2).
+    """
+    r2 = ld.data.astype(np.float64) ** 2
+    if bias_corrected:
+        if not n_ref or n_ref <= 2:
+            raise ValueError("bias-corrected LD scores need n_ref > 2")
+        r2 = r2 - (1 - r2) / (n_ref - 2)
+    score = np.ones(ld.n_variants)
+    np.add.at(score, ld.rows(), r2)
+    np.add.at(score, ld.columns(), r2)
+    return score

@@ -1,0 +1,154 @@
+"""The LD matrix object: load a chromosome's LD from its Zarr store, mask variants, multiply.
+
+The on-disk layout is documented in ``vibank.io.ld_store`` (and ``docs/formats.md``): the strict
+upper triangle, row-compressed, as float32/float64 or int16/int8 quantised values, with the
+variant table and the estimator's attributes.
+"""
+
+import numpy as np
+import pandas as pd
+
+from vibank.io.ld_store import QUANTISATION, dequantise, open_ld_store
+from vibank.ld.estimators import SparseLD
+
+#: blocks up to this many variants get exact dense eigenvalues
+DENSE_EIGEN_MAX = 2000
+
+
+class LDMatrix:
+    """One chromosome's LD matrix backed by a vibank Zarr store.
+
+    Parameters
+    ----------
+    path : the ``.zarr`` store written by :func:`vibank.io.ld_store.write_ld_store`
+
+    Attributes
+    ----------
+    attrs : dict, the store's attributes (estimator, its parameters, n_ref, format version ...)
+    """
+
+    def __init__(self, path):
+        self.path = str(path)
+        self._root = open_ld_store(path)
+        self.attrs = dict(self._root.attrs)
+        self._variants = None
+        self._mask = None
+
+    @property
+    def n_stored(self):
+        """Variants in the store (before masking)."""
+        return int(self.attrs["n_variants"])
+
+    @property
+    def mask(self):
+        """Boolean mask over the stored variants (all True until :meth:`set_mask`)."""
+        return np.ones(self.n_stored, dtype=bool) if self._mask is None else self._mask.copy()
+
+    @property
+    def n_variants(self):
+        return int(self.mask.sum())
+
+    def variants(self):
+        """Variant table of the unmasked variants: SNP CHR POS CM A1 A2 MAF LD_SCORE N_REF."""
+        if self._variants is None:
+            group = self._root["variants"]
+            self._variants = pd.DataFrame({
+                "SNP": group["snp"][:], "CHR": group["chr"][:], "POS": group["pos"][:],
+                "CM": group["cm"][:], "A1": group["a1"][:], "A2": group["a2"][:],
+                "MAF": group["maf"][:], "LD_SCORE": group["ld_score"][:], "N_REF": group["n_ref"][:],
+            })
+        return self._variants[self.mask].reset_index(drop=True)
+
+    def set_mask(self, keep):
+        """Restrict every later load to some variants, without rewriting the store.
+
+        Parameters
+        ----------
+        keep : boolean array over the stored variants, or a collection of SNP IDs
+        """
+        keep = np.asarray(keep)
+        if keep.dtype != bool:
+            keep = np.isin(self._all_snps(), keep.astype(str))
+        if keep.shape != (self.n_stored,):
+            raise ValueError(f"mask must have {self.n_stored} entries, got {keep.shape}")
+        self._mask = keep.copy()
+        return self
+
+    def _all_snps(self):
+        return self._root["variants"]["snp"][:]
+
+    def load(self, *, dtype=np.float32, keep_quantised=False):
+        """Read the (masked) strict upper triangle as a :class:`SparseLD`.
+
+        Parameters
+        ----------
+        dtype : float dtype of the returned values (ignored with ``keep_quantised``)
+        keep_quantised : return int8/int16 values as stored, for on-the-fly dequantisation;
+            multiply by 1 / ``attrs['quantisation_scale']`` to get correlations
+        """
+        group = self._root["ld"]
+        data = group["data"][:]
+        indptr = group["indptr"][:].astype(np.int64)
+        indices = group["indices"][:] if "indices" in group else None
+        if not keep_quantised:
+            data = dequantise(data, dtype)
+        ld = SparseLD(data, indptr, indices, self.n_stored)
+        return ld if self._mask is None else _apply_mask(ld, self._mask)
+
+    def to_csr(self, *, dtype=np.float32, symmetric=False):
+        """The (masked) matrix as scipy CSR: strict upper triangle, or symmetric with unit diagonal."""
+        return self.load(dtype=dtype).to_scipy(symmetric=symmetric)
+
+    def dot(self, vector, *, dtype=np.float64):
+        """R @ vector with the full symmetric R (unit diagonal)."""
+        return self.to_csr(dtype=dtype, symmetric=True) @ np.asarray(vector, dtype=dtype)
+
+    def extremal_eigenvalues(self, blocks=None):
+        """Smallest and largest eigenvalue of each diagonal block of the symmetric R (ARPACK).
+
+        Parameters
+        ----------
+        blocks : list of (start, stop) variant ranges; default consecutive blocks of at most
+            ``DENSE_EIGEN_MAX`` variants (exact dense eigenvalues); larger blocks use ARPACK
+
+        Returns
+        -------
+        list of dicts {start, stop, min, max}
+        """
+        import scipy.sparse as sp
+        from scipy.sparse.linalg import eigsh
+
+        full = self.to_csr(dtype=np.float64, symmetric=True)
+        m = full.shape[0]
+        blocks = blocks or [(a, min(a + DENSE_EIGEN_MAX, m)) for a in range(0, m, DENSE_EIGEN_MAX)]
+        out = []
+        for start, stop in blocks:
+            sub = full[start:stop, start:stop]
+            if stop - start <= DENSE_EIGEN_MAX:
+                values = np.linalg.eigvalsh(sub.toarray())
+                low, high = values[0], values[-1]
+            else:
+                # the largest eigenvalue converges fast; the smallest is found as the largest of
+                # (high I - R), which ARPACK handles far better than which="SA"
+                high = eigsh(sub, k=1, which="LA", return_eigenvectors=False, tol=1e-6)[0]
+                shifted = sp.identity(stop - start, format="csr") * high - sub
+                low = high - eigsh(shifted, k=1, which="LA", return_eigenvectors=False, tol=1e-4)[0]
+            out.append({"start": int(start), "stop": int(stop), "min": float(low), "max": float(high)})
+        return out
+
+    @property
+    def quantised(self):
+        return QUANTISATION[self.attrs["dtype"]] != 1
+
+
+def _apply_mask(ld, keep):
+    """Drop masked rows and columns; a contiguous band stays a band in the new numbering."""
+    rows, cols = ld.rows(), ld.columns()
+    kept = keep[rows] & keep[cols]
+    new_index = np.cumsum(keep) - 1
+    m = int(keep.sum())
+    counts = np.bincount(new_index[rows[kept]], minlength=m) if m else np.zeros(0, np.int64)
+    indptr = np.zeros(m + 1, dtype=np.int64)
+    np.cumsum(counts, out=indptr[1:])
+    indices = None if ld.indices is None else new_index[cols[kept]].astype(np.int32)
+    return SparseLD(ld.data[kept], indptr, indices, m)
