@@ -1,6 +1,6 @@
 """The ``vibank`` command, for use outside Snakemake.
 
-``vibank --version``; ``vibank simulate cohort``; ``vibank simulate phenotypes``. User errors
+``vibank --version``; ``vibank simulate cohort``; ``vibank simulate phenotypes``; ``vibank ld``. User errors
 print one line (``vibank: error: ...``) and exit 1; no traceback.
 """
 
@@ -84,6 +84,26 @@ def _cmd_simulate_phenotypes(args):
     print(f"{len(traits)} traits -> {args.out_dir}/phenotypes.tsv")
 
 
+def _cmd_ld(args):
+    from vibank.ld import LDEstimator, build_ld_store
+
+    window_cm = args.window_cm
+    if args.estimator == "windowed" and None is window_cm is args.window_kb is args.window_variants:
+        window_cm = 3.0  # the documented default window
+    estimator = LDEstimator(
+        name=args.estimator, window_cm=window_cm, window_kb=args.window_kb,
+        window_variants=args.window_variants, blocks_file=args.blocks, cutoff=args.cutoff,
+        max_dense_variants=args.max_dense_variants,
+    )
+    info = build_ld_store(
+        args.bfile, args.out, chrom=args.chrom, keep=args.keep, estimator=estimator,
+        dtype=args.dtype, compute_dtype=args.compute_dtype, n_threads=args.threads,
+        bias_corrected_ld_score=args.bias_corrected_ld_score, genome_build=args.genome_build,
+    )
+    print(f"{info['n_variants']} variants, {info['n_pairs']} stored pairs in "
+          f"{info['seconds']:.1f} s -> {args.out}")
+
+
 def build_parser():
     parser = argparse.ArgumentParser(prog="vibank", description=__doc__.splitlines()[0])
     parser.add_argument("--version", action="version", version=f"vibank {__version__}")
@@ -110,6 +130,29 @@ def build_parser():
     p.add_argument("--out-dir", dest="out_dir", required=True)
     p.add_argument("--seed", type=int)
     p.set_defaults(func=_cmd_simulate_phenotypes)
+
+    ld = sub.add_parser("ld", help="compute one chromosome's LD matrix into a Zarr store")
+    ld.add_argument("--bfile", required=True, help="PLINK prefix of the reference panel")
+    ld.add_argument("--chrom", required=True)
+    ld.add_argument("--out", required=True, help="output store (.zarr)")
+    ld.add_argument("--keep", help="plink keep file of the panel samples (default: all)")
+    ld.add_argument("--estimator", default="windowed",
+                    choices=["sample", "windowed", "block", "shrinkage"])
+    ld.add_argument("--window-cm", dest="window_cm", type=float,
+                    help="windowed: cM window (3 when no window is given)")
+    ld.add_argument("--window-kb", dest="window_kb", type=float)
+    ld.add_argument("--window-variants", dest="window_variants", type=int)
+    ld.add_argument("--blocks", help="BED-like LD block file (block estimator)")
+    ld.add_argument("--cutoff", type=float, default=1e-3, help="shrinkage: drop |r| below this")
+    ld.add_argument("--max-dense-variants", dest="max_dense_variants", type=int, default=20000)
+    ld.add_argument("--dtype", default="int16", choices=["float32", "float64", "int16", "int8"])
+    ld.add_argument("--compute-dtype", dest="compute_dtype", default="float32",
+                    choices=["float32", "float64"])
+    ld.add_argument("--bias-corrected-ld-score", dest="bias_corrected_ld_score",
+                    action="store_true")
+    ld.add_argument("--genome-build", dest="genome_build", default="unknown")
+    ld.add_argument("--threads", type=int, default=1)
+    ld.set_defaults(func=_cmd_ld)
     return parser
 
 

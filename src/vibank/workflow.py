@@ -12,14 +12,16 @@ from vibank.errors import VibankError
 def snakemake_job(snakemake):
     """Send stderr and logging to the rule's log; turn a VibankError into a one-line failure.
 
-    Also exports the rule's thread count to OpenMP and BLAS so compiled code uses what the
-    scheduler granted.
+    Also limits OpenMP and BLAS to the rule's thread count (through threadpoolctl, since numpy
+    is already loaded) and exports it for child processes, so a job uses what it was granted.
     """
-    threads = str(getattr(snakemake, "threads", 1))
+    from threadpoolctl import threadpool_limits
+
+    threads = int(getattr(snakemake, "threads", 1))
     for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-        os.environ[var] = threads
+        os.environ[var] = str(threads)
     console = sys.stderr
-    with open(snakemake.log[0], "w") as log_file:
+    with open(snakemake.log[0], "w") as log_file, threadpool_limits(limits=threads):
         sys.stderr = log_file
         logging.basicConfig(stream=log_file, level=logging.INFO, force=True,
                             format="%(asctime)s %(name)s %(levelname)s %(message)s")

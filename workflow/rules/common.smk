@@ -42,8 +42,12 @@ def get_chromosomes():
 CHROMS = get_chromosomes()
 
 
+LD_PANELS = list(config["ld"]["panels"])
+
+
 wildcard_constraints:
     trait="|".join(TRAITS),
+    ld_panel="|".join(LD_PANELS),
     fold="|".join(FOLDS),
     chrom="|".join(CHROMS),
 
@@ -112,8 +116,19 @@ def get_gwas_sumstats(wildcards=None):
     ]
 
 
+def get_ld_estimator(wildcards):
+    return config["ld"]["panels"][wildcards.ld_panel]
+
+
+def get_ld_stores(wildcards=None):
+    return expand(
+        "results/ld/{ld_panel}/chr{chrom}.zarr", ld_panel=LD_PANELS, chrom=CHROMS
+    )
+
+
 def get_final_outputs():
     return [
+        *get_ld_stores(),
         "results/qc/qc_summary.tsv",
         "results/gwas/gwas_summary.tsv",
         *get_gwas_sumstats(),

@@ -7,9 +7,10 @@ import numpy as np
 
 from vibank import columns as col
 from vibank.errors import VibankError
-from vibank.io.ld_store import write_ld_store
+from vibank.io.ld_store import dequantise, quantise, write_ld_store
 from vibank.io.plink import read_bim, read_dosages, read_fam, read_keep
-from vibank.ld.estimators import LDEstimator, compute_ld, ld_scores, standardise_panel
+from vibank.ld.estimators import LDEstimator, SparseLD, compute_ld, ld_scores, standardise_panel
+from vibank.ld.matrix import extremal_eigenvalues
 from vibank.ld.windows import block_ends, read_blocks, window_ends
 
 log = logging.getLogger(__name__)
@@ -17,7 +18,7 @@ log = logging.getLogger(__name__)
 
 def build_ld_store(bfile, out, *, chrom, keep=None, estimator=None, dtype="float32",
                    compute_dtype=np.float32, n_threads=1, bias_corrected_ld_score=False,
-                   genome_build="unknown"):
+                   genome_build="unknown", eigenvalues=True):
     """Compute LD for one chromosome of ``bfile`` on the ``keep`` samples and write a Zarr store.
 
     Variants monomorphic in the panel are left out (and counted in the log and attributes).
@@ -34,6 +35,8 @@ def build_ld_store(bfile, out, *, chrom, keep=None, estimator=None, dtype="float
     n_threads : parallel tiles
     bias_corrected_ld_score : LD scores with r^2 - (1 - r^2) / (n - 2)
     genome_build : recorded in the attributes
+    eigenvalues : also store each block's extremal eigenvalues (``attrs['eigenvalues']``), which
+        the PRS fits use to regularise an LD matrix that is not positive semi-definite
 
     Returns
     -------
@@ -94,6 +97,9 @@ def build_ld_store(bfile, out, *, chrom, keep=None, estimator=None, dtype="float
         "compute_dtype": np.dtype(compute_dtype).name,
         "n_monomorphic_dropped": int((~polymorphic).sum()),
     }
+    if eigenvalues:  # of the matrix as stored, i.e. after any quantisation
+        stored = dequantise(quantise(ld.data, dtype), np.float64)
+        attrs["eigenvalues"] = extremal_eigenvalues(SparseLD(stored, ld.indptr, ld.indices, ld.n_variants))
     write_ld_store(out, ld, fields, attrs, dtype=dtype)
     seconds = time.perf_counter() - t0
     log.info("ld chr%s: %d variants x %d samples, %d pairs, %s -> %s in %.1f s", chrom,

@@ -217,13 +217,15 @@ def _compute_shrinkage(x, cm, estimator, n_threads, tile):
 def _run_tiles(work, tiles, n_threads):
     from threadpoolctl import threadpool_limits
 
-    if n_threads <= 1:
-        for bounds in tiles:
-            work(bounds)
-        return
-    # one BLAS thread per worker: the tiles are the parallel unit
-    with threadpool_limits(limits=1, user_api="blas"), ThreadPoolExecutor(n_threads) as pool:
-        list(pool.map(work, tiles))
+    # One BLAS thread per tile: the tiles are the parallel unit, and each tile's product is
+    # computed the same way whatever n_threads is, so results do not depend on the thread count.
+    with threadpool_limits(limits=1, user_api="blas"):
+        if n_threads <= 1:
+            for bounds in tiles:
+                work(bounds)
+        else:
+            with ThreadPoolExecutor(n_threads) as pool:
+                list(pool.map(work, tiles))
 
 
 def ld_scores(ld, *, n_ref=None, bias_corrected=False):

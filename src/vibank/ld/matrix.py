@@ -104,37 +104,8 @@ class LDMatrix:
         return self.to_csr(dtype=dtype, symmetric=True) @ np.asarray(vector, dtype=dtype)
 
     def extremal_eigenvalues(self, blocks=None):
-        """Smallest and largest eigenvalue of each diagonal block of the symmetric R (ARPACK).
-
-        Parameters
-        ----------
-        blocks : list of (start, stop) variant ranges; default consecutive blocks of at most
-            ``DENSE_EIGEN_MAX`` variants (exact dense eigenvalues); larger blocks use ARPACK
-
-        Returns
-        -------
-        list of dicts {start, stop, min, max}
-        """
-        import scipy.sparse as sp
-        from scipy.sparse.linalg import eigsh
-
-        full = self.to_csr(dtype=np.float64, symmetric=True)
-        m = full.shape[0]
-        blocks = blocks or [(a, min(a + DENSE_EIGEN_MAX, m)) for a in range(0, m, DENSE_EIGEN_MAX)]
-        out = []
-        for start, stop in blocks:
-            sub = full[start:stop, start:stop]
-            if stop - start <= DENSE_EIGEN_MAX:
-                values = np.linalg.eigvalsh(sub.toarray())
-                low, high = values[0], values[-1]
-            else:
-                # the largest eigenvalue converges fast; the smallest is found as the largest of
-                # (high I - R), which ARPACK handles far better than which="SA"
-                high = eigsh(sub, k=1, which="LA", return_eigenvectors=False, tol=1e-6)[0]
-                shifted = sp.identity(stop - start, format="csr") * high - sub
-                low = high - eigsh(shifted, k=1, which="LA", return_eigenvectors=False, tol=1e-4)[0]
-            out.append({"start": int(start), "stop": int(stop), "min": float(low), "max": float(high)})
-        return out
+        """Per-block extremal eigenvalues of the (masked) symmetric R; see :func:`extremal_eigenvalues`."""
+        return extremal_eigenvalues(self.load(dtype=np.float64), blocks)
 
     @property
     def quantised(self):
@@ -152,3 +123,40 @@ def _apply_mask(ld, keep):
     np.cumsum(counts, out=indptr[1:])
     indices = None if ld.indices is None else new_index[cols[kept]].astype(np.int32)
     return SparseLD(ld.data[kept], indptr, indices, m)
+
+
+def extremal_eigenvalues(ld, blocks=None):
+    """Smallest and largest eigenvalue of each diagonal block of the symmetric R.
+
+    Parameters
+    ----------
+    ld : SparseLD (strict upper triangle)
+    blocks : list of (start, stop) variant ranges; default consecutive blocks of at most
+        ``DENSE_EIGEN_MAX`` variants (exact dense eigenvalues); larger blocks use ARPACK
+
+    Returns
+    -------
+    list of dicts {start, stop, min, max}
+    """
+    import scipy.sparse as sp
+    from scipy.sparse.linalg import eigsh
+    from threadpoolctl import threadpool_limits
+
+    full = ld.to_scipy(symmetric=True).astype(np.float64)
+    m = full.shape[0]
+    blocks = blocks or [(a, min(a + DENSE_EIGEN_MAX, m)) for a in range(0, m, DENSE_EIGEN_MAX)]
+    out = []
+    for start, stop in blocks:
+        sub = full[start:stop, start:stop]
+        if stop - start <= DENSE_EIGEN_MAX:
+            with threadpool_limits(limits=1, user_api="blas"):  # same result for any thread count
+                values = np.linalg.eigvalsh(sub.toarray())
+            low, high = values[0], values[-1]
+        else:
+            # the largest eigenvalue converges fast; the smallest is found as the largest of
+            # (high I - R), which ARPACK handles far better than which="SA"
+            high = eigsh(sub, k=1, which="LA", return_eigenvectors=False, tol=1e-6)[0]
+            shifted = sp.identity(stop - start, format="csr") * high - sub
+            low = high - eigsh(shifted, k=1, which="LA", return_eigenvectors=False, tol=1e-4)[0]
+        out.append({"start": int(start), "stop": int(stop), "min": float(low), "max": float(high)})
+    return out
