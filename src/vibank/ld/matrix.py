@@ -6,9 +6,8 @@ variant table and the estimator's attributes.
 """
 
 import numpy as np
-import pandas as pd
 
-from vibank.io.ld_store import QUANTISATION, dequantise, open_ld_store
+from vibank.io.ld_store import dequantise, open_ld_store, read_ld_arrays, read_ld_variants
 from vibank.ld.estimators import SparseLD
 
 #: blocks up to this many variants get exact dense eigenvalues
@@ -29,8 +28,7 @@ class LDMatrix:
 
     def __init__(self, path):
         self.path = str(path)
-        self._root = open_ld_store(path)
-        self.attrs = dict(self._root.attrs)
+        self._root, self.attrs = open_ld_store(path)
         self._variants = None
         self._mask = None
 
@@ -51,12 +49,7 @@ class LDMatrix:
     def variants(self):
         """Variant table of the unmasked variants: SNP CHR POS CM A1 A2 MAF LD_SCORE N_REF."""
         if self._variants is None:
-            group = self._root["variants"]
-            self._variants = pd.DataFrame({
-                "SNP": group["snp"][:], "CHR": group["chr"][:], "POS": group["pos"][:],
-                "CM": group["cm"][:], "A1": group["a1"][:], "A2": group["a2"][:],
-                "MAF": group["maf"][:], "LD_SCORE": group["ld_score"][:], "N_REF": group["n_ref"][:],
-            })
+            self._variants = read_ld_variants(self._root, self.attrs)
         return self._variants[self.mask].reset_index(drop=True)
 
     def set_mask(self, keep):
@@ -75,7 +68,9 @@ class LDMatrix:
         return self
 
     def _all_snps(self):
-        return self._root["variants"]["snp"][:]
+        if self._variants is None:
+            self._variants = read_ld_variants(self._root, self.attrs)
+        return self._variants["SNP"].to_numpy()
 
     def load(self, *, dtype=np.float32, keep_quantised=False):
         """Read the (masked) strict upper triangle as a :class:`SparseLD`.
@@ -86,12 +81,9 @@ class LDMatrix:
         keep_quantised : return int8/int16 values as stored, for on-the-fly dequantisation;
             multiply by 1 / ``attrs['quantisation_scale']`` to get correlations
         """
-        group = self._root["ld"]
-        data = group["data"][:]
-        indptr = group["indptr"][:].astype(np.int64)
-        indices = group["indices"][:] if "indices" in group else None
+        data, indptr, indices = read_ld_arrays(self._root, self.attrs)
         if not keep_quantised:
-            data = dequantise(data, dtype)
+            data = dequantise(data, dtype, self.attrs["quantisation_scale"])
         ld = SparseLD(data, indptr, indices, self.n_stored)
         return ld if self._mask is None else _apply_mask(ld, self._mask)
 
@@ -109,7 +101,7 @@ class LDMatrix:
 
     @property
     def quantised(self):
-        return QUANTISATION[self.attrs["dtype"]] != 1
+        return self.attrs["quantisation_scale"] != 1
 
 
 def _apply_mask(ld, keep):

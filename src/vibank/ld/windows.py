@@ -9,6 +9,9 @@ import pandas as pd
 
 from vibank.errors import VibankError
 
+#: cM distances within this of the window width count as inside the window
+CM_TOLERANCE = 1e-9
+
 
 def window_ends(pos, cm=None, *, window_cm=None, window_kb=None, window_variants=None):
     """End (exclusive) of each variant's window; the intersection when several widths are given.
@@ -38,7 +41,9 @@ def window_ends(pos, cm=None, *, window_cm=None, window_kb=None, window_variants
         if m and np.all(cm == cm[0]) and m > 1:
             raise VibankError("LD window: every cM position is equal; the .bim has no genetic map "
                               "(use window_kb or window_variants)")
-        ends = np.minimum(ends, np.searchsorted(cm, cm + window_cm, side="right"))
+        # a pair exactly window_cm apart is kept; the tolerance absorbs the rounding of
+        # decimal cM values (9.378182 - 6.378182 > 3 in binary floating point), as plink does
+        ends = np.minimum(ends, np.searchsorted(cm, cm + window_cm + CM_TOLERANCE, side="right"))
     if window_kb is not None:
         ends = np.minimum(ends, np.searchsorted(pos, pos + 1000.0 * window_kb, side="right"))
     if window_variants is not None:

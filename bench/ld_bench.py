@@ -1,0 +1,142 @@
+"""Windowed (3 cM) LD for one chromosome: vibank vs plink 1.9 vs magenpy, side by side.
+
+Usage::
+
+    .venv/bin/python bench/ld_bench.py [--workdir /tmp/vibank_ld_bench] [--threads 2]
+        [--magenpy-python /path/to/venv/bin/python]
+
+The panel is a simulated chromosome (msprime, OutOfAfrica_3G09, EUR-like samples) filtered to
+MAF >= 1% with plink2; it is made once and cached in the work directory. Each tool computes the
+same windowed matrix (pairs at most 3 cM apart) with the same number of threads:
+
+- vibank: ``vibank.ld.build_ld_store`` (float32 store, eigenvalues off: plink and magenpy do
+  not compute them);
+- plink 1.9: ``--r --ld-window-cm 3`` (text output, the only windowed output plink 1.9 has);
+- magenpy (PyPI, installed in a separate environment given by --magenpy-python, never a vibank
+  dependency): ``GWADataLoader(backend="magenpy").compute_ld("windowed", cm_window_size=3)``.
+
+Prints wall seconds, the ratio to vibank, the number of stored pairs and the largest absolute
+difference of each tool's values from plink's.
+"""
+
+import argparse
+import json
+import subprocess
+import textwrap
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from vibank.io.plink import read_bim
+from vibank.ld import LDEstimator, LDMatrix, build_ld_store
+from vibank.simulate import CohortParams, simulate_cohort
+
+
+def make_panel(workdir, n_samples, length, spacing, seed):
+    prefix = workdir / "panel"
+    if Path(f"{prefix}.bed").exists():
+        return prefix
+    params = CohortParams(populations={"EUR": n_samples}, n_chromosomes=1, chromosome_length=length,
+                          min_spacing_bp=spacing, missing_rate=0.0, error_variant_fraction=0.0,
+                          bad_sample_fraction=0.0, seed=seed)
+    simulate_cohort(workdir / "raw", workdir / "samples.tsv", params)
+    subprocess.run(["plink2", "--bfile", workdir / "raw", "--maf", "0.01", "--make-bed",
+                    "--out", prefix], check=True, capture_output=True)
+    return prefix
+
+
+def run_vibank(prefix, workdir, threads):
+    out = workdir / "vibank.zarr"
+    t0 = time.perf_counter()
+    build_ld_store(prefix, out, chrom="1", estimator=LDEstimator("windowed", window_cm=3.0),
+                   dtype="float32", n_threads=threads, eigenvalues=False)
+    return time.perf_counter() - t0, LDMatrix(out).load(dtype=np.float64)
+
+
+def run_plink(prefix, workdir, threads):
+    out = workdir / "plink"
+    t0 = time.perf_counter()
+    subprocess.run(["plink1.9", "--bfile", prefix, "--keep-allele-order", "--r", "--ld-window-cm", "3",
+                    "--ld-window", "1000000", "--ld-window-kb", "1000000", "--ld-window-r2", "0",
+                    "--threads", str(threads), "--out", out], check=True, capture_output=True)
+    return time.perf_counter() - t0, Path(f"{out}.ld")
+
+
+MAGENPY_SCRIPT = textwrap.dedent("""
+    import json, sys, time
+    import magenpy as mgp
+    prefix, out, threads = sys.argv[1], sys.argv[2], int(sys.argv[3])
+    t0 = time.perf_counter()
+    g = mgp.GWADataLoader(bed_files=prefix, backend="magenpy", threads=threads)
+    g.compute_ld("windowed", out, window_size=None, kb_window_size=None, cm_window_size=3.0,
+                 dtype="float32")
+    print(json.dumps({"seconds": time.perf_counter() - t0}))
+""")
+
+
+def run_magenpy(python, prefix, workdir, threads):
+    out = workdir / "magenpy_ld"
+    proc = subprocess.run([python, "-c", MAGENPY_SCRIPT, str(prefix), str(out), str(threads)],
+                          check=True, capture_output=True, text=True)
+    seconds = json.loads(proc.stdout.strip().splitlines()[-1])["seconds"]
+    import zarr
+
+    group = zarr.open_group(str(out / "chr_1"), mode="r", zarr_format=2)
+    return seconds, group["matrix/data"][:].astype(np.float64), group["matrix/indptr"][:]
+
+
+def compare_with_plink(plink_ld, snps, data, indptr):
+    """Largest |value - plink's r| over the pairs both keep (band layout: row j holds j+1, ...).
+
+    Returns (max abs difference, pairs plink keeps, pairs plink keeps that the tool does not).
+    """
+    index = pd.Series(np.arange(len(snps)), index=snps)
+    worst, n_pairs, n_missing = 0.0, 0, 0
+    for chunk in pd.read_csv(plink_ld, sep=r"\s+", usecols=["SNP_A", "SNP_B", "R"], chunksize=5_000_000):
+        a = index[chunk["SNP_A"]].to_numpy()
+        b = index[chunk["SNP_B"]].to_numpy()
+        lo, hi = np.minimum(a, b), np.maximum(a, b)
+        inside = hi - lo <= np.diff(indptr)[lo]
+        n_missing += int((~inside).sum())
+        ours = data[indptr[lo[inside]] + (hi[inside] - lo[inside] - 1)]
+        worst = max(worst, float(np.max(np.abs(ours - chunk["R"].to_numpy()[inside]))))
+        n_pairs += len(chunk)
+    return worst, n_pairs, n_missing
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--workdir", type=Path, default=Path("/tmp/vibank_ld_bench"))
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--samples", type=int, default=1000)
+    parser.add_argument("--length", type=int, default=30_000_000)
+    parser.add_argument("--spacing", type=int, default=1500)
+    parser.add_argument("--seed", type=int, default=11)
+    parser.add_argument("--magenpy-python", help="python of an environment with magenpy installed")
+    args = parser.parse_args()
+    args.workdir.mkdir(parents=True, exist_ok=True)
+    prefix = make_panel(args.workdir, args.samples, args.length, args.spacing, args.seed)
+    snps = read_bim(prefix)["SNP"].to_numpy()
+    print(f"panel: {args.samples} samples x {len(snps)} variants, 1 chromosome, window 3 cM, "
+          f"{args.threads} threads")
+
+    t_vib, ld = run_vibank(prefix, args.workdir, args.threads)
+    t_plink, plink_ld = run_plink(prefix, args.workdir, args.threads)
+    diff_vib, n_plink, missing_vib = compare_with_plink(plink_ld, snps, ld.data, ld.indptr)
+    rows = [("vibank", t_vib, len(ld.data), diff_vib, missing_vib),
+            ("plink 1.9 --r", t_plink, n_plink, 0.0, 0)]
+    if args.magenpy_python:
+        t_mag, mag_data, mag_indptr = run_magenpy(args.magenpy_python, prefix, args.workdir, args.threads)
+        diff_mag, _, missing_mag = compare_with_plink(plink_ld, snps, mag_data, mag_indptr)
+        rows.append(("magenpy (native backend)", t_mag, len(mag_data), diff_mag, missing_mag))
+    print("| tool | seconds | time / vibank | stored pairs | plink's pairs missing | "
+          "max abs diff from plink |")
+    print("|---|---|---|---|---|---|")
+    for name, seconds, pairs, diff, missing in rows:
+        print(f"| {name} | {seconds:.2f} | {seconds / t_vib:.2f} | {pairs} | {missing} | {diff:.2e} |")
+
+
+if __name__ == "__main__":
+    main()
