@@ -238,7 +238,16 @@ def ld_scores(ld, *, n_ref=None, bias_corrected=False):
         if not n_ref or n_ref <= 2:
             raise ValueError("bias-corrected LD scores need n_ref > 2")
         r2 = r2 - (1 - r2) / (n_ref - 2)
-    score = np.ones(ld.n_variants)
-    np.add.at(score, ld.rows(), r2)
-    np.add.at(score, ld.columns(), r2)
-    return score
+    m = ld.n_variants
+    lengths = np.diff(ld.indptr)
+    # row sums: sum of each row's slice (reduceat needs care with empty rows)
+    starts = np.minimum(ld.indptr[:-1], max(len(r2) - 1, 0))
+    row_sums = np.add.reduceat(r2, starts) if len(r2) else np.zeros(m)
+    row_sums[lengths == 0] = 0.0
+    if ld.indices is not None:
+        col_sums = np.bincount(ld.indices, weights=r2, minlength=m)
+    else:  # band rows: row j adds its values to columns j+1 .. j+len_j
+        col_sums = np.zeros(m)
+        for j in np.flatnonzero(lengths):
+            col_sums[j + 1:j + 1 + lengths[j]] += r2[ld.indptr[j]:ld.indptr[j + 1]]
+    return 1.0 + row_sums + col_sums
