@@ -118,22 +118,17 @@ def test_main__malformed_populations_is_one_line_error(tmp_path, capsys, populat
     _assert_one_line_error(capsys.readouterr().err, "--populations")
 
 
-def test_main__config_not_a_mapping_is_one_line_error(tmp_path, capsys):
+@pytest.mark.parametrize("text, message", [
+    ("- cohort\n- qc\n", "must be a mapping"),
+    ("cohort: [1, 2]\n", "cohort must be a mapping"),
+])
+def test_main__config_not_a_mapping_is_one_line_error(tmp_path, capsys, text, message):
     config = tmp_path / "config.yaml"
-    config.write_text("- cohort\n- qc\n")
+    config.write_text(text)
     code = main(["simulate", "cohort", "--out", str(tmp_path / "c"), "--samples",
                  str(tmp_path / "s.tsv"), "--config", str(config)])
     assert code == 1
-    _assert_one_line_error(capsys.readouterr().err, "must be a mapping")
-
-
-def test_main__section_not_a_mapping_is_one_line_error(tmp_path, capsys):
-    config = tmp_path / "config.yaml"
-    config.write_text("cohort: [1, 2]\n")
-    code = main(["simulate", "cohort", "--out", str(tmp_path / "c"), "--samples",
-                 str(tmp_path / "s.tsv"), "--config", str(config)])
-    assert code == 1
-    _assert_one_line_error(capsys.readouterr().err, "cohort must be a mapping")
+    _assert_one_line_error(capsys.readouterr().err, message)
 
 
 def test_main__simulate_phenotypes(cohort, tmp_path, capsys):

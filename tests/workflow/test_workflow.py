@@ -88,6 +88,14 @@ def test_end_to_end__tiny_config(tmp_path):
     assert len(summary) == len(traits) * n_folds * len(chroms)
     sparse = summary[summary.trait == "sparse"]
     assert sparse["mean_chi2"].mean() > 1.1  # h2 = 0.5 over a few hundred variants
+    from vibank.ld import LDMatrix
+
+    for chrom in chroms:
+        ld = LDMatrix(tmp_path / f"results/ld/windowed3cm/chr{chrom}.zarr")
+        assert ld.attrs["n_ref"] == config["splits"]["ld_panel_size"]
+        assert ld.attrs["estimator"] == "windowed" and ld.attrs["dtype"] == "int16"
+        assert ld.n_variants > 100 and set(ld.variants()["CHR"]) == {str(chrom)}
+        assert ld.attrs["eigenvalues"][0]["max"] > 1
     # no temporary or partial files left behind
     assert not list(tmp_path.rglob("*.tmp"))
     # rerunning has nothing to do: outputs are complete and up to date
