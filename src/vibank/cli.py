@@ -88,12 +88,13 @@ def _cmd_ld(args):
     from vibank.ld import LDEstimator, build_ld_store
 
     window_cm = args.window_cm
-    if args.estimator == "windowed" and None is window_cm is args.window_kb is args.window_variants:
+    if args.estimator in ("windowed", "block") and None is window_cm is args.window_kb is args.window_variants:
         window_cm = 3.0  # the documented default window
     estimator = LDEstimator(
         name=args.estimator, window_cm=window_cm, window_kb=args.window_kb,
         window_variants=args.window_variants, blocks_file=args.blocks, cutoff=args.cutoff,
-        max_dense_variants=args.max_dense_variants,
+        max_dense_variants=args.max_dense_variants, block_min_variants=args.block_min_variants,
+        block_max_variants=args.block_max_variants,
     )
     info = build_ld_store(
         args.bfile, args.out, chrom=args.chrom, keep=args.keep, estimator=estimator,
@@ -142,7 +143,10 @@ def build_parser():
                     help="windowed: cM window (3 when no window is given)")
     ld.add_argument("--window-kb", dest="window_kb", type=float)
     ld.add_argument("--window-variants", dest="window_variants", type=int)
-    ld.add_argument("--blocks", help="BED-like LD block file (block estimator)")
+    ld.add_argument("--blocks", help="BED-like LD block file (block estimator; default: "
+                    "vibank's block finder on the --window-cm windowed matrix)")
+    ld.add_argument("--block-min-variants", dest="block_min_variants", type=int, default=200)
+    ld.add_argument("--block-max-variants", dest="block_max_variants", type=int, default=2000)
     ld.add_argument("--cutoff", type=float, default=1e-3, help="shrinkage: drop |r| below this")
     ld.add_argument("--max-dense-variants", dest="max_dense_variants", type=int, default=20000)
     ld.add_argument("--dtype", default="int16", choices=["float32", "float64", "int16", "int8"])

@@ -9,6 +9,7 @@ from vibank import columns as col
 from vibank.errors import VibankError
 from vibank.io.ld_store import dequantise, quantise, write_ld_store
 from vibank.io.plink import read_bim, read_dosages, read_fam, read_keep
+from vibank.ld.blocks import ends_from_blocks, find_blocks
 from vibank.ld.estimators import LDEstimator, SparseLD, compute_ld, ld_scores, standardise_panel
 from vibank.ld.matrix import extremal_eigenvalues
 from vibank.ld.windows import block_ends, read_blocks, window_ends
@@ -79,9 +80,17 @@ def build_ld_store(bfile, out, *, chrom, keep=None, estimator=None, dtype="float
         ends = window_ends(pos, cm, window_cm=estimator.window_cm, window_kb=estimator.window_kb,
                            window_variants=estimator.window_variants)
     elif estimator.name == "block":
-        if not estimator.blocks_file:
-            raise VibankError("the block LD estimator needs a blocks_file (chrom start end)")
-        ends = block_ends(pos, *read_blocks(estimator.blocks_file, chrom))
+        if estimator.blocks_file:
+            ends = block_ends(pos, *read_blocks(estimator.blocks_file, chrom))
+        else:  # vibank's block finder on the windowed matrix
+            windowed = compute_ld(x, estimator=LDEstimator("windowed", window_cm=estimator.window_cm),
+                                  ends=window_ends(pos, cm, window_cm=estimator.window_cm or 3.0),
+                                  n_threads=n_threads)
+            found = find_blocks(windowed, n_ref=x.shape[1], min_variants=estimator.block_min_variants,
+                                max_variants=estimator.block_max_variants)
+            ends = ends_from_blocks(found, len(pos))
+            del windowed
+            log.info("ld chr%s: block finder made %d blocks", chrom, len(found))
     ld = compute_ld(x, estimator=estimator, cm=cm, pos=pos, ends=ends, n_threads=n_threads)
     n_ref = len(sample_index)
     scores = ld_scores(ld, n_ref=n_ref, bias_corrected=bias_corrected_ld_score)
@@ -97,9 +106,16 @@ def build_ld_store(bfile, out, *, chrom, keep=None, estimator=None, dtype="float
         "compute_dtype": np.dtype(compute_dtype).name,
         "n_monomorphic_dropped": int((~polymorphic).sum()),
     }
-    if eigenvalues:  # of the matrix as stored, i.e. after any quantisation
+    blocks = None
+    if estimator.name == "block":
+        change = np.flatnonzero(np.diff(ends) != 0) + 1
+        bounds = [0, *change.tolist(), len(ends)]
+        blocks = [(int(a), int(b)) for a, b in zip(bounds[:-1], bounds[1:])]
+        attrs["blocks"] = [list(b) for b in blocks]
+    if eigenvalues:  # of the matrix as stored, i.e. after any quantisation, per LD block
         stored = dequantise(quantise(ld.data, dtype), np.float64)
-        attrs["eigenvalues"] = extremal_eigenvalues(SparseLD(stored, ld.indptr, ld.indices, ld.n_variants))
+        attrs["eigenvalues"] = extremal_eigenvalues(
+            SparseLD(stored, ld.indptr, ld.indices, ld.n_variants), blocks)
     write_ld_store(out, ld, fields, attrs, dtype=dtype)
     seconds = time.perf_counter() - t0
     log.info("ld chr%s: %d variants x %d samples, %d pairs, %s -> %s in %.1f s", chrom,

@@ -9,7 +9,8 @@ Estimators (``prs_vi.md`` section 11):
 
 - ``sample``: every pair (dense; refused above ``max_dense_variants``).
 - ``windowed``: pairs within a window in cM, kb and/or variant count (the intersection).
-- ``block``: pairs inside the same LD block (half-open BED intervals).
+- ``block``: pairs inside the same LD block: half-open BED intervals from ``blocks_file``, or
+  vibank's block finder (``vibank.ld.blocks``) run on the windowed (``window_cm``) matrix.
 - ``shrinkage`` (Wen & Stephens 2010): r_jk exp(-rho_jk / (2 m)) with rho_jk = 4 Ne d_jk
   (d in Morgans, m = 2 n haplotypes), then Sigma = (1 - theta)^2 S + (theta/2)(1 - theta/2) I
   with Watterson's theta for m, rescaled to unit diagonal; entries with |value| < cutoff are dropped.
@@ -44,6 +45,8 @@ class LDEstimator:
     ne: float = NE_HUMAN
     cutoff: float = 1e-3
     max_dense_variants: int = 20_000
+    block_min_variants: int = 200
+    block_max_variants: int = 2000
 
     def __post_init__(self):
         if self.name not in ESTIMATORS:
@@ -53,7 +56,8 @@ class LDEstimator:
         """The parameters that define this estimator (stored in the Zarr attributes)."""
         keep = {"sample": ("max_dense_variants",),
                 "windowed": ("window_cm", "window_kb", "window_variants"),
-                "block": ("blocks_file",),
+                "block": ("blocks_file",) if self.blocks_file else
+                         ("window_cm", "block_min_variants", "block_max_variants"),
                 "shrinkage": ("ne", "cutoff")}[self.name]
         return {k: v for k, v in asdict(self).items() if k in keep}
 
