@@ -1,1 +1,5 @@
-"""Variational polygenic scores (VIPRS). The E-step kernel is in place; the model arrives with issue 4."""
+"""Variational polygenic scores (VIPRS): spike-and-slab VEM on summary statistics."""
+
+from vibank.prs.model import VIPRS, FitResult, std_beta_from_z, symmetric_offdiagonal
+
+__all__ = ["VIPRS", "FitResult", "std_beta_from_z", "symmetric_offdiagonal"]

@@ -1,0 +1,70 @@
+"""Summary-statistics VIPRS with in-sample LD equals individual-level CAVI (prs_vi.md §2)."""
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from numpy.testing import assert_allclose
+
+from vibank.prs import VIPRS
+from vibank.prs._reference import cavi_individual
+
+N, M, N_ITER = 2000, 500, 15
+
+
+@pytest.fixture(scope="module")
+def data():
+    rng = np.random.default_rng(21)
+    x = rng.binomial(2, rng.uniform(0.05, 0.5, M), size=(N, M)).astype(float)
+    for j in range(1, M):  # LD between neighbours
+        copy = rng.random(N) < 0.5
+        x[copy, j] = x[copy, j - 1]
+    x = (x - x.mean(0)) / x.std(0)
+    beta = np.where(rng.random(M) < 0.02, rng.normal(0, 0.15, M), 0.0)
+    y = x @ beta + rng.standard_normal(N) * 0.8
+    y = (y - y.mean()) / y.std()
+    r = x.T @ x / N
+    np.fill_diagonal(r, 0.0)
+    return {"x": x, "y": y, "b": x.T @ y / N, "ld": sp.csr_matrix(r), "beta": beta}
+
+
+def _fit(data, **kw):
+    model = VIPRS(pi=0.05, sigma2_beta=0.005, sigma2_eps=0.8, max_iter=N_ITER, tol_eta=0.0,
+                  tol_elbo=0.0, tol_elbo_abs=0.0, **kw)
+    return model.fit(data["b"], N, data["ld"])
+
+
+def test_viprs__sumstats_fit_equals_individual_level_cavi(data):
+    model = _fit(data)
+    ref = cavi_individual(data["x"], data["y"], pi=0.05, sigma2_beta=0.005, sigma2_eps=0.8,
+                          n_iter=N_ITER)
+    assert model.result_.n_iter == N_ITER
+    for ours, theirs in [(model.eta_, ref["eta"]), (model.pip_, ref["gamma"]), (model.mu_, ref["mu"])]:
+        assert_allclose(ours, theirs, rtol=1e-8, atol=1e-8)
+    assert model.pi_ == pytest.approx(ref["pi"], rel=1e-8)
+    assert model.sigma2_beta_ == pytest.approx(ref["sigma2_beta"], rel=1e-8)
+    assert model.sigma2_eps_ == pytest.approx(ref["sigma2_eps"], rel=1e-8)
+    assert_allclose(model.elbo_history_, ref["elbo"], rtol=1e-8)
+
+
+def test_viprs__elbo_non_decreasing_and_recovers_effects(data):
+    model = VIPRS(max_iter=300).fit(data["b"], N, data["ld"])
+    elbo = np.array(model.elbo_history_)
+    assert np.all(np.diff(elbo) >= -1e-8 * np.abs(elbo[1:]))
+    assert model.result_.success and model.result_.stop_reason == "converged"
+    assert np.corrcoef(model.eta_, data["beta"])[0, 1] > 0.8
+    assert 0 < model.h2_ < 1
+
+
+@pytest.mark.parametrize("n_threads", [1, 2])
+def test_viprs__float32_close_to_float64(data, n_threads):
+    m64 = _fit(data)
+    m32 = _fit(data, dtype=np.float32, n_threads=n_threads)
+    assert_allclose(m32.eta_, m64.eta_, atol=1e-4)
+    assert m32.h2_ == pytest.approx(m64.h2_, rel=1e-3)
+
+
+def test_viprs__fixed_hyperparameters_stay(data):
+    model = VIPRS(pi=0.01, fix=("pi",), max_iter=20).fit(data["b"], N, data["ld"])
+    assert model.pi_ == 0.01
+    with pytest.raises(ValueError, match="unknown hyperparameters"):
+        VIPRS(fix=("tau",)).fit(data["b"], N, data["ld"])
