@@ -19,7 +19,7 @@ def study(tmp_path_factory):
     """Random genotypes with missing calls, covariates, a quantitative and a binary phenotype."""
     tmp = tmp_path_factory.mktemp("gwas_eq")
     rng = np.random.default_rng(11)
-    freq = rng.uniform(0.05, 0.5, size=M)
+    freq = rng.uniform(0.05, 0.95, size=M)  # A1 is the major allele at about half the variants
     geno = rng.binomial(2, freq, size=(N, M)).astype(np.int8)
     geno[rng.random(geno.shape) < 0.02] = -127
     ids = [f"S{i:04d}" for i in range(N)]
@@ -90,6 +90,7 @@ def test_run_gwas__linear_matches_numpy_least_squares(study):
         rows, x = _design(study, j)
         beta, se = _ols(x, study["y"][rows])
         got = ss.loc[f"v{j}"]
+        assert (got[col.A1], got[col.A2]) == ("A", "G")  # the counted .bim allele 1
         assert got[col.N] == len(rows)
         assert_allclose(got[col.BETA], beta, rtol=1e-5)
         assert_allclose(got[col.SE], se, rtol=1e-5)

@@ -1,5 +1,7 @@
 """GWAS with ``plink2 --glm`` and conversion to vibank's canonical summary statistics.
 
+The tested allele A1 is always the .bim's allele 1 (plink2's ALT, ``omit-ref``), the allele
+vibank counts everywhere, so GWAS effects and LD matrices refer to the same allele.
 Quantitative traits: linear regression. Binary traits: logistic regression with Firth fallback
 (``firth-fallback``), effects reported as log odds ratios (``cols=+beta``). Covariates are
 variance-standardised by plink2, which changes no genotype coefficient.
@@ -86,7 +88,8 @@ def run_gwas(bfile, out_path, *, chrom, keep, phenotypes, trait, binary, covaria
     covariate_names : columns of ``covariates`` to use (all when None)
     """
     with tempfile.TemporaryDirectory(prefix="vibank_gwas_") as tmp:
-        modifiers = ["hide-covar", "cols=+a1freq,+ax" + (",+beta" if binary else "")]
+        # omit-ref: A1 is always ALT, i.e. the counted allele 1 of the .bim, as in the LD stores
+        modifiers = ["hide-covar", "omit-ref", "cols=+a1freq,+ax" + (",+beta" if binary else "")]
         if binary and firth_fallback:
             modifiers.insert(1, "firth-fallback")
         args = ["--bfile", bfile, "--chr", chrom, "--keep", keep, "--pheno", phenotypes,
