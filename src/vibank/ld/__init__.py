@@ -3,7 +3,7 @@
 from vibank.ld.build import build_ld_store
 from vibank.ld.estimators import ESTIMATORS, LDEstimator, SparseLD, compute_ld, ld_scores
 from vibank.ld.genotypes import standardise_genotypes
-from vibank.ld.matrix import LDMatrix
+from vibank.ld.matrix import LDMatrix, extremal_eigenvalues, extremal_eigenvalues_csr
 
 __all__ = [
     "ESTIMATORS",
@@ -12,6 +12,8 @@ __all__ = [
     "SparseLD",
     "build_ld_store",
     "compute_ld",
+    "extremal_eigenvalues",
+    "extremal_eigenvalues_csr",
     "ld_scores",
     "standardise_genotypes",
 ]

@@ -130,11 +130,16 @@ def extremal_eigenvalues(ld, blocks=None):
     -------
     list of dicts {start, stop, min, max}
     """
+    return extremal_eigenvalues_csr(ld.to_scipy(symmetric=True), blocks)
+
+
+def extremal_eigenvalues_csr(full, blocks=None):
+    """:func:`extremal_eigenvalues` of a symmetric scipy matrix (diagonal included)."""
     import scipy.sparse as sp
     from scipy.sparse.linalg import eigsh
     from threadpoolctl import threadpool_limits
 
-    full = ld.to_scipy(symmetric=True).astype(np.float64)
+    full = sp.csr_matrix(full, dtype=np.float64)
     m = full.shape[0]
     blocks = blocks or [(a, min(a + DENSE_EIGEN_MAX, m)) for a in range(0, m, DENSE_EIGEN_MAX)]
     out = []

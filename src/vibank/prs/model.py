@@ -11,12 +11,19 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import scipy.sparse as sp
+from tqdm.auto import tqdm
 
+from vibank.errors import VibankError
+from vibank.ld import extremal_eigenvalues_csr
 from vibank.prs._kernels import _e_step
 
 log = logging.getLogger(__name__)
 
 HYPERPARAMETERS = ("pi", "sigma2_beta", "sigma2_eps")
+#: an ELBO falling by more than this (relative) is divergence, not rounding
+DIVERGENCE_TOL = 1e-3
+#: added to -lambda_min when regularising a block that is not positive semi-definite
+RIDGE_MARGIN = 0.01
 
 
 @dataclass
@@ -60,18 +67,21 @@ class VIPRS:
     tol_eta : float, tolerance on max |delta eta|
     n_threads : int, OpenMP threads of the E-step
     dtype : numpy.float64 or numpy.float32, precision of the variational parameters
+    progress : show a tqdm progress bar over the iterations
 
     Attributes (after fit)
     ----------------------
     eta_, pip_, mu_, var_mu_ : posterior mean, inclusion probability, slab mean and variance
     var_beta_ : posterior variance of each effect, zeta - eta^2
     pi_, sigma2_beta_, sigma2_eps_, h2_ : hyperparameters and SNP heritability
+    ridge_ : per-variant ridge added to the diagonal of R (0 unless the fit needed it)
     elbo_history_ : ELBO after every iteration
     result_ : FitResult
     """
 
     def __init__(self, *, pi=None, sigma2_beta=None, sigma2_eps=None, fix=(), max_iter=1000,
-                 tol_elbo=1e-6, tol_elbo_abs=1e-3, tol_eta=1e-6, n_threads=1, dtype=np.float64):
+                 tol_elbo=1e-6, tol_elbo_abs=1e-3, tol_eta=1e-6, n_threads=1, dtype=np.float64,
+                 progress=False):
         self.pi = pi
         self.sigma2_beta = sigma2_beta
         self.sigma2_eps = sigma2_eps
@@ -82,6 +92,7 @@ class VIPRS:
         self.tol_eta = tol_eta
         self.n_threads = n_threads
         self.dtype = dtype
+        self.progress = progress
 
     # -- set-up ---------------------------------------------------------------------------
     def _validate(self, std_beta, n_per_variant, ld):
@@ -111,16 +122,25 @@ class VIPRS:
     def e_step(self):
         """One coordinate-ascent sweep (compiled kernel); returns max |delta eta|."""
         n, s2e, s2b, pi = self._n, self.sigma2_eps_, self.sigma2_beta_, self.pi_
-        self.var_mu_[:] = s2e / (n + s2e / s2b)
+        # with a ridge lambda the diagonal of R is 1 + lambda: N_j (1 + lambda) in v_j
+        self.var_mu_[:] = s2e / (n * self._diag + s2e / s2b)
         logit_prior = (np.log(pi / (1 - pi)) + 0.5 * np.log(self.var_mu_ / s2b)).astype(self.dtype)
         return _e_step.e_step_spike_slab(
             self._ld.data, self._ld.indices, self._ld_indptr, self._ld_scale, self._b, self._n,
             self.var_mu_, logit_prior, self.pip_, self.mu_, self.eta_, self._q, s2e, self.n_threads)
 
     def _moments(self):
+        """eta, and zeta weighted by the diagonal of R (1 + ridge)."""
         eta = self.eta_.astype(np.float64)
         zeta = self.pip_ * (self.mu_.astype(np.float64) ** 2 + self.var_mu_)
         return eta, zeta
+
+    def _fit_term(self, eta, zeta):
+        """E||y - X beta||^2 / N from sufficient statistics: 1 - 2 b'eta + sum d zeta + eta'q."""
+        return 1 - 2 * self._b @ eta + zeta @ self._diag + eta @ self._q
+
+    def _h2(self, eta, zeta):
+        return float(zeta @ self._diag + eta @ self._q)
 
     def m_step(self):
         """Closed-form hyperparameter updates (section 4), within their bounds."""
@@ -131,8 +151,7 @@ class VIPRS:
         if "sigma2_beta" not in self.fix:
             self.sigma2_beta_ = float(max(zeta.sum() / max(self.pip_.sum(), 1e-12), 1e-12))
         if "sigma2_eps" not in self.fix:
-            resid = 1 - 2 * self._b @ eta + zeta.sum() + eta @ self._q
-            self.sigma2_eps_ = float(np.clip(resid, 1e-6, 1.0))
+            self.sigma2_eps_ = float(np.clip(self._fit_term(eta, zeta), 1e-6, 1.0))
 
     def elbo(self):
         """Evidence lower bound (section 5), N = median N_j."""
@@ -140,7 +159,7 @@ class VIPRS:
         n = np.median(self._n)
         pi, s2b, s2e = self.pi_, self.sigma2_beta_, self.sigma2_eps_
         g = np.clip(self.pip_.astype(np.float64), 1e-10, 1 - 1e-10)
-        fit = 1 - 2 * self._b @ eta + zeta.sum() + eta @ self._q
+        fit = self._fit_term(eta, zeta)
         ll = -0.5 * n * np.log(2 * np.pi * s2e) - n / (2 * s2e) * fit
         kl_gamma = np.sum(g * np.log(pi / g) + (1 - g) * np.log((1 - pi) / (1 - g)))
         kl_beta = np.sum(0.5 * self.pip_ * (1 + np.log(self.var_mu_ / s2b)
@@ -148,8 +167,14 @@ class VIPRS:
         return float(ll + kl_gamma + kl_beta)
 
     # -- the loop -------------------------------------------------------------------------
-    def fit(self, std_beta, n_per_variant, ld, *, ld_scale=1.0):
+    def fit(self, std_beta, n_per_variant, ld, *, ld_scale=1.0, label="chromosome"):
         """Fit on one chromosome.
+
+        If the fit diverges (non-finite values, h2 outside [0, 1], or a falling ELBO), which is
+        what a non positive semi-definite LD matrix from a small panel does, each block of 2,000
+        variants gets a ridge lambda_b = -min eigenvalue_b + 0.01 (R + lambda_b I) and the fit
+        restarts; the ridge is logged and kept in ``ridge_``. A fit that still diverges raises
+        VibankError and no result is kept.
 
         Parameters
         ----------
@@ -158,6 +183,7 @@ class VIPRS:
         ld : (M, M) scipy sparse matrix: R without its diagonal (see ``symmetric_offdiagonal``);
             integer values are dequantised on the fly with ``ld_scale``
         ld_scale : factor turning stored LD values into correlations
+        label : name of the data in messages (e.g. "chromosome 3")
 
         Returns
         -------
@@ -166,11 +192,48 @@ class VIPRS:
         t0 = time.perf_counter()
         ld = sp.csr_matrix(ld)
         b, n = self._validate(std_beta, n_per_variant, ld)
-        m = len(b)
         ld_float = ld if ld_scale == 1.0 else ld.astype(np.float64) * ld_scale
-        self.pi_, self.sigma2_beta_, self.sigma2_eps_ = self._initial_hyperparameters(b, n, ld_float)
         self._ld, self._ld_indptr, self._ld_scale = ld, ld.indptr.astype(np.int64), float(ld_scale)
         self._b, self._n = b.astype(self.dtype), n.astype(self.dtype)
+        self.ridge_ = np.zeros(len(b))
+        stop, history = self._run(ld_float, t0)
+        if stop == "diverged":
+            self.ridge_ = self._block_ridge(ld_float)
+            if not self.ridge_.any():
+                raise VibankError(f"VIPRS diverged on {label} although its LD matrix is positive "
+                                  "semi-definite; check the summary statistics against the LD "
+                                  "panel (allele coding, sample size) or use the mismatch filter")
+            log.warning("VIPRS diverged on %s: the LD matrix is not positive semi-definite; "
+                        "restarting with a block ridge (lambda up to %.4g)", label, self.ridge_.max())
+            stop, history = self._run(ld_float, t0)
+            if stop == "diverged":
+                raise VibankError(f"VIPRS diverged on {label} even with a ridge of up to "
+                                  f"{self.ridge_.max():.4g}; the summary statistics may not match "
+                                  "the LD panel: use the mismatch filter")
+        eta, zeta = self._moments()
+        self.var_beta_ = self.pip_ * (self.mu_.astype(np.float64) ** 2 + self.var_mu_) - eta**2
+        self.h2_ = self._h2(eta, zeta)
+        self.result_ = FitResult(stop == "converged", stop, len(history), self.elbo_history_[-1],
+                                 time.perf_counter() - t0, history)
+        log.info("VIPRS %s: %s after %d iterations, ELBO %.4f, h2 %.4f, pi %.3g", label, stop,
+                 len(history), self.result_.elbo, self.h2_, self.pi_)
+        return self
+
+    def _block_ridge(self, ld_float):
+        """Per-variant ridge: -min eigenvalue + 0.01 for blocks that are not PSD, else 0."""
+        full = ld_float + sp.identity(ld_float.shape[0], format="csr")
+        ridge = np.zeros(ld_float.shape[0])
+        for block in extremal_eigenvalues_csr(full):
+            if block["min"] < 0:
+                ridge[block["start"]:block["stop"]] = -block["min"] + RIDGE_MARGIN
+        return ridge
+
+    def _run(self, ld_float, t0):
+        """VEM from the initial state until convergence, max_iter or divergence."""
+        m = len(self._b)
+        self._diag = 1.0 + self.ridge_
+        self.pi_, self.sigma2_beta_, self.sigma2_eps_ = self._initial_hyperparameters(
+            self._b.astype(np.float64), self._n.astype(np.float64), ld_float)
         self.pip_ = np.full(m, self.pi_, dtype=self.dtype)
         self.mu_ = np.zeros(m, dtype=self.dtype)
         self.eta_ = np.zeros(m, dtype=self.dtype)
@@ -178,30 +241,29 @@ class VIPRS:
         self._q = np.zeros(m, dtype=self.dtype)
         self.elbo_history_, history = [], []
         stop, previous = "max_iter", -np.inf
+        progress = tqdm(total=self.max_iter, desc="VIPRS", unit="it", leave=False,
+                        disable=not self.progress)
         for it in range(1, self.max_iter + 1):
             max_delta = self.e_step()
             self.m_step()
             elbo = self.elbo()
             eta, zeta = self._moments()
-            h2 = float(zeta.sum() + eta @ self._q)
+            h2 = self._h2(eta, zeta)
             self.elbo_history_.append(elbo)
-            history.append({"iteration": it, "elbo": elbo, "pi": self.pi_, "sigma2_beta": self.sigma2_beta_,
-                            "sigma2_eps": self.sigma2_eps_, "h2": h2, "max_delta_eta": max_delta,
+            history.append({"iteration": it, "elbo": elbo, "pi": self.pi_,
+                            "sigma2_beta": self.sigma2_beta_, "sigma2_eps": self.sigma2_eps_,
+                            "h2": h2, "max_delta_eta": max_delta,
                             "seconds": time.perf_counter() - t0})
             log.debug("iteration %d: ELBO %.6f, h2 %.4f, pi %.3g", it, elbo, h2, self.pi_)
-            if not np.isfinite(elbo):
-                stop = "non_finite"
+            progress.update()
+            if (not np.isfinite(elbo) or not np.all(np.isfinite(self.eta_)) or not 0 <= h2 <= 1
+                    or elbo < previous - DIVERGENCE_TOL * abs(previous)):
+                stop = "diverged"
                 break
             if abs(elbo - previous) < max(self.tol_elbo * abs(elbo), self.tol_elbo_abs) \
                     and max_delta < self.tol_eta:
                 stop = "converged"
                 break
             previous = elbo
-        eta, zeta = self._moments()
-        self.var_beta_ = zeta - eta**2
-        self.h2_ = float(zeta.sum() + eta @ self._q)
-        self.result_ = FitResult(stop == "converged", stop, it, self.elbo_history_[-1],
-                                 time.perf_counter() - t0, history)
-        log.info("VIPRS: %s after %d iterations, ELBO %.4f, h2 %.4f, pi %.3g", stop, it,
-                 self.result_.elbo, self.h2_, self.pi_)
-        return self
+        progress.close()
+        return stop, history

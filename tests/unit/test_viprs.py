@@ -1,0 +1,69 @@
+"""VIPRS fits on LD that is not positive semi-definite: detection, block ridge, clear errors."""
+
+import logging
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+from vibank.errors import VibankError
+from vibank.ld import extremal_eigenvalues_csr
+from vibank.prs import VIPRS, std_beta_from_z
+
+
+def _genotypes(rng, n, m):
+    x = rng.binomial(2, 0.3, size=(n, m)).astype(float)
+    for j in range(1, m):
+        copy = rng.random(n) < 0.8
+        x[copy, j] = x[copy, j - 1]
+    return (x - x.mean(0)) / x.std(0)
+
+
+@pytest.fixture(scope="module")
+def small_panel_problem():
+    """Sumstats from 5,000 samples; LD from a 40-sample panel, banded (not PSD)."""
+    rng = np.random.default_rng(8)
+    m = 400
+    x = _genotypes(rng, 5000, m)
+    beta = np.where(rng.random(m) < 0.02, rng.normal(0, 0.2, m), 0.0)
+    y = x @ beta + rng.standard_normal(5000)
+    y = (y - y.mean()) / y.std()
+    b = x.T @ y / 5000
+    panel = _genotypes(np.random.default_rng(9), 40, m)
+    r = panel.T @ panel / 40
+    band = np.abs(np.subtract.outer(np.arange(m), np.arange(m))) <= 15
+    r = np.where(band, r, 0.0)
+    np.fill_diagonal(r, 0.0)
+    return {"b": b, "ld": sp.csr_matrix(r), "beta": beta}
+
+
+def test_fit__small_panel_ld_is_not_psd(small_panel_problem):
+    full = small_panel_problem["ld"] + sp.identity(400)
+    assert min(block["min"] for block in extremal_eigenvalues_csr(full)) < 0
+
+
+def test_fit__regularises_non_psd_ld_and_converges(small_panel_problem, caplog):
+    with caplog.at_level(logging.WARNING, logger="vibank.prs.model"):
+        model = VIPRS(max_iter=500).fit(small_panel_problem["b"], 5000, small_panel_problem["ld"],
+                                        label="chromosome 7")
+    assert "chromosome 7" in caplog.text and "not positive semi-definite" in caplog.text
+    assert model.ridge_.max() > 0
+    assert model.result_.stop_reason == "converged"
+    assert 0 <= model.h2_ <= 1
+    elbo = np.array(model.elbo_history_)
+    assert np.all(np.diff(elbo) >= -1e-6 * np.abs(elbo[1:]))
+    assert np.corrcoef(model.eta_, small_panel_problem["beta"])[0, 1] > 0.5
+
+
+def test_fit__divergence_with_psd_ld_is_a_clear_error():
+    # LD says the variants are independent, but the marginal effects are far too large for that:
+    # h2 would exceed 1; a ridge cannot help because the LD is already PSD
+    m = 50
+    b = std_beta_from_z(np.full(m, 60.0), np.full(m, 1000.0))
+    with pytest.raises(VibankError, match="positive semi-definite; check the summary statistics"):
+        VIPRS(max_iter=50).fit(b, 1000, sp.csr_matrix((m, m)), label="chromosome 2")
+
+
+def test_fit__rejects_mismatched_shapes():
+    with pytest.raises(ValueError, match="variants"):
+        VIPRS().fit(np.zeros(5), 100, sp.csr_matrix((4, 4)))
