@@ -43,11 +43,17 @@ CHROMS = get_chromosomes()
 
 
 LD_PANELS = list(config["ld"]["panels"])
+if config["prs"]["ld_panel"] not in LD_PANELS:
+    raise WorkflowError(
+        f"config error at prs.ld_panel: {config['prs']['ld_panel']!r} is not one of ld.panels"
+    )
+MODELS = list(config["prs"]["models"])
 
 
 wildcard_constraints:
     trait="|".join(TRAITS),
     ld_panel="|".join(LD_PANELS),
+    model="|".join(MODELS),
     fold="|".join(FOLDS),
     chrom="|".join(CHROMS),
 
@@ -126,8 +132,24 @@ def get_ld_stores(wildcards=None):
     )
 
 
+def get_prs_ld_store(wildcards):
+    panel = config["prs"]["ld_panel"]
+    return f"results/ld/{panel}/chr{wildcards.chrom}.zarr"
+
+
+def get_prs_fits(wildcards=None):
+    return expand(
+        "results/prs/{model}/{trait}/fold{fold}/chr{chrom}.json",
+        model=MODELS,
+        trait=TRAITS,
+        fold=FOLDS,
+        chrom=CHROMS,
+    )
+
+
 def get_final_outputs():
     return [
+        *get_prs_fits(),
         *get_ld_stores(),
         "results/qc/qc_summary.tsv",
         "results/gwas/gwas_summary.tsv",

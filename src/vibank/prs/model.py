@@ -24,6 +24,8 @@ HYPERPARAMETERS = ("pi", "sigma2_beta", "sigma2_eps")
 DIVERGENCE_TOL = 1e-3
 #: added to -lambda_min when regularising a block that is not positive semi-definite
 RIDGE_MARGIN = 0.01
+#: if the eigenvalue-based ridge is not enough, restart with these ridge floors in turn
+RIDGE_ESCALATION = (0.1, 0.5, 1.0, 2.0)
 
 
 @dataclass
@@ -173,8 +175,9 @@ class VIPRS:
         If the fit diverges (non-finite values, h2 outside [0, 1], or a falling ELBO), which is
         what a non positive semi-definite LD matrix from a small panel does, each block of 2,000
         variants gets a ridge lambda_b = -min eigenvalue_b + 0.01 (R + lambda_b I) and the fit
-        restarts; the ridge is logged and kept in ``ridge_``. A fit that still diverges raises
-        VibankError and no result is kept.
+        restarts; if it still diverges, the ridge is raised to at least 0.1, 0.5, 1 and 2 in
+        turn, everywhere (out-of-sample LD from a small panel against a precise GWAS needs it). Each restart is logged and the ridge kept in ``ridge_``. A fit that still
+        diverges raises VibankError and no result is kept.
 
         Parameters
         ----------
@@ -206,10 +209,19 @@ class VIPRS:
             log.warning("VIPRS diverged on %s: the LD matrix is not positive semi-definite; "
                         "restarting with a block ridge (lambda up to %.4g)", label, self.ridge_.max())
             stop, history = self._run(ld_float, t0)
-            if stop == "diverged":
-                raise VibankError(f"VIPRS diverged on {label} even with a ridge of up to "
-                                  f"{self.ridge_.max():.4g}; the summary statistics may not match "
-                                  "the LD panel: use the mismatch filter")
+        for floor in RIDGE_ESCALATION:
+            if stop != "diverged":
+                break
+            # the panel's LD and the GWAS sample disagree more than the smallest eigenvalue
+            # shows (typical when N is small against M): strengthen the ridge everywhere
+            self.ridge_ = np.maximum(4 * self.ridge_, floor)
+            log.warning("VIPRS still diverged on %s; restarting with a ridge of at least %.3g",
+                        label, floor)
+            stop, history = self._run(ld_float, t0)
+        if stop == "diverged":
+            raise VibankError(f"VIPRS diverged on {label} even with a ridge of up to "
+                              f"{self.ridge_.max():.4g}; the summary statistics may not match "
+                              "the LD panel: use the mismatch filter")
         eta, zeta = self._moments()
         self.var_beta_ = self.pip_ * (self.mu_.astype(np.float64) ** 2 + self.var_mu_) - eta**2
         self.h2_ = self._h2(eta, zeta)

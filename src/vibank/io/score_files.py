@@ -1,0 +1,73 @@
+"""PRS result files: the effect table, a PGS Catalog v2.0 scoring file, a plink2 --score file."""
+
+import gzip
+import json
+
+import numpy as np
+import pandas as pd
+
+from vibank import __version__
+from vibank.io.atomic import atomic_path, write_table
+
+EFFECT_COLUMNS = ["CHR", "SNP", "POS", "A1", "A2", "BETA", "BETA_PER_ALLELE", "PIP", "VAR_BETA"]
+
+
+def write_effect_table(effects, path):
+    """CHR SNP POS A1 A2 BETA (standardised) BETA_PER_ALLELE PIP VAR_BETA, gzip TSV."""
+    missing = [c for c in EFFECT_COLUMNS if c not in effects.columns]
+    if missing:
+        raise ValueError(f"effect table lacks {missing}")
+    write_table(effects[EFFECT_COLUMNS], path, float_format="%.8g")
+
+
+def write_pgs_catalog(effects, path, *, pgs_name, trait, n_gwas, genome_build="NR"):
+    """PGS Catalog scoring file, format v2.0: '#' header lines, then the variant table."""
+    header = [
+        "###PGS CATALOG SCORING FILE - see https://www.pgscatalog.org/downloads/#dl_ftp_scoring for additional information",
+        "#format_version=2.0",
+        "##POLYGENIC SCORE (PGS) INFORMATION",
+        f"#pgs_name={pgs_name}",
+        f"#trait_reported={trait}",
+        f"#genome_build={genome_build}",
+        f"#variants_number={len(effects)}",
+        f"#weight_type=beta",
+        "##SOURCE INFORMATION",
+        f"#pgp_id=NR",
+        f"#citation=vibank {__version__} (VIPRS), GWAS N = {int(n_gwas)}",
+    ]
+    table = pd.DataFrame({
+        "rsID": effects["SNP"], "chr_name": effects["CHR"], "chr_position": effects["POS"],
+        "effect_allele": effects["A1"], "other_allele": effects["A2"],
+        "effect_weight": effects["BETA_PER_ALLELE"],
+    })
+    text = "\n".join(header) + "\n" + table.to_csv(sep="\t", index=False, float_format="%.8g")
+    with atomic_path(path) as tmp:
+        if str(path).endswith(".gz"):
+            # mtime 0 and no file name: the same scores give the same bytes
+            with open(tmp, "wb") as raw, gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0) as fh:
+                fh.write(text.encode())
+        else:
+            tmp.write_text(text)
+
+
+def write_plink_score(effects, path):
+    """plink2 --score input: SNP, A1 and the per-allele weight (use cols 1 2 3, header)."""
+    table = effects.loc[effects["BETA_PER_ALLELE"] != 0, ["SNP", "A1", "BETA_PER_ALLELE"]]
+    write_table(table, path, float_format="%.8g")
+
+
+def write_json(obj, path):
+    """Write a JSON document atomically (NaN/inf written as null)."""
+    def clean(v):
+        if isinstance(v, dict):
+            return {k: clean(x) for k, x in v.items()}
+        if isinstance(v, (list, tuple)):
+            return [clean(x) for x in v]
+        if isinstance(v, (np.floating, float)):
+            return float(v) if np.isfinite(v) else None
+        if isinstance(v, np.integer):
+            return int(v)
+        return v
+
+    with atomic_path(path) as tmp:
+        tmp.write_text(json.dumps(clean(obj), indent=1))
