@@ -1,6 +1,6 @@
 """The ``vibank`` command, for use outside Snakemake.
 
-``vibank --version``; ``vibank simulate cohort``; ``vibank simulate phenotypes``; ``vibank ld``. User errors
+``vibank --version``; ``vibank simulate cohort``; ``vibank simulate phenotypes``; ``vibank ld``; ``vibank fit``. User errors
 print one line (``vibank: error: ...``) and exit 1; no traceback.
 """
 
@@ -105,6 +105,19 @@ def _cmd_ld(args):
           f"{info['seconds']:.1f} s -> {args.out}")
 
 
+def _cmd_fit(args):
+    from vibank.pipelines import fit_prs_chromosome
+
+    prefix = args.out
+    model = fit_prs_chromosome(
+        args.sumstats, args.ld, out_effects=f"{prefix}.effects.tsv.gz", out_json=f"{prefix}.json",
+        out_pgs=f"{prefix}.pgs.txt.gz", out_score=f"{prefix}.score.tsv", trait=args.trait,
+        n_threads=args.threads, min_overlap=args.min_overlap, max_iter=args.max_iter,
+    )
+    print(f"{model.result_.stop_reason} after {model.result_.n_iter} iterations: h2 = "
+          f"{model.h2_:.4f}, pi = {model.pi_:.3g} -> {prefix}.*")
+
+
 def build_parser():
     parser = argparse.ArgumentParser(prog="vibank", description=__doc__.splitlines()[0])
     parser.add_argument("--version", action="version", version=f"vibank {__version__}")
@@ -157,6 +170,17 @@ def build_parser():
     ld.add_argument("--genome-build", dest="genome_build", default="unknown")
     ld.add_argument("--threads", type=int, default=1)
     ld.set_defaults(func=_cmd_ld)
+
+    fit = sub.add_parser("fit", help="fit spike-and-slab VIPRS on one chromosome")
+    fit.add_argument("--sumstats", required=True, help="canonical summary statistics (.tsv.gz)")
+    fit.add_argument("--ld", required=True, help="LD store of the same chromosome (.zarr)")
+    fit.add_argument("--out", required=True, help="output prefix (.effects.tsv.gz, .json, ...)")
+    fit.add_argument("--prior", default="spike_slab", choices=["spike_slab"])
+    fit.add_argument("--trait", default="trait")
+    fit.add_argument("--threads", type=int, default=1)
+    fit.add_argument("--min-overlap", dest="min_overlap", type=float, default=0.75)
+    fit.add_argument("--max-iter", dest="max_iter", type=int, default=1000)
+    fit.set_defaults(func=_cmd_fit)
     return parser
 
 

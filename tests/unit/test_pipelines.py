@@ -1,0 +1,112 @@
+"""File-to-file PRS stage: allele matching to the LD store, result files, the CLI."""
+
+import gzip
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from vibank.cli import main
+from vibank.errors import VibankError
+from vibank.io.ld_store import write_ld_store
+from vibank.io.sumstats import write_sumstats
+from vibank.ld import LDEstimator, compute_ld
+from vibank.ld.estimators import ld_scores, standardise_panel
+from vibank.ld.windows import window_ends
+from vibank.pipelines import fit_prs_chromosome, match_to_ld
+
+M = 200
+
+
+@pytest.fixture(scope="module")
+def study(tmp_path_factory):
+    """An LD store from 500 panel samples and sumstats of a sparse trait from 3,000 others."""
+    tmp = tmp_path_factory.mktemp("pipelines")
+    rng = np.random.default_rng(12)
+
+    def genotypes(n):
+        g = rng.binomial(2, 0.3, size=(n, M)).astype(np.int8)
+        for j in range(1, M):
+            copy = rng.random(n) < 0.6
+            g[copy, j] = g[copy, j - 1]
+        return g
+
+    panel, gwas = genotypes(500), genotypes(3000).astype(float)
+    x, freq, n_obs = standardise_panel(panel, dtype=np.float64)
+    pos = np.arange(1, M + 1) * 5000
+    ld = compute_ld(x, estimator=LDEstimator("windowed", window_variants=30),
+                    ends=window_ends(pos, window_variants=30))
+    snps = [f"1:{p}" for p in pos]
+    write_ld_store(tmp / "chr1.zarr", ld, {
+        "snp": snps, "chr": ["1"] * M, "a1": ["A"] * M, "a2": ["G"] * M, "pos": pos, "cm": pos * 1e-6,
+        "maf": np.minimum(freq, 1 - freq), "ld_score": ld_scores(ld), "n_ref": n_obs}, {
+        "estimator": "windowed", "n_ref": 500, "chrom": "1"}, dtype="int16")
+    xs = (gwas - gwas.mean(0)) / gwas.std(0)
+    beta = np.where(rng.random(M) < 0.05, rng.normal(0, 0.15, M), 0.0)
+    y = xs @ beta + rng.standard_normal(3000)
+    y = (y - y.mean()) / y.std()
+    b = xs.T @ y / 3000
+    z = b * np.sqrt(3000 - 2) / np.sqrt(1 - b**2)
+    f = gwas.mean(0) / 2
+    ss = pd.DataFrame({"CHR": "1", "SNP": snps, "POS": pos, "A1": "A", "A2": "G", "N": 3000,
+                       "MAF": np.minimum(f, 1 - f), "BETA": b, "SE": b / z, "Z": z, "P": 0.5})
+    swap = rng.random(M) < 0.3  # report some variants for the other allele
+    ss.loc[swap, ["A1", "A2"]] = ["G", "A"]
+    ss.loc[swap, ["BETA", "Z"]] *= -1
+    write_sumstats(ss, tmp / "ss.tsv.gz")
+    return {"dir": tmp, "beta": beta, "swap": swap, "ss": ss}
+
+
+def test_match_to_ld__flips_swapped_and_drops_mismatched(study):
+    from vibank.ld import LDMatrix
+
+    ss = study["ss"].copy()
+    ss.loc[3, ["A1", "A2"]] = ["C", "T"]  # another allele pair: dropped
+    ss = pd.concat([ss, ss.iloc[[0]].assign(SNP="absent")])
+    matched, mask, counts = match_to_ld(ss, LDMatrix(study["dir"] / "chr1.zarr").variants())
+    assert counts == {"not_in_ld": 1, "allele_mismatch": 1, "swapped": int(study["swap"].sum()) - study["swap"][3]}
+    assert mask.sum() == M - 1 and not mask[3]
+    assert (matched["A1"] == "A").all()
+    original = study["ss"].set_index("SNP").loc[matched["SNP"]]
+    sign = np.where(original["A1"] == "A", 1, -1)
+    np.testing.assert_allclose(matched["Z"], original["Z"] * sign)
+
+
+def test_fit_prs_chromosome__writes_every_result_file(study):
+    d = study["dir"]
+    model = fit_prs_chromosome(d / "ss.tsv.gz", d / "chr1.zarr", out_effects=d / "e.tsv.gz",
+                               out_json=d / "h.json", out_pgs=d / "pgs.txt.gz", out_score=d / "s.tsv",
+                               trait="t", n_threads=2)
+    effects = pd.read_csv(d / "e.tsv.gz", sep="\t")
+    assert list(effects.columns) == ["CHR", "SNP", "POS", "A1", "A2", "BETA", "BETA_PER_ALLELE", "PIP", "VAR_BETA"]
+    assert np.corrcoef(effects["BETA"], study["beta"])[0, 1] > 0.8
+    fit = json.loads((d / "h.json").read_text())
+    assert fit["stop_reason"] == model.result_.stop_reason and fit["h2"] == pytest.approx(model.h2_)
+    assert len(fit["history"]) == fit["iterations"]
+    lines = gzip.open(d / "pgs.txt.gz", "rt").read().splitlines()
+    assert lines[1] == "#format_version=2.0" and "#pgs_name=viprs-ss-vem_t" in lines
+    header = next(line for line in lines if not line.startswith("#"))
+    assert header.split("\t") == ["rsID", "chr_name", "chr_position", "effect_allele", "other_allele", "effect_weight"]
+    score = pd.read_csv(d / "s.tsv", sep="\t")
+    assert list(score.columns) == ["SNP", "A1", "BETA_PER_ALLELE"] and (score["BETA_PER_ALLELE"] != 0).all()
+
+
+def test_fit_prs_chromosome__refuses_low_overlap(study, tmp_path):
+    ss = study["ss"].copy()
+    ss["SNP"] = [f"x{j}" for j in range(M)]
+    write_sumstats(ss, tmp_path / "other.tsv.gz")
+    with pytest.raises(VibankError, match="only 0.0% of the variants match"):
+        fit_prs_chromosome(tmp_path / "other.tsv.gz", study["dir"] / "chr1.zarr",
+                           out_effects=tmp_path / "e", out_json=tmp_path / "j", out_pgs=tmp_path / "p",
+                           out_score=tmp_path / "s", trait="t")
+    assert not list(tmp_path.glob("e*")) and not (tmp_path / "j").exists()
+
+
+def test_cli_fit__writes_outputs_and_reports(study, tmp_path, capsys):
+    code = main(["fit", "--sumstats", str(study["dir"] / "ss.tsv.gz"), "--ld",
+                 str(study["dir"] / "chr1.zarr"), "--out", str(tmp_path / "fit"), "--threads", "2"])
+    assert code == 0
+    assert "h2 =" in capsys.readouterr().out
+    for suffix in (".effects.tsv.gz", ".json", ".pgs.txt.gz", ".score.tsv"):
+        assert (tmp_path / f"fit{suffix}").exists()
