@@ -11,12 +11,13 @@ semi-definite, and the summary statistics of a sparse trait (h2 = 0.3, pi = 0.01
 are drawn from the RSS likelihood with exactly that LD, so both tools fit the same model and
 neither needs regularisation. Each tool gets the same thread count:
 
-- vibank: LD store from ``build_ld_store``; ``VIPRS`` timed over a fixed number of iterations
-  (per-iteration E-step + M-step) and to convergence;
+- vibank: LD store from ``build_ld_store``, loaded as symmetric band rows (int16, no column
+  indices); ``VIPRS`` timed over a fixed number of iterations (E-step + M-step + ELBO) and to
+  convergence;
 - viprs 0.1 (in its own environment with magenpy, never a vibank dependency): LD computed by
   magenpy (int16) on the same panel, ``viprs.VIPRS`` timed the same two ways;
-- bandwidth bound: bytes of LD that one vibank iteration streams (values + column indices of
-  the symmetric matrix) divided by the copy bandwidth measured here with NumPy.
+- bandwidth bound: bytes of LD that one vibank iteration streams (the int16 values of the
+  symmetric band) divided by the copy bandwidth measured here with NumPy.
 
 Prints seconds per iteration, ratios, iterations and seconds to convergence, h2, and the
 correlation of the two posterior means.
@@ -35,7 +36,7 @@ import scipy.sparse as sp
 
 from vibank.io.plink import read_bim, read_dosages
 from vibank.io.sumstats import write_sumstats
-from vibank.ld import LDEstimator, LDMatrix, build_ld_store
+from vibank.ld import LDEstimator, LDMatrix, build_ld_store, symmetric_band
 from vibank.pipelines import match_to_ld
 from vibank.prs import VIPRS, std_beta_from_z, symmetric_offdiagonal
 
@@ -143,7 +144,7 @@ def main():
     matched, mask, _ = match_to_ld(ss, ld.variants())
     t0 = time.perf_counter()
     stored = ld.load(keep_quantised=True)
-    r = symmetric_offdiagonal(stored)
+    r = symmetric_band(stored)
     load_seconds = time.perf_counter() - t0
     b = std_beta_from_z(matched["Z"].to_numpy(), matched["N"].to_numpy(float))
     n = matched["N"].to_numpy(float)
@@ -158,9 +159,9 @@ def main():
         model.m_step()
         model.elbo()
     per_iter = (time.perf_counter() - t0) / args.iterations
-    streamed = r.nnz * (r.data.itemsize + r.indices.itemsize)
+    streamed = r.data.nbytes  # band rows: values only, no column indices
     bound = streamed / copy_bandwidth()
-    print(f"chromosome: {len(b)} variants, {args.estimator} LD, {r.nnz} stored values (symmetric, "
+    print(f"chromosome: {len(b)} variants, {args.estimator} LD, {len(r.data)} stored values (symmetric band, "
           f"int16), {args.threads} threads; LD load {load_seconds:.2f} s; ridge {model.ridge_.max():.3g}")
     print("| tool | s / iteration | iteration time / vibank | iterations to converge | "
           "s to converge | h2 |")

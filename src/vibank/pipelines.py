@@ -12,7 +12,7 @@ from vibank import columns as col
 from vibank.errors import VibankError
 from vibank.io.score_files import write_effect_table, write_json, write_pgs_catalog, write_plink_score
 from vibank.io.sumstats import read_sumstats
-from vibank.ld import LDMatrix
+from vibank.ld import LDMatrix, symmetric_band
 from vibank.prs import VIPRS, std_beta_from_z, symmetric_offdiagonal
 
 log = logging.getLogger(__name__)
@@ -70,7 +70,9 @@ def fit_prs_chromosome(sumstats_path, ld_path, *, out_effects, out_json, out_pgs
     n = matched[col.N].to_numpy(float)
     b = std_beta_from_z(matched[col.Z].to_numpy(float), n)
     model = VIPRS(max_iter=max_iter, n_threads=n_threads, progress=True)
-    model.fit(b, n, symmetric_offdiagonal(stored), ld_scale=scale, label=f"chromosome {chrom}")
+    # band rows (windowed, block, sample LD) stream no column indices; other layouts use CSR
+    ld_rows = symmetric_band(stored) or symmetric_offdiagonal(stored)
+    model.fit(b, n, ld_rows, ld_scale=scale, label=f"chromosome {chrom}")
 
     sd = np.sqrt(2 * matched[col.MAF].to_numpy(float) * (1 - matched[col.MAF].to_numpy(float)))
     effects = pd.DataFrame({

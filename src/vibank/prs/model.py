@@ -14,7 +14,7 @@ import scipy.sparse as sp
 from tqdm.auto import tqdm
 
 from vibank.errors import VibankError
-from vibank.ld import extremal_eigenvalues_csr
+from vibank.ld import SymmetricBand, extremal_eigenvalues_csr
 from vibank.prs._kernels import _e_step
 
 log = logging.getLogger(__name__)
@@ -97,11 +97,11 @@ class VIPRS:
         self.progress = progress
 
     # -- set-up ---------------------------------------------------------------------------
-    def _validate(self, std_beta, n_per_variant, ld):
+    def _validate(self, std_beta, n_per_variant, shape):
         b = np.asarray(std_beta, dtype=np.float64)
         n = np.broadcast_to(np.asarray(n_per_variant, dtype=np.float64), b.shape)
-        if b.ndim != 1 or ld.shape != (len(b), len(b)):
-            raise ValueError(f"LD is {ld.shape} but there are {len(b)} variants")
+        if b.ndim != 1 or shape != (len(b), len(b)):
+            raise ValueError(f"LD is {shape} but there are {len(b)} variants")
         if not (np.all(np.isfinite(b)) and np.all(n > 0)):
             raise ValueError("std_beta must be finite and N positive")
         unknown = set(self.fix) - set(HYPERPARAMETERS)
@@ -109,10 +109,19 @@ class VIPRS:
             raise ValueError(f"fix: unknown hyperparameters {sorted(unknown)}")
         return b, np.ascontiguousarray(n)
 
-    def _initial_hyperparameters(self, b, n, ld):
+    def _ld_scores(self):
+        """1 + sum_k R_jk^2 per variant, from the stored LD without a second copy."""
+        data = self._ld.data.astype(np.float64) * self._ld_scale
+        indptr = self._ld_indptr
+        sums = np.add.reduceat(data**2, np.minimum(indptr[:-1], max(len(data) - 1, 0))) if len(data) \
+            else np.zeros(len(indptr) - 1)
+        sums[np.diff(indptr) == 0] = 0.0
+        return 1.0 + sums
+
+    def _initial_hyperparameters(self, b, n):
         m = len(b)
         chi2 = b**2 * n / np.maximum(1 - b**2, 1e-12)
-        ld_score = 1.0 + np.asarray(ld.multiply(ld).sum(axis=1)).ravel()
+        ld_score = self._ld_scores()
         h2 = m * (chi2.mean() - 1) / (np.median(n) * ld_score.mean())
         h2 = float(np.clip(h2, 1e-3, 0.9))
         pi = self.pi if self.pi is not None else 0.01
@@ -127,6 +136,10 @@ class VIPRS:
         # with a ridge lambda the diagonal of R is 1 + lambda: N_j (1 + lambda) in v_j
         self.var_mu_[:] = s2e / (n * self._diag + s2e / s2b)
         logit_prior = (np.log(pi / (1 - pi)) + 0.5 * np.log(self.var_mu_ / s2b)).astype(self.dtype)
+        if self._band:
+            return _e_step.e_step_spike_slab_band(
+                self._ld.data, self._ld.first, self._ld_indptr, self._ld_scale, self._b, self._n,
+                self.var_mu_, logit_prior, self.pip_, self.mu_, self.eta_, self._q, s2e)
         return _e_step.e_step_spike_slab(
             self._ld.data, self._ld.indices, self._ld_indptr, self._ld_scale, self._b, self._n,
             self.var_mu_, logit_prior, self.pip_, self.mu_, self.eta_, self._q, s2e, self.n_threads)
@@ -176,14 +189,16 @@ class VIPRS:
         what a non positive semi-definite LD matrix from a small panel does, each block of 2,000
         variants gets a ridge lambda_b = -min eigenvalue_b + 0.01 (R + lambda_b I) and the fit
         restarts; if it still diverges, the ridge is raised to at least 0.1, 0.5, 1 and 2 in
-        turn, everywhere (out-of-sample LD from a small panel against a precise GWAS needs it). Each restart is logged and the ridge kept in ``ridge_``. A fit that still
-        diverges raises VibankError and no result is kept.
+        turn, everywhere (out-of-sample LD from a small panel against a precise GWAS needs it).
+        Each restart is logged and the ridge kept in ``ridge_``. A fit that still diverges raises
+        VibankError and no result is kept.
 
         Parameters
         ----------
         std_beta : (M,) standardised marginal effects b_j
         n_per_variant : (M,) or scalar GWAS sample sizes N_j
-        ld : (M, M) scipy sparse matrix: R without its diagonal (see ``symmetric_offdiagonal``);
+        ld : R without its diagonal: ``vibank.ld.SymmetricBand`` (band rows, the fast layout for
+            windowed and block LD) or a scipy sparse matrix (see ``symmetric_offdiagonal``);
             integer values are dequantised on the fly with ``ld_scale``
         ld_scale : factor turning stored LD values into correlations
         label : name of the data in messages (e.g. "chromosome 3")
@@ -193,22 +208,24 @@ class VIPRS:
         self
         """
         t0 = time.perf_counter()
-        ld = sp.csr_matrix(ld)
-        b, n = self._validate(std_beta, n_per_variant, ld)
-        ld_float = ld if ld_scale == 1.0 else ld.astype(np.float64) * ld_scale
+        self._band = isinstance(ld, SymmetricBand)
+        if not self._band:
+            ld = sp.csr_matrix(ld)
+        shape = (ld.n_variants, ld.n_variants) if self._band else ld.shape
+        b, n = self._validate(std_beta, n_per_variant, shape)
         self._ld, self._ld_indptr, self._ld_scale = ld, ld.indptr.astype(np.int64), float(ld_scale)
         self._b, self._n = b.astype(self.dtype), n.astype(self.dtype)
         self.ridge_ = np.zeros(len(b))
-        stop, history = self._run(ld_float, t0)
+        stop, history = self._run(t0)
         if stop == "diverged":
-            self.ridge_ = self._block_ridge(ld_float)
+            self.ridge_ = self._block_ridge()
             if not self.ridge_.any():
                 raise VibankError(f"VIPRS diverged on {label} although its LD matrix is positive "
                                   "semi-definite; check the summary statistics against the LD "
                                   "panel (allele coding, sample size) or use the mismatch filter")
             log.warning("VIPRS diverged on %s: the LD matrix is not positive semi-definite; "
                         "restarting with a block ridge (lambda up to %.4g)", label, self.ridge_.max())
-            stop, history = self._run(ld_float, t0)
+            stop, history = self._run(t0)
         for floor in RIDGE_ESCALATION:
             if stop != "diverged":
                 break
@@ -217,7 +234,7 @@ class VIPRS:
             self.ridge_ = np.maximum(4 * self.ridge_, floor)
             log.warning("VIPRS still diverged on %s; restarting with a ridge of at least %.3g",
                         label, floor)
-            stop, history = self._run(ld_float, t0)
+            stop, history = self._run(t0)
         if stop == "diverged":
             raise VibankError(f"VIPRS diverged on {label} even with a ridge of up to "
                               f"{self.ridge_.max():.4g}; the summary statistics may not match "
@@ -231,21 +248,23 @@ class VIPRS:
                  len(history), self.result_.elbo, self.h2_, self.pi_)
         return self
 
-    def _block_ridge(self, ld_float):
+    def _block_ridge(self):
         """Per-variant ridge: -min eigenvalue + 0.01 for blocks that are not PSD, else 0."""
-        full = ld_float + sp.identity(ld_float.shape[0], format="csr")
-        ridge = np.zeros(ld_float.shape[0])
+        ld = self._ld.to_scipy() if self._band else self._ld
+        m = ld.shape[0]
+        full = ld.astype(np.float64) * self._ld_scale + sp.identity(m, format="csr")
+        ridge = np.zeros(m)
         for block in extremal_eigenvalues_csr(full):
             if block["min"] < 0:
                 ridge[block["start"]:block["stop"]] = -block["min"] + RIDGE_MARGIN
         return ridge
 
-    def _run(self, ld_float, t0):
+    def _run(self, t0):
         """VEM from the initial state until convergence, max_iter or divergence."""
         m = len(self._b)
         self._diag = 1.0 + self.ridge_
         self.pi_, self.sigma2_beta_, self.sigma2_eps_ = self._initial_hyperparameters(
-            self._b.astype(np.float64), self._n.astype(np.float64), ld_float)
+            self._b.astype(np.float64), self._n.astype(np.float64))
         self.pip_ = np.full(m, self.pi_, dtype=self.dtype)
         self.mu_ = np.zeros(m, dtype=self.dtype)
         self.eta_ = np.zeros(m, dtype=self.dtype)

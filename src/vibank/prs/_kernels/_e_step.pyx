@@ -9,8 +9,9 @@ current by incremental updates:
     eta_j   = gamma_j mu_j
     q_k    += R_kj (eta_j(new) - eta_j(old))   for every neighbour k of j
 
-The LD is the symmetric matrix without its diagonal in CSR form (``indices`` int32 or int64,
-values float32/float64, or int8/int16 scaled by ``ld_scale``). v_j and the constant part of the
+The LD is the symmetric matrix without its diagonal, either in CSR form (``indices`` int32 or
+int64) or in band rows (row j covers columns first[j] .., its diagonal entry stored as 0), with
+values float32/float64, or int8/int16 scaled by ``ld_scale``. v_j and the constant part of the
 logit are precomputed by the caller. The NumPy twin is ``vibank.prs._reference.e_step``.
 """
 
@@ -93,4 +94,47 @@ def e_step_spike_slab(const ld_t[::1] ld_data, const index_t[::1] ld_indices,
                 else:
                     for t in range(start, stop):
                         q[ld_indices[t]] += <floating> (ld_data[t] * delta)
+    return max_delta
+
+
+def e_step_spike_slab_band(const ld_t[::1] ld_data, const long long[::1] ld_first,
+                           const long long[::1] ld_indptr, double ld_scale,
+                           const floating[::1] std_beta, const floating[::1] n_per_variant,
+                           const floating[::1] var_mu, const floating[::1] logit_prior,
+                           floating[::1] gamma, floating[::1] mu, floating[::1] eta,
+                           floating[::1] q, double sigma2_eps):
+    """``e_step_spike_slab`` for band rows: the neighbour update is a contiguous axpy
+    q[first_j : first_j + len_j] += R_j. * delta (the zero diagonal entry adds nothing), which
+    the compiler vectorises and which streams only the values, no column indices.
+
+    Returns max |delta eta| over the sweep.
+    """
+    cdef Py_ssize_t m = std_beta.shape[0]
+    cdef Py_ssize_t j, t, start, length
+    cdef double u, mu_j, gamma_j, eta_new, delta, max_delta = 0.0
+    cdef floating step
+    cdef floating* qp
+    cdef const ld_t* dp
+    with nogil:
+        for j in range(m):
+            mu_j = n_per_variant[j] * var_mu[j] / sigma2_eps * (std_beta[j] - q[j])
+            u = logit_prior[j] + mu_j * mu_j / (2.0 * var_mu[j])
+            gamma_j = _sigmoid(u)
+            eta_new = gamma_j * mu_j
+            delta = eta_new - eta[j]
+            mu[j] = <floating> mu_j
+            gamma[j] = <floating> gamma_j
+            eta[j] = <floating> eta_new
+            if fabs(delta) > max_delta:
+                max_delta = fabs(delta)
+            if delta != 0.0:
+                start = ld_indptr[j]
+                length = ld_indptr[j + 1] - start
+                if length > 0:
+                    step = <floating> (delta * ld_scale)
+                    qp = &q[ld_first[j]]
+                    dp = &ld_data[start]
+                    # q[first_j:first_j + length] += ld_data[start:start + length] * step
+                    for t in range(length):
+                        qp[t] += dp[t] * step
     return max_delta
