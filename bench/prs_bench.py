@@ -180,9 +180,16 @@ def main():
         ours = pd.Series(model.eta_, index=matched["SNP"].to_numpy())
         common = ours.index.intersection(eta.index)
         corr = np.corrcoef(ours[common], eta[common])[0, 1]
+        # the scores they give: genetic values X eta on the panel samples
+        g = read_dosages(args.bfile).astype(np.float64)
+        x = (g - g.mean(0)) / g.std(0)
+        snps = read_bim(args.bfile)["SNP"].to_numpy()
+        score_corr = np.corrcoef(x @ ours.reindex(snps).fillna(0).to_numpy(),
+                                 x @ eta.reindex(snps).fillna(0).to_numpy())[0, 1]
         print(f"| viprs {res.get('version', '0.1')} | {res['per_iter']:.4f} | {res['per_iter'] / per_iter:.2f} | "
               f"{res['n_iter']} | {res['seconds']:.2f} | {res['h2']:.4f} |")
-        print(f"\ncorrelation of posterior means, vibank vs viprs: {corr:.4f} ({len(common)} variants)")
+        print(f"\ncorrelation of posterior means, vibank vs viprs: {corr:.4f} ({len(common)} variants); "
+              f"of the polygenic scores they give on the panel samples: {score_corr:.4f}")
 
 
 if __name__ == "__main__":
