@@ -41,6 +41,14 @@ cdef inline double _sigmoid(double u) noexcept nogil:
     return e / (1.0 + e)
 
 
+cdef inline double _coordinate(double b, double q, double n, double v, double logit_prior,
+                              double sigma2_eps, double* mu, double* gamma) noexcept nogil:
+    """Variant j's update: mu_j, gamma_j (through the pointers) and the new eta_j."""
+    mu[0] = n * v / sigma2_eps * (b - q)
+    gamma[0] = _sigmoid(logit_prior + mu[0] * mu[0] / (2.0 * v))
+    return gamma[0] * mu[0]
+
+
 def e_step_spike_slab(const ld_t[::1] ld_data, const index_t[::1] ld_indices,
                       const long long[::1] ld_indptr, double ld_scale,
                       const floating[::1] std_beta, const floating[::1] n_per_variant,
@@ -69,14 +77,11 @@ def e_step_spike_slab(const ld_t[::1] ld_data, const index_t[::1] ld_indices,
     """
     cdef Py_ssize_t m = std_beta.shape[0]
     cdef Py_ssize_t j, t, start, stop
-    cdef double u, mu_j, gamma_j, eta_new, delta, max_delta = 0.0
+    cdef double mu_j, gamma_j, eta_new, delta, max_delta = 0.0
     with nogil:
         for j in range(m):
-            # mu_j = N_j v_j / s2e * (b_j - q_j)
-            mu_j = n_per_variant[j] * var_mu[j] / sigma2_eps * (std_beta[j] - q[j])
-            u = logit_prior[j] + mu_j * mu_j / (2.0 * var_mu[j])
-            gamma_j = _sigmoid(u)
-            eta_new = gamma_j * mu_j
+            eta_new = _coordinate(std_beta[j], q[j], n_per_variant[j], var_mu[j], logit_prior[j],
+                                  sigma2_eps, &mu_j, &gamma_j)
             delta = eta_new - eta[j]
             mu[j] = <floating> mu_j
             gamma[j] = <floating> gamma_j
@@ -111,16 +116,14 @@ def e_step_spike_slab_band(const ld_t[::1] ld_data, const long long[::1] ld_firs
     """
     cdef Py_ssize_t m = std_beta.shape[0]
     cdef Py_ssize_t j, t, start, length
-    cdef double u, mu_j, gamma_j, eta_new, delta, max_delta = 0.0
+    cdef double mu_j, gamma_j, eta_new, delta, max_delta = 0.0
     cdef floating step
     cdef floating* qp
     cdef const ld_t* dp
     with nogil:
         for j in range(m):
-            mu_j = n_per_variant[j] * var_mu[j] / sigma2_eps * (std_beta[j] - q[j])
-            u = logit_prior[j] + mu_j * mu_j / (2.0 * var_mu[j])
-            gamma_j = _sigmoid(u)
-            eta_new = gamma_j * mu_j
+            eta_new = _coordinate(std_beta[j], q[j], n_per_variant[j], var_mu[j], logit_prior[j],
+                                  sigma2_eps, &mu_j, &gamma_j)
             delta = eta_new - eta[j]
             mu[j] = <floating> mu_j
             gamma[j] = <floating> gamma_j
