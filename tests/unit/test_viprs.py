@@ -67,3 +67,25 @@ def test_fit__divergence_with_psd_ld_is_a_clear_error():
 def test_fit__rejects_mismatched_shapes():
     with pytest.raises(ValueError, match="variants"):
         VIPRS().fit(np.zeros(5), 100, sp.csr_matrix((4, 4)))
+
+
+def test_fit__band_layout_equals_csr_through_the_ridge_restart(small_panel_problem):
+    """The ridge path converts the band rows to CSR; that must leave the band intact."""
+    from vibank.ld import SparseLD, symmetric_band
+
+    r = small_panel_problem["ld"].toarray()
+    m = r.shape[0]
+    lengths = np.minimum(15, m - 1 - np.arange(m))
+    indptr = np.concatenate([[0], np.cumsum(lengths)])
+    upper = SparseLD(np.concatenate([r[j, j + 1:j + 1 + lengths[j]] for j in range(m)]), indptr, None, m)
+    band = symmetric_band(upper)
+    before = (band.data.copy(), band.indptr.copy())
+    band.to_scipy()
+    np.testing.assert_array_equal(band.data, before[0])
+    np.testing.assert_array_equal(band.indptr, before[1])
+    a = VIPRS(max_iter=500).fit(small_panel_problem["b"], 5000, band)
+    b = VIPRS(max_iter=500).fit(small_panel_problem["b"], 5000, small_panel_problem["ld"])
+    assert a.ridge_.max() > 0
+    np.testing.assert_allclose(a.ridge_, b.ridge_, rtol=1e-10)
+    np.testing.assert_allclose(a.eta_, b.eta_, rtol=1e-8, atol=1e-10)
+    assert a.h2_ == pytest.approx(b.h2_, rel=1e-8)

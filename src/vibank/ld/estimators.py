@@ -277,7 +277,8 @@ class SymmetricBand:
         lengths = np.diff(self.indptr)
         rows = np.repeat(np.arange(m), lengths)
         cols = np.arange(len(self.data)) - np.repeat(self.indptr[:-1], lengths) + self.first[rows]
-        out = sp.csr_matrix((self.data, cols, self.indptr), shape=(m, m))
+        # copies: eliminate_zeros compacts data and indptr in place, which would corrupt the band
+        out = sp.csr_matrix((self.data.copy(), cols, self.indptr.copy()), shape=(m, m))
         out.eliminate_zeros()
         return out
 
