@@ -4,6 +4,7 @@
 """
 
 import logging
+import sys
 
 import numpy as np
 import pandas as pd
@@ -69,7 +70,8 @@ def fit_prs_chromosome(sumstats_path, ld_path, *, out_effects, out_json, out_pgs
     scale = 1.0 / ld.attrs["quantisation_scale"]
     n = matched[col.N].to_numpy(float)
     b = std_beta_from_z(matched[col.Z].to_numpy(float), n)
-    model = VIPRS(max_iter=max_iter, n_threads=n_threads, progress=True)
+    # a progress bar on a terminal; in a job log the per-iteration ELBO lines do that work
+    model = VIPRS(max_iter=max_iter, n_threads=n_threads, progress=sys.stderr.isatty())
     # band rows (windowed, block, sample LD) stream no column indices; other layouts use CSR
     ld_rows = symmetric_band(stored) or symmetric_offdiagonal(stored)
     model.fit(b, n, ld_rows, ld_scale=scale, label=f"chromosome {chrom}")

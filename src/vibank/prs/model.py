@@ -285,7 +285,8 @@ class VIPRS:
                             "sigma2_beta": self.sigma2_beta_, "sigma2_eps": self.sigma2_eps_,
                             "h2": h2, "max_delta_eta": max_delta,
                             "seconds": time.perf_counter() - t0})
-            log.debug("iteration %d: ELBO %.6f, h2 %.4f, pi %.3g", it, elbo, h2, self.pi_)
+            log.info("iteration %d: ELBO %.6f, h2 %.4f, pi %.3g, sigma2_eps %.4f, max|d eta| %.2e",
+                     it, elbo, h2, self.pi_, self.sigma2_eps_, max_delta)
             progress.update()
             if (not np.isfinite(elbo) or not np.all(np.isfinite(self.eta_)) or not 0 <= h2 <= 1
                     or elbo < previous - DIVERGENCE_TOL * abs(previous)):
