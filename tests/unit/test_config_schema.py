@@ -1,5 +1,6 @@
 """The config schema: defaults for every key, unknown keys and bad values rejected."""
 
+import copy
 from pathlib import Path
 
 import pytest
@@ -8,60 +9,135 @@ from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
 REPO = Path(__file__).parents[2]
-SCHEMA = REPO / "workflow" / "schemas" / "config.schema.yaml"
+SCHEMA = str(REPO / "workflow" / "schemas" / "config.schema.yaml")
 DEFAULT = REPO / "config" / "config.yaml"
 
 
+@pytest.fixture
+def demo():
+    return yaml.safe_load(DEFAULT.read_text())
+
+
 def _walk(node, path=""):
-    """Yield (path, schema) for every property in the schema."""
+    """Yield (path, schema) for every named or patterned property in the schema."""
     for key, sub in node.get("properties", {}).items():
         yield f"{path}.{key}".lstrip("."), sub
         yield from _walk(sub, f"{path}.{key}")
-    extra = node.get("additionalProperties")
-    if isinstance(extra, dict):
-        yield from _walk(extra, f"{path}.*")
+    for sub in node.get("patternProperties", {}).values():
+        yield from _walk(sub, f"{path}.*")
 
 
-def test_schema__every_key_has_description_and_default():
-    schema = yaml.safe_load(SCHEMA.read_text())
+def _objects(node, path=""):
+    """Yield (path, schema) for every object schema below node, node included."""
+    if node.get("type") == "object":
+        yield path or "top level", node
+    for key, sub in node.get("properties", {}).items():
+        yield from _objects(sub, f"{path}.{key}".lstrip("."))
+    for sub in node.get("patternProperties", {}).values():
+        yield from _objects(sub, f"{path}.*")
+
+
+def test_schema__every_key_has_description_default_and_type():
+    schema = yaml.safe_load(Path(SCHEMA).read_text())
     keys = list(_walk(schema))
-    assert len(keys) > 40
+    assert len(keys) > 60
     for path, sub in keys:
-        assert "description" in sub, path
-        assert "default" in sub, path
+        assert {"description", "default", "type"} <= sub.keys(), path
 
 
-def test_validate__default_config_passes():
-    validate(yaml.safe_load(DEFAULT.read_text()), str(SCHEMA))
+def test_schema__every_object_rejects_unknown_keys():
+    schema = yaml.safe_load(Path(SCHEMA).read_text())
+    for path, sub in _objects(schema):
+        assert sub.get("additionalProperties") is not None, path
+        if sub["additionalProperties"] is not False:  # a mapping: label -> value
+            assert "propertyNames" in sub, path
 
 
-def test_validate__empty_config_gets_demo_defaults():
+def test_validate__default_config_passes(demo):
+    config = copy.deepcopy(demo)
+    validate(config, SCHEMA)
+    assert config["phenotypes"]["traits"]["sparse"]["h2"] == 0.5
+
+
+def test_validate__empty_config_gets_demo_defaults(demo):
     config = {}
-    validate(config, str(SCHEMA))
-    demo = yaml.safe_load(DEFAULT.read_text())
-    validate(demo, str(SCHEMA))
+    validate(config, SCHEMA)
+    assert config["seed"] == demo["seed"]
+    assert config["cohort"]["simulate"]["populations"] == {"EUR": 6000, "AFR": 1000, "EAS": 1000}
+    assert config["cohort"]["simulate"] == demo["cohort"]["simulate"]
+    assert config["pca"]["prune"] == demo["pca"]["prune"]
+    assert config["qc"] == demo["qc"]
+    assert config["splits"] == demo["splits"]
+    # trait-level defaults are filled inside the default traits too
+    assert config["phenotypes"]["traits"]["mixture"]["type"] == "quantitative"
+    assert config["phenotypes"]["traits"]["mixture"]["mixture_pi"] is None
+    validate(demo, SCHEMA)
     assert config == demo
 
 
+def test_validate__trait_defaults_filled():
+    config = {"phenotypes": {"traits": {"ldl": {}, "t2d": {"type": "binary"}}}}
+    validate(config, SCHEMA)
+    traits = config["phenotypes"]["traits"]
+    assert list(traits) == ["ldl", "t2d"]
+    assert traits["ldl"]["architecture"] == "spike_slab" and traits["ldl"]["h2"] == 0.3
+    assert traits["t2d"]["prevalence"] == 0.15
+
+
 def test_validate__unknown_key_rejected():
-    with pytest.raises(WorkflowError) as err:
-        validate({"qc": {"mafff": 0.1}}, str(SCHEMA))
-    assert "'mafff' was unexpected" in str(err.value.__context__)
+    with pytest.raises(WorkflowError, match=r"Additional properties .*'mafff' was unexpected"):
+        validate({"qc": {"mafff": 0.1}}, SCHEMA)
+
+
+def test_validate__unknown_top_level_section_rejected():
+    with pytest.raises(WorkflowError, match=r"'phenotype' was unexpected"):
+        validate({"phenotype": {}}, SCHEMA)
+
+
+def test_validate__wrong_type_rejected():
+    with pytest.raises(WorkflowError, match=r"'high' is not of type 'number'"):
+        validate({"phenotypes": {"traits": {"t": {"h2": "high"}}}}, SCHEMA)
+
+
+@pytest.mark.parametrize("h2", [2, 1.0, 0, -0.1])
+def test_validate__h2_out_of_range_rejected(h2):
+    with pytest.raises(WorkflowError, match=r"(greater|less) than or equal to the (max|min)imum"):
+        validate({"phenotypes": {"traits": {"t": {"h2": h2}}}}, SCHEMA)
+
+
+def test_validate__bad_architecture_rejected():
+    with pytest.raises(WorkflowError, match=r"'lasso' is not one of \['spike_slab'"):
+        validate({"phenotypes": {"traits": {"t": {"architecture": "lasso"}}}}, SCHEMA)
 
 
 @pytest.mark.parametrize(
     "config, message",
     [
-        ({"phenotypes": {"traits": {"t": {"h2": "high"}}}}, "is not of type 'number'"),
-        ({"phenotypes": {"traits": {"t": {"h2": 1.5}}}}, "greater than or equal to the maximum"),
-        ({"phenotypes": {"traits": {"t": {"architecture": "lasso"}}}}, "is not one of"),
-        ({"phenotypes": {"traits": {"1bad": {}}}}, "does not match"),
-        ({"cohort": {"simulate": {"populations": {"AMR": 10}}}}, "is not one of"),
-        ({"splits": {"n_folds": 1}}, "less than the minimum"),
-        ({"gwas": {"covariates": ["BMI"]}}, "is not one of"),
+        ({"phenotypes": {"traits": {"1bad": {}}}}, r"'1bad' does not match any of the regexes"),
+        ({"phenotypes": {"traits": {"t": {"mixture_pi": [0.5, 0.5]}}}}, r"is too short"),
+        ({"cohort": {"simulate": {"populations": {"AMR": 10}}}}, r"'AMR' is not one of"),
+        ({"cohort": {"simulate": {"populations": {"EUR": 0}}}}, r"less than the minimum of 1"),
+        ({"cohort": {"source": "plink"}}, r"None is not of type 'string'"),
+        ({"phenotypes": {"source": "file"}}, r"None is not of type 'string'"),
+        ({"qc": {"exclude_long_range_ld": True}}, r"None is not of type 'string'"),
+        ({"qc": {"maf": 0.6}}, r"greater than the maximum of 0.5"),
+        ({"pca": {"approx": "yes"}}, r"'yes' is not one of \[True, False, 'auto'\]"),
+        ({"splits": {"n_folds": 1}}, r"less than the minimum of 2"),
+        ({"gwas": {"covariates": ["BMI"]}}, r"'BMI' is not one of"),
     ],
 )
 def test_validate__bad_values_rejected(config, message):
-    with pytest.raises(WorkflowError) as err:
-        validate(config, str(SCHEMA))
-    assert message in str(err.value.__context__)
+    with pytest.raises(WorkflowError, match=message):
+        validate(config, SCHEMA)
+
+
+def test_validate__own_study_passes():
+    config = {
+        "cohort": {"source": "plink", "bfile": "data/x", "sample_table": "data/s.tsv"},
+        "phenotypes": {"source": "file", "file": "data/p.tsv", "traits": {"t": {"type": "binary"}}},
+        "qc": {"population": None, "hwe": 0, "exclude_long_range_ld": True,
+               "long_range_ld_file": "data/lrld.bed"},
+        "pca": {"approx": False},
+    }
+    validate(config, SCHEMA)
+    assert config["splits"]["reference_population"] == "EUR"
