@@ -5,22 +5,28 @@ Usage::
     .venv/bin/python bench/prs_bench.py --viprs-python /tmp/magenv/bin/python [--threads 2]
 
 Uses the panel of ``bench/ld_bench.py`` (1,000 simulated EUR-like samples x 19,104 variants on
-one chromosome; run that first or pass --bfile). The LD is block-diagonal (vibank's block finder
-on the 3 cM window; the same blocks are handed to magenpy as an LDetect-style file), hence positive
-semi-definite, and the summary statistics of a sparse trait (h2 = 0.3, pi = 0.01, N = 100,000)
-are drawn from the RSS likelihood with exactly that LD, so both tools fit the same model and
-neither needs regularisation. Each tool gets the same thread count:
+one chromosome; run that first or pass --bfile). Summary statistics of a sparse trait (h2 = 0.3,
+pi = 0.01, N = 100,000) are drawn from the RSS likelihood with the panel's block LD below, and
+fitted with two LD matrices computed from the panel, each by both tools with the same thread
+count:
+
+- block: vibank's block finder on the 3 cM window (the same blocks handed to magenpy as an
+  LDetect-style file); positive semi-definite and exactly the LD of the sumstats, so neither
+  tool needs regularisation and their posterior means can be compared;
+- windowed: 3 cM window, the acceptance case for speed: not positive semi-definite, and it holds
+  LD between blocks that the sumstats lack, so a fit needs regularisation (vibank adds it).
 
 - vibank: LD store from ``build_ld_store``, loaded as symmetric band rows (int16, no column
-  indices); ``VIPRS`` timed over a fixed number of iterations (E-step + M-step + ELBO) and to
-  convergence;
+  indices); ``VIPRS`` fitted to convergence, then timed per iteration (E-step + M-step + ELBO);
 - viprs 0.1 (in its own environment with magenpy, never a vibank dependency): LD computed by
-  magenpy (int16) on the same panel, ``viprs.VIPRS`` timed the same two ways;
+  magenpy (int16) on the same panel; ``viprs.VIPRS`` timed per iteration and fitted to
+  convergence twice: from vibank's starting hyperparameters (same start) and from viprs's own
+  default start (a random pi);
 - bandwidth bound: bytes of LD that one vibank iteration streams (the int16 values of the
   symmetric band) divided by the copy bandwidth measured here with NumPy.
 
 Prints seconds per iteration, ratios, iterations and seconds to convergence, h2, and the
-correlation of the two posterior means.
+correlations of the posterior means and of the scores they give on the panel samples.
 """
 
 import argparse
@@ -33,6 +39,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
+from threadpoolctl import threadpool_limits
 
 from vibank.io.plink import read_bim, read_dosages
 from vibank.io.sumstats import write_sumstats
@@ -46,30 +53,33 @@ VIPRS_SCRIPT = textwrap.dedent("""
     import magenpy as mgp
     import viprs as vp
     bfile, sumstats, work, threads, n_iter = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5])
-    blocks = sys.argv[6]
+    blocks, theta_0, tag = sys.argv[6], json.loads(sys.argv[7]), sys.argv[8]
     g = mgp.GWADataLoader(bed_files=bfile, backend="magenpy", threads=threads)
     if blocks == "none":
-        g.compute_ld("windowed", work + "/viprs_ld", window_size=None, kb_window_size=None,
+        g.compute_ld("windowed", work + f"/viprs_ld_{tag}", window_size=None, kb_window_size=None,
                      cm_window_size=3.0, dtype="int16")
     else:
-        g.compute_ld("block", work + "/viprs_ld", ld_blocks_file=blocks, dtype="int16")
-    g = mgp.GWADataLoader(ld_store_files=work + "/viprs_ld/chr_1", sumstats_files=sumstats,
+        g.compute_ld("block", work + f"/viprs_ld_{tag}", ld_blocks_file=blocks, dtype="int16")
+    g = mgp.GWADataLoader(ld_store_files=work + f"/viprs_ld_{tag}/chr_1", sumstats_files=sumstats,
                           sumstats_format="magenpy", threads=threads)
     model = vp.VIPRS(g, threads=threads)
     t0 = time.perf_counter()
-    model.fit(max_iter=n_iter, min_iter=n_iter, f_abs_tol=0.0, x_abs_tol=0.0, disable_pbar=True)
-    per_iter = (time.perf_counter() - t0) / n_iter
-    model = vp.VIPRS(g, threads=threads)
-    t0 = time.perf_counter()
-    model.fit(disable_pbar=True)
-    seconds = time.perf_counter() - t0
-    eta = model.post_mean_beta[1] if isinstance(model.post_mean_beta, dict) else model.post_mean_beta
-    snps = g.sumstats_table[1].snps
-    np.save(work + "/viprs_eta.npy", np.asarray(eta, dtype=float))
-    np.save(work + "/viprs_snps.npy", np.asarray(snps, dtype=str))
-    print(json.dumps({"nnz": int(g.ld[1].stored_n_elements) if hasattr(g.ld[1], "stored_n_elements") else -1,
-                      "per_iter": per_iter, "seconds": seconds, "n_iter": int(model.optim_result.iterations),
-                      "h2": float(model.get_heritability())}))
+    model.fit(max_iter=n_iter, min_iter=n_iter, f_abs_tol=0.0, x_abs_tol=0.0, theta_0=dict(theta_0),
+              disable_pbar=True)
+    # a fit that stops early (viprs stops on divergence) ran fewer iterations than asked
+    per_iter = (time.perf_counter() - t0) / int(model.optim_result.iterations)
+    out = {"per_iter": per_iter, "timed_iterations": int(model.optim_result.iterations)}
+    # to convergence, from vibank's starting hyperparameters and from viprs's own (random pi)
+    for start in ("same", "default"):
+        model = vp.VIPRS(g, threads=threads)
+        t0 = time.perf_counter()
+        model.fit(disable_pbar=True, theta_0=dict(theta_0) if start == "same" else None)
+        out[start] = {"seconds": time.perf_counter() - t0, "n_iter": int(model.optim_result.iterations),
+                      "h2": float(model.get_heritability()), "stop": str(model.optim_result.message)}
+        eta = model.post_mean_beta[1] if isinstance(model.post_mean_beta, dict) else model.post_mean_beta
+        np.save(work + f"/viprs_eta_{tag}_{start}.npy", np.asarray(eta, dtype=float))
+    np.save(work + f"/viprs_snps_{tag}.npy", np.asarray(g.sumstats_table[1].snps, dtype=str))
+    print(json.dumps(out))
 """)
 
 
@@ -116,6 +126,30 @@ def copy_bandwidth(n_bytes=1 << 30):
     return 2 * n_bytes / best
 
 
+def time_vibank(store, ss, threads, iterations):
+    """vibank on one LD store: converged fit, then seconds per iteration from the fitted state."""
+    ld = LDMatrix(store)
+    matched, _, _ = match_to_ld(ss, ld.variants())
+    r = symmetric_band(ld.load(keep_quantised=True))
+    n = matched["N"].to_numpy(float)
+    b = std_beta_from_z(matched["Z"].to_numpy(), n)
+    scale = 1.0 / ld.attrs["quantisation_scale"]
+    t0 = time.perf_counter()
+    model = VIPRS(n_threads=threads, dtype=np.float32).fit(b, n, r, ld_scale=scale)
+    seconds = time.perf_counter() - t0
+    # per iteration: E-step + M-step + ELBO, continued from the fitted state (no set-up costs),
+    # BLAS on one thread as inside VIPRS.fit
+    with threadpool_limits(limits=1, user_api="blas"):
+        t0 = time.perf_counter()
+        for _ in range(iterations):
+            model.e_step()
+            model.m_step()
+            model.elbo()
+        per_iter = (time.perf_counter() - t0) / iterations
+    return {"model": model, "snps": matched["SNP"].to_numpy(), "per_iter": per_iter,
+            "seconds": seconds, "streamed": r.data.nbytes, "values": len(r.data)}
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--workdir", type=Path, default=Path("/tmp/vibank_prs_bench"))
@@ -124,72 +158,62 @@ def main():
     parser.add_argument("--iterations", type=int, default=20)
     parser.add_argument("--viprs-python", help="python of an environment with viprs installed")
     parser.add_argument("--n-gwas", dest="n_gwas", type=int, default=100_000)
-    parser.add_argument("--estimator", choices=["block"], default="block",
-                        help="block (default) is positive semi-definite with in-sample LD, so "
-                             "both tools fit the same model without regularisation")
     args = parser.parse_args()
     args.workdir.mkdir(parents=True, exist_ok=True)
-    store = args.workdir / "chr1.zarr"
-    build_ld_store(args.bfile, store, chrom="1", estimator=LDEstimator(args.estimator, window_cm=3.0),
-                   dtype="int16", n_threads=args.threads, eigenvalues=False)
-    ld = LDMatrix(store)
-    ss = simulate_sumstats(args.bfile, ld, args.workdir / "ss.tsv.gz", n_gwas=args.n_gwas)
-    blocks_arg = "none"
-    if args.estimator == "block":  # hand vibank's blocks to magenpy as a BED file
-        pos = ld.variants()["POS"].to_numpy()
-        cuts = [0] + [int((pos[a - 1] + pos[a]) // 2) for a, _ in ld.attrs["blocks"][1:]] + [int(pos[-1]) + 1]
-        bed = pd.DataFrame({"chr": "chr1", "start": cuts[:-1], "stop": cuts[1:]})  # LDetect columns
-        blocks_arg = str(args.workdir / "blocks.bed")
-        bed.to_csv(blocks_arg, sep="\t", index=False)
-    matched, mask, _ = match_to_ld(ss, ld.variants())
-    t0 = time.perf_counter()
-    stored = ld.load(keep_quantised=True)
-    r = symmetric_band(stored)
-    load_seconds = time.perf_counter() - t0
-    b = std_beta_from_z(matched["Z"].to_numpy(), matched["N"].to_numpy(float))
-    n = matched["N"].to_numpy(float)
-    scale = 1.0 / ld.attrs["quantisation_scale"]
-    t0 = time.perf_counter()
-    model = VIPRS(n_threads=args.threads, dtype=np.float32).fit(b, n, r, ld_scale=scale)
-    seconds = time.perf_counter() - t0
-    # per iteration: E-step + M-step + ELBO, continued from the fitted state (no set-up costs)
-    t0 = time.perf_counter()
-    for _ in range(args.iterations):
-        model.e_step()
-        model.m_step()
-        model.elbo()
-    per_iter = (time.perf_counter() - t0) / args.iterations
-    streamed = r.data.nbytes  # band rows: values only, no column indices
-    bound = streamed / copy_bandwidth()
-    print(f"chromosome: {len(b)} variants, {args.estimator} LD, {len(r.data)} stored values (symmetric band, "
-          f"int16), {args.threads} threads; LD load {load_seconds:.2f} s; ridge {model.ridge_.max():.3g}")
-    print("| tool | s / iteration | iteration time / vibank | iterations to converge | "
-          "s to converge | h2 |")
-    print("|---|---|---|---|---|---|")
-    print(f"| vibank | {per_iter:.4f} | 1.00 | {model.result_.n_iter} | {seconds:.2f} | {model.h2_:.4f} |")
-    print(f"| memory-bandwidth bound ({streamed / 1e6:.0f} MB per iteration) | {bound:.4f} | "
-          f"{bound / per_iter:.2f} | | | |")
-    if args.viprs_python:
+    stores = {}
+    for estimator in ("block", "windowed"):
+        stores[estimator] = args.workdir / f"chr1_{estimator}.zarr"
+        build_ld_store(args.bfile, stores[estimator], chrom="1",
+                       estimator=LDEstimator(estimator, window_cm=3.0), dtype="int16",
+                       n_threads=args.threads, eigenvalues=False)
+    block_ld = LDMatrix(stores["block"])
+    # sumstats drawn with the block LD, which is positive semi-definite
+    ss = simulate_sumstats(args.bfile, block_ld, args.workdir / "ss.tsv.gz", n_gwas=args.n_gwas)
+    pos = block_ld.variants()["POS"].to_numpy()
+    cuts = [0] + [int((pos[a - 1] + pos[a]) // 2) for a, _ in block_ld.attrs["blocks"][1:]] + [int(pos[-1]) + 1]
+    blocks_bed = args.workdir / "blocks.bed"  # vibank's blocks for magenpy, LDetect columns
+    pd.DataFrame({"chr": "chr1", "start": cuts[:-1], "stop": cuts[1:]}).to_csv(blocks_bed, sep="\t", index=False)
+    bandwidth = copy_bandwidth()
+    g = read_dosages(args.bfile).astype(np.float64)
+    x = (g - g.mean(0)) / g.std(0)
+    panel_snps = read_bim(args.bfile)["SNP"].to_numpy()
+    print(f"{len(pos)} variants, 3 cM window, int16 LD, {args.threads} threads, N = {args.n_gwas:,}; "
+          f"copy bandwidth {bandwidth / 1e9:.1f} GB/s")
+    print("| LD | tool | s / iteration | time / vibank | iterations | s to converge | h2 | "
+          "effect corr. with vibank | score corr. |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for estimator, store in stores.items():
+        ours = time_vibank(store, ss, args.threads, args.iterations)
+        model = ours["model"]
+        bound = ours["streamed"] / bandwidth
+        label = f"{estimator} ({ours['values'] / 1e6:.1f} M values)"
+        print(f"| {label} | vibank | {ours['per_iter']:.4f} | 1.00 | {model.result_.n_iter} | "
+              f"{ours['seconds']:.2f} | {model.h2_:.4f} | | |")
+        print(f"| {label} | bandwidth bound ({ours['streamed'] / 1e6:.0f} MB / iteration) | {bound:.4f} | "
+              f"{bound / ours['per_iter']:.2f} | | | | | |")
+        if not args.viprs_python:
+            continue
+        start = model.initial_hyperparameters_
+        theta_0 = {"pi": start["pi"], "tau_beta": 1 / start["sigma2_beta"], "sigma_epsilon": start["sigma2_eps"]}
         proc = subprocess.run([args.viprs_python, "-c", VIPRS_SCRIPT, args.bfile,
                                str(args.workdir / "ss_magenpy.tsv"), str(args.workdir), str(args.threads),
-                               str(args.iterations), blocks_arg], capture_output=True, text=True)
+                               str(args.iterations), str(blocks_bed) if estimator == "block" else "none",
+                               json.dumps(theta_0), estimator], capture_output=True, text=True)
         if proc.returncode != 0:
             raise SystemExit(f"viprs failed:\n{proc.stderr[-3000:]}")
         res = json.loads(proc.stdout.strip().splitlines()[-1])
-        eta = pd.Series(np.load(args.workdir / "viprs_eta.npy"), index=np.load(args.workdir / "viprs_snps.npy"))
-        ours = pd.Series(model.eta_, index=matched["SNP"].to_numpy())
-        common = ours.index.intersection(eta.index)
-        corr = np.corrcoef(ours[common], eta[common])[0, 1]
-        # the scores they give: genetic values X eta on the panel samples
-        g = read_dosages(args.bfile).astype(np.float64)
-        x = (g - g.mean(0)) / g.std(0)
-        snps = read_bim(args.bfile)["SNP"].to_numpy()
-        score_corr = np.corrcoef(x @ ours.reindex(snps).fillna(0).to_numpy(),
-                                 x @ eta.reindex(snps).fillna(0).to_numpy())[0, 1]
-        print(f"| viprs {res.get('version', '0.1')} | {res['per_iter']:.4f} | {res['per_iter'] / per_iter:.2f} | "
-              f"{res['n_iter']} | {res['seconds']:.2f} | {res['h2']:.4f} |")
-        print(f"\ncorrelation of posterior means, vibank vs viprs: {corr:.4f} ({len(common)} variants); "
-              f"of the polygenic scores they give on the panel samples: {score_corr:.4f}")
+        eta_ours = pd.Series(model.eta_.astype(float), index=ours["snps"])
+        snps = np.load(args.workdir / f"viprs_snps_{estimator}.npy")
+        for start_name, what in (("same", "same start"), ("default", "own random start")):
+            eta = pd.Series(np.load(args.workdir / f"viprs_eta_{estimator}_{start_name}.npy"), index=snps)
+            common = eta_ours.index.intersection(eta.index)
+            corr = np.corrcoef(eta_ours[common], eta[common])[0, 1]
+            score_corr = np.corrcoef(x @ eta_ours.reindex(panel_snps).fillna(0).to_numpy(),
+                                     x @ eta.reindex(panel_snps).fillna(0).to_numpy())[0, 1]
+            r = res[start_name]
+            per_iter = f"{res['per_iter']:.4f} | {res['per_iter'] / ours['per_iter']:.2f}" if start_name == "same" else " | "
+            print(f"| {label} | viprs ({what}) | {per_iter} | {r['n_iter']} | {r['seconds']:.2f} | "
+                  f"{r['h2']:.4f} | {corr:.6f} | {score_corr:.6f} |")
 
 
 if __name__ == "__main__":

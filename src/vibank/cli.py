@@ -106,16 +106,34 @@ def _cmd_ld(args):
 
 
 def _cmd_fit(args):
-    from vibank.pipelines import fit_prs_chromosome
+    from vibank.ld import LDMatrix
+    from vibank.pipelines import fit_prs_chromosome, fit_prs_genome
 
-    prefix = args.out
-    model = fit_prs_chromosome(
-        args.sumstats, args.ld, out_effects=f"{prefix}.effects.tsv.gz", out_json=f"{prefix}.json",
-        out_pgs=f"{prefix}.pgs.txt.gz", out_score=f"{prefix}.score.tsv", trait=args.trait,
-        n_threads=args.threads, min_overlap=args.min_overlap, max_iter=args.max_iter,
-    )
+    if len(args.sumstats) != len(args.ld):
+        raise VibankError(f"--sumstats names {len(args.sumstats)} files but --ld {len(args.ld)}")
+    options = {"mixture": {"n_components": args.n_components},
+               "alpha": {"alpha": args.alpha, "fit_alpha": args.fit_alpha}}.get(args.prior, {})
+    common = dict(trait=args.trait, model_name=args.model_name, prior=args.prior,
+                  prior_options=options, n_threads=args.threads, min_overlap=args.min_overlap,
+                  max_iter=args.max_iter)
+
+    def outputs(prefix):
+        return {"effects": f"{prefix}.effects.tsv.gz", "json": f"{prefix}.json",
+                "pgs": f"{prefix}.pgs.txt.gz", "score": f"{prefix}.score.tsv"}
+
+    if len(args.ld) == 1:
+        out = outputs(args.out)
+        model = fit_prs_chromosome(args.sumstats[0], args.ld[0], out_effects=out["effects"],
+                                   out_json=out["json"], out_pgs=out["pgs"], out_score=out["score"],
+                                   **common)
+        written = f"{args.out}.*"
+    else:  # several chromosomes: one genome-wide fit, files per chromosome
+        prefixes = [f"{args.out}.chr{LDMatrix(path).attrs.get('chrom', i + 1)}"
+                    for i, path in enumerate(args.ld)]
+        model = fit_prs_genome(args.sumstats, args.ld, [outputs(p) for p in prefixes], **common)
+        written = f"{args.out}.chr*.*"
     print(f"{model.result_.stop_reason} after {model.result_.n_iter} iterations: h2 = "
-          f"{model.h2_:.4f}, pi = {model.pi_:.3g} -> {prefix}.*")
+          f"{model.h2_:.4f}, pi = {model.pi_:.3g} -> {written}")
 
 
 def build_parser():
@@ -172,10 +190,20 @@ def build_parser():
     ld.set_defaults(func=_cmd_ld)
 
     fit = sub.add_parser("fit", help="fit spike-and-slab VIPRS on one chromosome")
-    fit.add_argument("--sumstats", required=True, help="canonical summary statistics (.tsv.gz)")
-    fit.add_argument("--ld", required=True, help="LD store of the same chromosome (.zarr)")
-    fit.add_argument("--out", required=True, help="output prefix (.effects.tsv.gz, .json, ...)")
-    fit.add_argument("--prior", default="spike_slab", choices=["spike_slab"])
+    fit.add_argument("--sumstats", required=True, nargs="+",
+                     help="canonical summary statistics (.tsv.gz), one file per chromosome")
+    fit.add_argument("--ld", required=True, nargs="+",
+                     help="LD store (.zarr) of each chromosome, in the order of --sumstats; "
+                          "several chromosomes are fitted jointly with shared hyperparameters")
+    fit.add_argument("--out", required=True,
+                     help="output prefix (.effects.tsv.gz, .json, ...; .chr<N>.* for several)")
+    fit.add_argument("--prior", default="spike_slab", choices=["spike_slab", "mixture", "alpha"])
+    fit.add_argument("--n-components", dest="n_components", type=int, default=4,
+                     help="slabs of the mixture prior")
+    fit.add_argument("--alpha", type=float, default=-0.25, help="alpha of the alpha prior")
+    fit.add_argument("--fit-alpha", dest="fit_alpha", action="store_true",
+                     help="fit alpha in the M-step")
+    fit.add_argument("--model-name", dest="model_name", default="viprs")
     fit.add_argument("--trait", default="trait")
     fit.add_argument("--threads", type=int, default=1)
     fit.add_argument("--min-overlap", dest="min_overlap", type=float, default=0.75)

@@ -24,26 +24,56 @@ def data():
     y = (y - y.mean()) / y.std()
     r = x.T @ x / N
     np.fill_diagonal(r, 0.0)
-    return {"x": x, "y": y, "b": x.T @ y / N, "ld": sp.csr_matrix(r), "beta": beta}
+    freq = rng.uniform(0.05, 0.5, M)  # allele frequencies for the alpha prior
+    return {"x": x, "y": y, "b": x.T @ y / N, "ld": sp.csr_matrix(r), "beta": beta, "freq": freq}
 
 
-def _fit(data, **kw):
-    model = VIPRS(pi=0.05, sigma2_beta=0.005, sigma2_eps=0.8, max_iter=N_ITER, tol_eta=0.0,
+def _fit(data, prior="spike_slab", **kw):
+    model = VIPRS(prior, pi=0.05, sigma2_beta=0.005, sigma2_eps=0.8, max_iter=N_ITER, tol_eta=0.0,
                   tol_elbo=0.0, tol_elbo_abs=0.0, **kw)
-    return model.fit(data["b"], N, data["ld"])
+    return model.fit(data["b"], N, data["ld"], allele_frequency=data["freq"])
 
 
-def test_viprs__sumstats_fit_equals_individual_level_cavi(data):
-    model = _fit(data)
+# prior, VIPRS options, the same prior for the individual-level reference
+PRIORS = {
+    "spike_slab": ({}, {}),
+    "mixture": ({"n_components": 3}, {"multipliers": (1.0, 0.1, 0.01)}),
+    "mixture-scale": ({"n_components": 3, "update_components": False},
+                      {"multipliers": (1.0, 0.1, 0.01), "update_components": False}),
+    "alpha": ({"alpha": -0.25}, {"alpha": -0.25}),
+}
+
+
+@pytest.mark.parametrize("case", list(PRIORS))
+def test_viprs__sumstats_fit_equals_individual_level_cavi(data, case):
+    """Every eta, gamma, mu and hyperparameter and the ELBO trace to 1e-8, for every prior."""
+    options, ref_options = PRIORS[case]
+    prior = case.split("-")[0]
+    model = _fit(data, prior, **options)
+    if prior == "alpha":
+        het = 2 * data["freq"] * (1 - data["freq"])
+        ref_options = {"slab_weights": het ** (1 + ref_options["alpha"])}
     ref = cavi_individual(data["x"], data["y"], pi=0.05, sigma2_beta=0.005, sigma2_eps=0.8,
-                          n_iter=N_ITER)
+                          n_iter=N_ITER, **ref_options)
     assert model.result_.n_iter == N_ITER
-    for ours, theirs in [(model.eta_, ref["eta"]), (model.pip_, ref["gamma"]), (model.mu_, ref["mu"])]:
+    for ours, theirs in [(model.eta_, ref["eta"]), (model.gamma_, ref["gamma"]),
+                         (model.mu_, ref["mu"]), (model.var_mu_, ref["var_mu"])]:
         assert_allclose(ours, theirs, rtol=1e-8, atol=1e-8)
     assert model.pi_ == pytest.approx(ref["pi"], rel=1e-8)
-    assert model.sigma2_beta_ == pytest.approx(ref["sigma2_beta"], rel=1e-8)
+    assert_allclose(model.pi_components_, ref["pis"], rtol=1e-8)
+    assert_allclose(model.sigma2_components_, ref["sigma2"], rtol=1e-8)
     assert model.sigma2_eps_ == pytest.approx(ref["sigma2_eps"], rel=1e-8)
     assert_allclose(model.elbo_history_, ref["elbo"], rtol=1e-8)
+
+
+@pytest.mark.parametrize("prior", ["mixture", "alpha"])
+def test_viprs__elbo_non_decreasing_for_every_prior(data, prior):
+    model = VIPRS(prior, max_iter=300, fit_alpha=prior == "alpha").fit(
+        data["b"], N, data["ld"], allele_frequency=data["freq"])
+    elbo = np.array(model.elbo_history_)
+    assert np.all(np.diff(elbo) >= -1e-8 * np.abs(elbo[1:]))
+    assert model.result_.stop_reason == "converged"
+    assert np.corrcoef(model.eta_, data["beta"])[0, 1] > 0.8
 
 
 def test_viprs__elbo_non_decreasing_and_recovers_effects(data):

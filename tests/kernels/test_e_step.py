@@ -1,4 +1,4 @@
-"""The spike-and-slab E-step kernel against its NumPy twin (prs_vi.md section 3)."""
+"""The VIPRS E-step kernel (spike-and-slab and mixture) against its NumPy twin (prs_vi.md section 3)."""
 
 import numpy as np
 import pytest
@@ -29,17 +29,32 @@ def problem():
     return {"R": sp.csr_matrix(r), "b": x.T @ y / n, "n": n, "m": m}
 
 
-def _state(problem, dtype, ld=None, pi=0.05, s2b=0.01, s2e=0.8):
+def _state(problem, dtype, ld=None, n_comp=1, pi=0.05, s2b=0.01, s2e=0.8):
+    """E-step inputs for K = n_comp slabs (variances s2b 10^-k), q consistent with the LD used."""
     m, n = problem["m"], problem["n"]
     n_j = np.full(m, float(n))
-    var_mu = s2e / (n_j + s2e / s2b)
-    logit_prior = np.log(pi / (1 - pi)) + 0.5 * np.log(var_mu / s2b)
+    s2 = s2b * 10.0 ** -np.arange(n_comp)
+    pis = np.full(n_comp, pi / n_comp)
+    var_mu = s2e / (n_j[:, None] + s2e / s2)
+    log_prior = np.log(pis) + 0.5 * np.log(var_mu / s2)
     rng = np.random.default_rng(0)
     eta = rng.normal(0, 0.01, m)
-    q = (problem["R"] if ld is None else _dense(problem, *ld)) @ eta  # consistent with the LD used
-    arrays = dict(std_beta=problem["b"], n_per_variant=n_j, var_mu=var_mu, logit_prior=logit_prior,
-                  gamma=np.full(m, pi), mu=eta / pi, eta=eta, q=q)
-    return {k: np.ascontiguousarray(v, dtype=dtype) for k, v in arrays.items()}, s2e
+    q = (problem["R"] if ld is None else _dense(problem, *ld)) @ eta
+    arrays = dict(std_beta=problem["b"], n_per_variant=n_j, var_mu=var_mu, log_prior=log_prior,
+                  gamma=np.tile(pis, (m, 1)), mu=np.tile(eta / pi, (n_comp, 1)).T, eta=eta, q=q)
+    state = {k: np.ascontiguousarray(v, dtype=dtype) for k, v in arrays.items()}
+    return state, float(np.log1p(-pis.sum())), s2e
+
+
+STATE = ("std_beta", "n_per_variant", "var_mu", "log_prior")
+UPDATED = ("gamma", "mu", "eta", "q")
+NO_FIRST = np.empty(0, dtype=np.int64)
+
+
+def _sweep(module, ld, first, segments, state, log_null, s2e, **kw):
+    data, indices, indptr, scale = ld
+    return module.e_step(data, indices, first, indptr, scale, segments, *[state[k] for k in STATE],
+                         log_null, *[state[k] for k in UPDATED], s2e, **kw)
 
 
 def _dense(problem, data, indices, indptr, scale):
@@ -55,41 +70,44 @@ def _ld(problem, ld_dtype, index_dtype):
 @pytest.mark.parametrize("dtype, tol", [(np.float64, 1e-10), (np.float32, 1e-4)])
 @pytest.mark.parametrize("ld_dtype", [np.float64, np.float32, np.int16, np.int8])
 @pytest.mark.parametrize("index_dtype", [np.int32, np.int64])
+@pytest.mark.parametrize("n_comp", [1, 3])
 @pytest.mark.parametrize("n_threads", [1, 2])
-def test_e_step_spike_slab__matches_reference(problem, dtype, tol, ld_dtype, index_dtype, n_threads):
-    data, indices, indptr, scale = _ld(problem, ld_dtype, index_dtype)
-    ld = (data, indices, indptr, scale)
-    ours, s2e = _state(problem, dtype, ld)
-    ref, _ = _state(problem, np.float64, ld)
+def test_e_step__csr_matches_reference(problem, dtype, tol, ld_dtype, index_dtype, n_comp, n_threads):
+    ld = _ld(problem, ld_dtype, index_dtype)
+    ours, log_null, s2e = _state(problem, dtype, ld, n_comp)
+    ref, _, _ = _state(problem, np.float64, ld, n_comp)
+    segments = np.array([0, problem["m"]], dtype=np.int64)
     for sweep in range(3):
-        d1 = _e_step.e_step_spike_slab(data, indices, indptr, scale, ours["std_beta"],
-                                       ours["n_per_variant"], ours["var_mu"], ours["logit_prior"],
-                                       ours["gamma"], ours["mu"], ours["eta"], ours["q"], s2e,
-                                       n_threads, 1)  # min_parallel_row=1: every row in parallel
-        d2 = _reference.e_step_spike_slab(data, indices, indptr, scale, ref["std_beta"],
-                                          ref["n_per_variant"], ref["var_mu"], ref["logit_prior"],
-                                          ref["gamma"], ref["mu"], ref["eta"], ref["q"], s2e)
+        d1 = _sweep(_e_step, ld, NO_FIRST, segments, ours, log_null, s2e, n_threads=n_threads)
+        d2 = _sweep(_reference, ld, NO_FIRST, segments, ref, log_null, s2e)
         assert d1 == pytest.approx(d2, rel=tol * 10, abs=tol)
-        for name in ("gamma", "mu", "eta", "q"):
+        for name in UPDATED:
             assert_allclose(ours[name], ref[name], rtol=tol, atol=tol, err_msg=f"{name}, sweep {sweep}")
         # q stays the off-diagonal LD times the current eta after every sweep
         assert_allclose(ours["q"], _dense(problem, *ld) @ ours["eta"].astype(np.float64),
                         rtol=tol * 10, atol=tol * 10)
+        assert_allclose(ours["eta"], np.sum(ours["gamma"] * ours["mu"], axis=1), rtol=tol, atol=tol)
 
 
-def test_e_step_spike_slab__extreme_logits_do_not_overflow(problem):
-    data, indices, indptr, scale = _ld(problem, np.float64, np.int32)
-    state, s2e = _state(problem, np.float64)
-    state["logit_prior"][:] = 800.0  # exp(800) overflows a double
-    _e_step.e_step_spike_slab(data, indices, indptr, scale, state["std_beta"], state["n_per_variant"],
-                              state["var_mu"], state["logit_prior"], state["gamma"], state["mu"],
-                              state["eta"], state["q"], s2e)
-    assert np.all(np.isfinite(state["gamma"])) and np.all(state["gamma"] == 1.0)
-    state["logit_prior"][:] = -800.0
-    _e_step.e_step_spike_slab(data, indices, indptr, scale, state["std_beta"], state["n_per_variant"],
-                              state["var_mu"], state["logit_prior"], state["gamma"], state["mu"],
-                              state["eta"], state["q"], s2e)
+@pytest.mark.parametrize("n_comp", [1, 4])
+def test_e_step__extreme_log_odds_do_not_overflow(problem, n_comp):
+    ld = _ld(problem, np.float64, np.int32)
+    segments = np.array([0, problem["m"]], dtype=np.int64)
+    state, log_null, s2e = _state(problem, np.float64, ld, n_comp)
+    state["log_prior"][:] = 800.0  # exp(800) overflows a double
+    _sweep(_e_step, ld, NO_FIRST, segments, state, log_null, s2e)
+    assert np.all(np.isfinite(state["gamma"]))
+    assert_allclose(state["gamma"].sum(axis=1), 1.0)
+    state["log_prior"][:] = -800.0
+    _sweep(_e_step, ld, NO_FIRST, segments, state, log_null, s2e)
     assert np.all(np.isfinite(state["gamma"])) and np.all(state["gamma"] < 1e-300)
+
+
+def test_e_step__too_many_components_is_refused(problem):
+    ld = _ld(problem, np.float64, np.int32)
+    state, log_null, s2e = _state(problem, np.float64, ld, _e_step.MAX_COMPONENTS + 1)
+    with pytest.raises(ValueError, match="at most"):
+        _sweep(_e_step, ld, NO_FIRST, np.array([0, problem["m"]]), state, log_null, s2e)
 
 
 @pytest.fixture(scope="module")
@@ -110,28 +128,67 @@ def banded(problem):
 
 @pytest.mark.parametrize("dtype, tol", [(np.float64, 1e-10), (np.float32, 1e-4)])
 @pytest.mark.parametrize("ld_dtype", [np.float64, np.float32, np.int16, np.int8])
-def test_e_step_spike_slab_band__matches_reference_and_csr_kernel(problem, banded, dtype, tol, ld_dtype):
+@pytest.mark.parametrize("n_comp", [1, 3])
+def test_e_step__band_matches_reference_and_csr_kernel(problem, banded, dtype, tol, ld_dtype, n_comp):
     band = banded["band"]
     scale = 1.0 / QUANTISATION[np.dtype(ld_dtype).name]
     data = quantise(band.data, ld_dtype)
+    no_indices = np.empty(0, dtype=np.int32)
     dense = sp.csr_matrix(banded["R"].toarray())
     quantised = sp.csr_matrix((quantise(dense.data, ld_dtype), dense.indices, dense.indptr), shape=dense.shape)
     ld = (quantised.data, quantised.indices, quantised.indptr.astype(np.int64), scale)
-    ours, s2e = _state(problem, dtype, ld)
-    ref, _ = _state(problem, np.float64, ld)
-    csr, _ = _state(problem, np.float64, ld)
+    ours, log_null, s2e = _state(problem, dtype, ld, n_comp)
+    ref, _, _ = _state(problem, np.float64, ld, n_comp)
+    csr, _, _ = _state(problem, np.float64, ld, n_comp)
+    segments = np.array([0, problem["m"]], dtype=np.int64)
     for _ in range(3):
-        _e_step.e_step_spike_slab_band(data, band.first, band.indptr, scale, *[ours[k] for k in
-                                       ("std_beta", "n_per_variant", "var_mu", "logit_prior", "gamma",
-                                        "mu", "eta", "q")], s2e)
-        _reference.e_step_spike_slab_band(data, band.first, band.indptr, scale, *[ref[k] for k in
-                                          ("std_beta", "n_per_variant", "var_mu", "logit_prior", "gamma",
-                                           "mu", "eta", "q")], s2e)
-        _e_step.e_step_spike_slab(*ld, *[csr[k] for k in ("std_beta", "n_per_variant", "var_mu",
-                                  "logit_prior", "gamma", "mu", "eta", "q")], s2e, 1)
-        for name in ("gamma", "mu", "eta", "q"):
+        _sweep(_e_step, (data, no_indices, band.indptr, scale), band.first, segments, ours, log_null, s2e)
+        _sweep(_reference, (data, no_indices, band.indptr, scale), band.first, segments, ref, log_null, s2e)
+        _sweep(_e_step, ld, NO_FIRST, segments, csr, log_null, s2e)
+        for name in UPDATED:
             assert_allclose(ours[name], ref[name], rtol=tol, atol=tol, err_msg=name)
             assert_allclose(ref[name], csr[name], rtol=1e-10, atol=1e-10, err_msg=name)
+
+
+@pytest.fixture(scope="module")
+def blocks(problem):
+    """The problem's LD cut into 7 independent blocks, as band rows, with their segments."""
+    from vibank.ld import SparseLD, symmetric_band
+    from vibank.prs.model import independent_segments
+
+    m = problem["m"]
+    cuts = np.linspace(0, m, 8).astype(int)
+    dense = problem["R"].toarray()
+    block_of = np.searchsorted(cuts, np.arange(m), side="right")
+    dense[block_of[:, None] != block_of[None, :]] = 0.0
+    lengths = cuts[block_of] - np.arange(m) - 1
+    data = np.concatenate([dense[i, i + 1:i + 1 + lengths[i]] for i in range(m)])
+    band = symmetric_band(SparseLD(data, np.concatenate([[0], np.cumsum(lengths)]), None, m))
+    return {"band": band, "R": sp.csr_matrix(dense), "cuts": cuts,
+            "segments": independent_segments(band), "csr_segments": independent_segments(sp.csr_matrix(dense))}
+
+
+def test_independent_segments__are_the_blocks(blocks):
+    assert_allclose(blocks["segments"], blocks["cuts"])
+    # the CSR matrix drops explicit zeros, so it may find finer segments, never coarser ones
+    assert set(blocks["cuts"]) <= set(blocks["csr_segments"])
+
+
+@pytest.mark.parametrize("dtype, tol", [(np.float64, 1e-10), (np.float32, 1e-4)])
+@pytest.mark.parametrize("n_threads", [1, 2])
+def test_e_step__segments_in_parallel_equal_one_sequential_sweep(problem, blocks, dtype, tol, n_threads):
+    band = blocks["band"]
+    data = band.data.astype(np.float32)
+    ld = (data, np.empty(0, dtype=np.int32), band.indptr, 1.0)
+    dense = blocks["R"]
+    csr_ld = (dense.data.astype(np.float32), dense.indices, dense.indptr.astype(np.int64), 1.0)
+    ours, log_null, s2e = _state(problem, dtype, csr_ld, 2)
+    ref, _, _ = _state(problem, np.float64, csr_ld, 2)
+    for _ in range(3):
+        _sweep(_e_step, ld, band.first, blocks["segments"], ours, log_null, s2e, n_threads=n_threads)
+        _sweep(_reference, ld, band.first, np.array([0, problem["m"]]), ref, log_null, s2e)
+        for name in UPDATED:
+            assert_allclose(ours[name], ref[name], rtol=tol, atol=tol, err_msg=name)
 
 
 def test_viprs__band_and_csr_layouts_give_the_same_fit(problem, banded):

@@ -117,12 +117,19 @@ def test_end_to_end__tiny_config(tmp_path):
         assert ld.attrs["eigenvalues"][0]["max"] > 1
     import json
 
-    for trait in traits:
-        for chrom in chroms:
-            fit = json.loads((tmp_path / f"results/prs/viprs-ss-vem/{trait}/fold1/chr{chrom}.json").read_text())
-            assert fit["stop_reason"] in ("converged", "max_iter") and 0 <= fit["h2"] <= 1
-            effects = pd.read_csv(tmp_path / f"results/prs/viprs-ss-vem/{trait}/fold1/chr{chrom}.effects.tsv.gz", sep="\t")
-            assert effects["PIP"].between(0, 1).all() and len(effects) == fit["n_variants"]
+    priors = {"viprs-ss-vem": "spike_slab", "viprs-mix-vem": "mixture", "viprs-alpha-vem": "alpha"}
+    for model, prior in priors.items():
+        for trait in traits:
+            for chrom in chroms:
+                fit = json.loads((tmp_path / f"results/prs/{model}/{trait}/fold1/chr{chrom}.json").read_text())
+                assert fit["stop_reason"] in ("converged", "max_iter") and 0 <= fit["h2"] <= 1
+                assert fit["prior"] == prior and fit["genome_wide"] is False
+                effects = pd.read_csv(tmp_path / f"results/prs/{model}/{trait}/fold1/chr{chrom}.effects.tsv.gz", sep="\t")
+                assert effects["PIP"].between(0, 1).all() and len(effects) == fit["n_variants"]
+        if prior == "mixture":
+            assert len(fit["sigma2_components"]) == 3
+        if prior == "alpha":
+            assert -1.5 <= fit["alpha"] <= 0.5
     # no temporary or partial files left behind
     assert not list(tmp_path.rglob("*.tmp"))
     # rerunning has nothing to do: outputs are complete and up to date
@@ -139,6 +146,19 @@ def test_end_to_end__tiny_config(tmp_path):
     first = {k: v for k, v in first.items() if k.parts[0] != "again"}
     assert len(first) > 30
     assert first == second
+    # genome-wide fits (shared hyperparameters) reuse the GWAS and LD and write the same files
+    genome = yaml.safe_load(TINY.read_text())
+    genome["prs"] = {"genome_wide": True, "models": {"viprs-ss-gw": {"prior": "spike_slab"}}}
+    genome_config = tmp_path / "genome.yaml"
+    genome_config.write_text(yaml.safe_dump(genome, sort_keys=False))  # same params: no reruns
+    proc = snakemake("--cores", "2", "--directory", str(tmp_path), "--configfile", str(genome_config),
+                     "--replace-workflow-config")
+    assert "run_gwas" not in proc.stdout + proc.stderr
+    fits = [json.loads((tmp_path / f"results/prs/viprs-ss-gw/sparse/fold1/chr{c}.json").read_text())
+            for c in chroms]
+    assert all(f["genome_wide"] for f in fits)
+    assert len({(f["pi"], f["sigma2_beta"], f["sigma2_eps"]) for f in fits}) == 1  # shared
+    assert sum(f["h2"] for f in fits) == pytest.approx(fits[0]["h2_genome"], rel=1e-9)
 
 
 def test_snakefmt__workflow_is_formatted():

@@ -137,6 +137,34 @@ def get_prs_ld_store(wildcards):
     return f"results/ld/{panel}/chr{wildcards.chrom}.zarr"
 
 
+def get_prs_ld_stores_all(wildcards):
+    panel = config["prs"]["ld_panel"]
+    return [f"results/ld/{panel}/chr{chrom}.zarr" for chrom in CHROMS]
+
+
+def get_prs_sumstats_all(wildcards):
+    return [
+        f"results/gwas/{wildcards.trait}/fold{wildcards.fold}/chr{chrom}.sumstats.tsv.gz"
+        for chrom in CHROMS
+    ]
+
+
+def get_prs_prior(wildcards):
+    return config["prs"]["models"][wildcards.model]["prior"]
+
+
+def get_prs_prior_options(wildcards):
+    """VIPRS options of the model's prior (n_components, alpha, ...)."""
+    spec = config["prs"]["models"][wildcards.model]
+    if spec["prior"] == "mixture":
+        keys = ("n_components", "update_components")
+    elif spec["prior"] == "alpha":
+        keys = ("alpha", "fit_alpha")
+    else:
+        keys = ()
+    return {key: spec[key] for key in keys}
+
+
 def get_prs_fits(wildcards=None):
     return expand(
         "results/prs/{model}/{trait}/fold{fold}/chr{chrom}.json",

@@ -1,24 +1,72 @@
-rule fit_prs:
-    input:
-        sumstats="results/gwas/{trait}/fold{fold}/chr{chrom}.sumstats.tsv.gz",
-        ld=get_prs_ld_store,
-    output:
-        effects="results/prs/{model}/{trait}/fold{fold}/chr{chrom}.effects.tsv.gz",
-        json="results/prs/{model}/{trait}/fold{fold}/chr{chrom}.json",
-        pgs="results/prs/{model}/{trait}/fold{fold}/chr{chrom}.pgs.txt.gz",
-        score="results/prs/{model}/{trait}/fold{fold}/chr{chrom}.score.tsv",
-    log:
-        "logs/fit_prs/{model}/{trait}/fold{fold}/chr{chrom}.log",
-    benchmark:
-        "benchmarks/fit_prs/{model}/{trait}/fold{fold}/chr{chrom}.tsv"
-    conda:
-        "../envs/vibank.yaml"
-    threads: 2
-    resources:
-        mem_mb=mem_mb_for(1000, per_gb_input=3000),
-        runtime=60,
-    params:
-        min_overlap=config["prs"]["min_overlap"],
-        max_iter=config["prs"]["max_iter"],
-    script:
-        "../scripts/fit_prs.py"
+# one fit per chromosome, or (prs.genome_wide) one per trait x fold x model over all
+# chromosomes with shared hyperparameters; both write the same per-chromosome files
+
+
+if not config["prs"]["genome_wide"]:
+
+    rule fit_prs:
+        input:
+            sumstats="results/gwas/{trait}/fold{fold}/chr{chrom}.sumstats.tsv.gz",
+            ld=get_prs_ld_store,
+        output:
+            effects="results/prs/{model}/{trait}/fold{fold}/chr{chrom}.effects.tsv.gz",
+            json="results/prs/{model}/{trait}/fold{fold}/chr{chrom}.json",
+            pgs="results/prs/{model}/{trait}/fold{fold}/chr{chrom}.pgs.txt.gz",
+            score="results/prs/{model}/{trait}/fold{fold}/chr{chrom}.score.tsv",
+        log:
+            "logs/fit_prs/{model}/{trait}/fold{fold}/chr{chrom}.log",
+        benchmark:
+            "benchmarks/fit_prs/{model}/{trait}/fold{fold}/chr{chrom}.tsv"
+        conda:
+            "../envs/vibank.yaml"
+        threads: 2
+        resources:
+            mem_mb=mem_mb_for(1000, per_gb_input=3000),
+            runtime=60,
+        params:
+            min_overlap=config["prs"]["min_overlap"],
+            max_iter=config["prs"]["max_iter"],
+            prior=get_prs_prior,
+            prior_options=get_prs_prior_options,
+        script:
+            "../scripts/fit_prs.py"
+
+else:
+
+    rule fit_prs_genome:
+        input:
+            sumstats=get_prs_sumstats_all,
+            ld=get_prs_ld_stores_all,
+        output:
+            effects=expand(
+                "results/prs/{{model}}/{{trait}}/fold{{fold}}/chr{chrom}.effects.tsv.gz",
+                chrom=CHROMS,
+            ),
+            json=expand(
+                "results/prs/{{model}}/{{trait}}/fold{{fold}}/chr{chrom}.json", chrom=CHROMS
+            ),
+            pgs=expand(
+                "results/prs/{{model}}/{{trait}}/fold{{fold}}/chr{chrom}.pgs.txt.gz",
+                chrom=CHROMS,
+            ),
+            score=expand(
+                "results/prs/{{model}}/{{trait}}/fold{{fold}}/chr{chrom}.score.tsv",
+                chrom=CHROMS,
+            ),
+        log:
+            "logs/fit_prs_genome/{model}/{trait}/fold{fold}.log",
+        benchmark:
+            "benchmarks/fit_prs_genome/{model}/{trait}/fold{fold}.tsv"
+        conda:
+            "../envs/vibank.yaml"
+        threads: 2
+        resources:
+            mem_mb=mem_mb_for(1000, per_gb_input=3000),
+            runtime=120,
+        params:
+            min_overlap=config["prs"]["min_overlap"],
+            max_iter=config["prs"]["max_iter"],
+            prior=get_prs_prior,
+            prior_options=get_prs_prior_options,
+        script:
+            "../scripts/fit_prs_genome.py"

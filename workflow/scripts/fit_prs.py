@@ -12,6 +12,8 @@ with snakemake_job(snakemake):
         out_score=out.score,
         trait=snakemake.wildcards.trait,
         model_name=snakemake.wildcards.model,
+        prior=snakemake.params.prior,
+        prior_options=snakemake.params.prior_options,
         n_threads=snakemake.threads,
         min_overlap=snakemake.params.min_overlap,
         max_iter=snakemake.params.max_iter,

@@ -3,73 +3,93 @@
 import numpy as np
 
 
-def e_step_spike_slab(ld_data, ld_indices, ld_indptr, ld_scale, std_beta, n_per_variant, var_mu,
-                      logit_prior, gamma, mu, eta, q, sigma2_eps):
-    """NumPy twin of ``_kernels._e_step.e_step_spike_slab``: one sweep, in place; max |delta eta|."""
+def _coordinate(j, r, log_null, var_mu, log_prior, gamma, mu):
+    """Variant j: mu_jk = v_jk r, gamma_j. = softmax(u_j0 = log_null, u_jk); returns eta_j."""
+    m_j = var_mu[j].astype(np.float64) * r
+    u = np.concatenate([[log_null], log_prior[j] + m_j**2 / (2.0 * var_mu[j])])
+    w = np.exp(u - u.max())
+    g = w[1:] / w.sum()
+    mu[j], gamma[j] = m_j, g
+    return float(g @ m_j)
+
+
+def e_step(ld_data, ld_indices, ld_first, ld_indptr, ld_scale, segments, std_beta, n_per_variant,
+           var_mu, log_prior, log_null, gamma, mu, eta, q, sigma2_eps):
+    """NumPy twin of ``_kernels._e_step.e_step``: one sweep in variant order (the segments are
+    independent, so visiting them in order gives the kernel's result), in place; max |delta eta|.
+    CSR when ``ld_first`` is empty, band rows otherwise."""
     max_delta = 0.0
+    band = len(ld_first) > 0
     for j in range(len(std_beta)):
-        mu_j = n_per_variant[j] * var_mu[j] / sigma2_eps * (std_beta[j] - q[j])
-        u = logit_prior[j] + mu_j**2 / (2.0 * var_mu[j])
-        gamma_j = 0.5 * (1.0 + np.tanh(0.5 * u))  # sigmoid without overflow
-        eta_new = gamma_j * mu_j
+        r = n_per_variant[j] * (std_beta[j] - q[j]) / sigma2_eps
+        eta_new = _coordinate(j, r, log_null, var_mu, log_prior, gamma, mu)
         delta = eta_new - eta[j]
-        mu[j], gamma[j], eta[j] = mu_j, gamma_j, eta_new
+        eta[j] = eta_new
         max_delta = max(max_delta, abs(delta))
         lo, hi = ld_indptr[j], ld_indptr[j + 1]
-        q[ld_indices[lo:hi]] += ld_data[lo:hi].astype(np.float64) * ld_scale * delta
+        step = ld_data[lo:hi].astype(np.float64) * ld_scale * delta
+        if band:
+            q[ld_first[j]:ld_first[j] + hi - lo] += step
+        else:
+            q[ld_indices[lo:hi]] += step
     return max_delta
 
 
-def e_step_spike_slab_band(ld_data, ld_first, ld_indptr, ld_scale, std_beta, n_per_variant,
-                           var_mu, logit_prior, gamma, mu, eta, q, sigma2_eps):
-    """NumPy twin of ``_kernels._e_step.e_step_spike_slab_band`` (band rows, zero diagonal)."""
-    max_delta = 0.0
-    for j in range(len(std_beta)):
-        mu_j = n_per_variant[j] * var_mu[j] / sigma2_eps * (std_beta[j] - q[j])
-        u = logit_prior[j] + mu_j**2 / (2.0 * var_mu[j])
-        gamma_j = 0.5 * (1.0 + np.tanh(0.5 * u))
-        eta_new = gamma_j * mu_j
-        delta = eta_new - eta[j]
-        mu[j], gamma[j], eta[j] = mu_j, gamma_j, eta_new
-        max_delta = max(max_delta, abs(delta))
-        lo, hi = ld_indptr[j], ld_indptr[j + 1]
-        q[ld_first[j]:ld_first[j] + hi - lo] += ld_data[lo:hi].astype(np.float64) * ld_scale * delta
-    return max_delta
+def cavi_individual(x, y, *, pi, sigma2_beta, sigma2_eps, n_iter, multipliers=(1.0,),
+                    slab_weights=None, update_components=True):
+    """Individual-level VEM on standardised X (n, M) and y for the spike-and-slab, mixture and
+    (fixed-alpha) alpha priors: the reference that the summary-statistics fit must reproduce with
+    in-sample LD (R = X'X/n, b = X'y/n).
 
-
-def cavi_individual(x, y, *, pi, sigma2_beta, sigma2_eps, n_iter):
-    """Individual-level spike-and-slab VEM on standardised X (n, M) and y: the reference that the
-    summary-statistics fit must reproduce with in-sample LD (R = X'X/n, b = X'y/n).
-
-    Works on the residual r = y - X eta instead of q, an independent route to the same updates.
-    Returns a dict of eta, gamma, mu, var_mu, pi, sigma2_beta, sigma2_eps and the ELBO trace.
+    Slab k of variant j has prior variance s2b d_k w_j (``multipliers`` d, ``slab_weights`` w;
+    spike-and-slab: d = (1,), w = 1); ``pi`` is split equally over the slabs. Works on the
+    residual r = y - X eta instead of q, an independent route to the same updates. Returns a dict
+    of eta, gamma (M, K), mu (M, K), var_mu (M, K), pi (total), pis, sigma2 (per slab),
+    sigma2_beta, sigma2_eps and the ELBO trace.
     """
     n, m = x.shape
-    gamma, mu, eta = np.full(m, pi), np.zeros(m), np.zeros(m)
-    var_mu = np.zeros(m)
+    d = np.asarray(multipliers, dtype=np.float64)
+    k = len(d)
+    w = np.ones(m) if slab_weights is None else np.asarray(slab_weights, dtype=np.float64)
+    pis, s2 = np.full(k, pi / k), sigma2_beta * d
+    gamma, mu, var_mu = np.tile(pis, (m, 1)), np.zeros((m, k)), np.zeros((m, k))
+    eta = np.zeros(m)
     resid = y.astype(np.float64).copy()
+    xx = np.sum(x * x, axis=0) / n
     elbos = []
     for _ in range(n_iter):
-        var_mu[:] = sigma2_eps / (n + sigma2_eps / sigma2_beta)
+        prior_var = np.outer(w, s2)
         for j in range(m):
             xj = x[:, j]
+            var_mu[j] = sigma2_eps / (n * xx[j] + sigma2_eps / prior_var[j])
             # x_j' (y - sum_{k != j} x_k eta_k) / n
-            partial = xj @ resid / n + eta[j] * (xj @ xj) / n
+            partial = xj @ resid / n + eta[j] * xx[j]
             mu[j] = n * var_mu[j] / sigma2_eps * partial
-            u = np.log(pi / (1 - pi)) + 0.5 * np.log(var_mu[j] / sigma2_beta) + mu[j] ** 2 / (2 * var_mu[j])
-            gamma[j] = 0.5 * (1 + np.tanh(0.5 * u))
-            new = gamma[j] * mu[j]
+            u = np.concatenate([[np.log1p(-pis.sum())],
+                                np.log(pis) + 0.5 * np.log(var_mu[j] / prior_var[j]) + mu[j] ** 2 / (2 * var_mu[j])])
+            e = np.exp(u - u.max())
+            gamma[j] = e[1:] / e.sum()
+            new = gamma[j] @ mu[j]
             resid -= xj * (new - eta[j])
             eta[j] = new
-        zeta = gamma * (mu**2 + var_mu)
-        pi = float(np.clip(gamma.mean(), 1 / m, 1 - 1 / m))
-        sigma2_beta = float(zeta.sum() / gamma.sum())
+        second = gamma * (mu**2 + var_mu)
+        zeta = second.sum(axis=1)
+        pis = np.maximum(gamma.mean(axis=0), 1e-12)
+        pis = pis * np.clip(pis.sum(), 1 / m, 1 - 1 / m) / pis.sum()
+        weighted = second / w[:, None]
+        if update_components:
+            s2 = np.maximum(weighted.sum(0) / gamma.sum(0), 1e-12)
+        else:
+            s2 = np.sum(weighted / d) / gamma.sum() * d
         # E||y - X beta||^2 / n = ||y - X eta||^2 / n + sum_j (x_j'x_j / n) Var(beta_j)
-        fit = resid @ resid / n + np.sum((np.sum(x * x, axis=0) / n) * (zeta - eta**2))
+        fit = resid @ resid / n + np.sum(xx * (zeta - eta**2))
         sigma2_eps = float(np.clip(fit, 1e-6, 1.0))
-        g = np.clip(gamma, 1e-10, 1 - 1e-10)
+        prior_var = np.outer(w, s2)
+        g = np.clip(np.hstack([np.maximum(1 - gamma.sum(1, keepdims=True), 0), gamma]), 1e-10, 1 - 1e-10)
+        prior = np.concatenate([[1 - pis.sum()], pis])
         elbos.append(-0.5 * n * np.log(2 * np.pi * sigma2_eps) - n / (2 * sigma2_eps) * fit
-                     + np.sum(g * np.log(pi / g) + (1 - g) * np.log((1 - pi) / (1 - g)))
-                     + np.sum(0.5 * gamma * (1 + np.log(var_mu / sigma2_beta) - (mu**2 + var_mu) / sigma2_beta)))
-    return {"eta": eta, "gamma": gamma, "mu": mu, "var_mu": var_mu, "pi": pi,
-            "sigma2_beta": sigma2_beta, "sigma2_eps": sigma2_eps, "elbo": elbos}
+                     + np.sum(g * np.log(prior / g))
+                     + np.sum(0.5 * gamma * (1 + np.log(var_mu / prior_var) - (mu**2 + var_mu) / prior_var)))
+    return {"eta": eta, "gamma": gamma, "mu": mu, "var_mu": var_mu, "pi": float(pis.sum()),
+            "pis": pis, "sigma2": s2, "sigma2_beta": float(s2[0]), "sigma2_eps": sigma2_eps,
+            "elbo": elbos}

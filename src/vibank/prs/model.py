@@ -1,8 +1,9 @@
-"""VIPRS: spike-and-slab regression on GWAS summary statistics by variational EM.
+"""VIPRS: sparse Bayesian regression on GWAS summary statistics by variational EM.
 
-Implements prs_vi.md sections 2-6 for the spike-and-slab prior: the E-step is the compiled
-kernel ``_kernels._e_step`` (NumPy twin in ``_reference.py``), the M-step and the ELBO use only
-b, eta, zeta, q, gamma, mu and v, so one iteration reads the LD matrix once.
+Implements prs_vi.md sections 2-6 for three priors: spike-and-slab, the sparse Gaussian mixture
+and the frequency-dependent (alpha) spike-and-slab. The E-step is the compiled kernel
+``_kernels._e_step`` (NumPy twin in ``_reference.py``); the M-step and the ELBO use only b, eta,
+zeta, q, gamma, mu and v, so one iteration reads the LD matrix once.
 """
 
 import logging
@@ -11,6 +12,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import scipy.sparse as sp
+from scipy.optimize import minimize
+from threadpoolctl import threadpool_limits
 from tqdm.auto import tqdm
 
 from vibank.errors import VibankError
@@ -19,13 +22,16 @@ from vibank.prs._kernels import _e_step
 
 log = logging.getLogger(__name__)
 
-HYPERPARAMETERS = ("pi", "sigma2_beta", "sigma2_eps")
+PRIORS = ("spike_slab", "mixture", "alpha")
+HYPERPARAMETERS = ("pi", "sigma2_beta", "sigma2_eps", "alpha")
 #: an ELBO falling by more than this (relative) is divergence, not rounding
 DIVERGENCE_TOL = 1e-3
 #: added to -lambda_min when regularising a block that is not positive semi-definite
 RIDGE_MARGIN = 0.01
 #: if the eigenvalue-based ridge is not enough, restart with these ridge floors in turn
 RIDGE_ESCALATION = (0.1, 0.5, 1.0, 2.0)
+#: bounds of the fitted alpha (prs_vi.md section 2)
+ALPHA_BOUNDS = (-1.5, 0.5)
 
 
 @dataclass
@@ -55,39 +61,114 @@ def std_beta_from_z(z, n):
     return z / np.sqrt(n + z**2)
 
 
+def concatenate_ld(lds):
+    """One LD matrix from the LD of several chromosomes (block-diagonal, no LD between them).
+
+    Band rows stay band rows (values concatenated, ``first`` shifted); anything else becomes a
+    block-diagonal CSR. All parts must hold the same value type (one ``ld_scale``).
+    """
+    if len({np.asarray(ld.data).dtype for ld in lds}) > 1:
+        raise ValueError("the chromosomes' LD matrices hold different value types")
+    if all(isinstance(ld, SymmetricBand) for ld in lds):
+        offsets = np.cumsum([0] + [ld.n_variants for ld in lds])
+        starts = np.cumsum([0] + [len(ld.data) for ld in lds])
+        indptr = np.concatenate([lds[0].indptr[:1]] + [ld.indptr[1:] + s for ld, s in zip(lds, starts)])
+        first = np.concatenate([ld.first + o for ld, o in zip(lds, offsets)])
+        return SymmetricBand(np.concatenate([ld.data for ld in lds]), indptr.astype(np.int64),
+                             first.astype(np.int64), int(offsets[-1]))
+    return sp.block_diag([ld.to_scipy() if isinstance(ld, SymmetricBand) else ld for ld in lds],
+                         format="csr")
+
+
+def independent_segments(ld):
+    """Boundaries of the contiguous variant ranges with no LD between them.
+
+    Returns an int64 array [0, c_1, ..., M]: variants in [c_i, c_i+1) have LD only with each
+    other (LD blocks; the chromosomes of a genome-wide fit), so their E-step sweeps are
+    independent and can run in parallel with the same result as one sequential sweep.
+    """
+    m = ld.n_variants if isinstance(ld, SymmetricBand) else ld.shape[0]
+    lengths = np.diff(ld.indptr)
+    ends = np.arange(1, m + 1)  # exclusive end of the columns each row reaches, at least j + 1
+    if isinstance(ld, SymmetricBand):
+        ends = np.maximum(ends, ld.first + lengths)
+    elif len(ld.indices):
+        rows = np.repeat(np.arange(m), lengths)
+        np.maximum.at(ends, rows, ld.indices + 1)
+    reach = np.maximum.accumulate(ends) if m else ends
+    cuts = np.flatnonzero(reach == np.arange(1, m + 1)) + 1
+    return np.concatenate([[0], cuts]).astype(np.int64)
+
+
+def _row_sums_of_squares(data, indptr, scale):
+    """sum_k R_jk^2 per row of a row-compressed matrix (empty rows give 0)."""
+    sums = np.zeros(len(indptr) - 1)
+    nonempty = np.flatnonzero(np.diff(indptr) > 0)
+    if len(nonempty):
+        values = np.asarray(data, dtype=np.float64) * scale
+        sums[nonempty] = np.add.reduceat(values**2, indptr[nonempty])
+    return sums
+
+
 class VIPRS:
-    """Variational spike-and-slab PRS fitted by coordinate-ascent VI with variational EM.
+    """Variational sparse Bayesian PRS fitted by coordinate-ascent VI with variational EM.
 
     Parameters
     ----------
+    prior : {"spike_slab", "mixture", "alpha"}
+        spike_slab: beta_j ~ pi N(0, s2b) + (1 - pi) delta_0.
+        mixture: beta_j ~ sum_k pi_k N(0, s2_k) + pi_0 delta_0, K = ``n_components`` slabs
+        starting at s2_k = d_k s2b, d_k = 10^-(k-1).
+        alpha: spike-and-slab with slab variance s2b [2 p_j (1 - p_j)]^(1 + alpha) on the
+        standardised scale (needs ``allele_frequency`` in ``fit``); alpha = -1 is spike_slab.
     pi, sigma2_beta, sigma2_eps : float or None, keyword-only
-        Initial hyperparameters (None: prs_vi.md section 6 defaults).
+        Initial hyperparameters (None: prs_vi.md section 6 defaults). For the mixture ``pi`` is
+        the total non-null weight, split equally over the components (or give K values), and
+        ``sigma2_beta`` the variance of the first (widest) component.
+    n_components : int, slabs of the mixture prior (default 4)
+    update_components : bool, mixture M-step: update each s2_k (True) or keep the multipliers
+        d_k fixed and update only s2b (False)
+    alpha : float, initial or fixed alpha of the alpha prior (default -0.25)
     fix : tuple of str
-        Hyperparameters kept at their initial value instead of updated in the M-step.
+        Hyperparameters kept at their initial value instead of updated in the M-step, from
+        "pi", "sigma2_beta", "sigma2_eps", "alpha" (alpha is fixed unless ``fit_alpha``).
+    fit_alpha : bool, fit alpha in the M-step by maximising ELBO - alpha^2 / 2 (L-BFGS-B on
+        [-1.5, 0.5]); the objective then reported as ELBO includes the penalty
     max_iter : int
     tol_elbo : float, relative ELBO tolerance (absolute floor ``tol_elbo_abs``)
     tol_eta : float, tolerance on max |delta eta|
-    n_threads : int, OpenMP threads of the E-step
+    n_threads : int, OpenMP threads of the E-step, over independent LD segments
     dtype : numpy.float64 or numpy.float32, precision of the variational parameters
     progress : show a tqdm progress bar over the iterations
 
     Attributes (after fit)
     ----------------------
-    eta_, pip_, mu_, var_mu_ : posterior mean, inclusion probability, slab mean and variance
+    eta_, pip_ : posterior mean and inclusion probability (sum over the slabs) per variant
+    gamma_, mu_, var_mu_ : (M, K) per-slab responsibilities, means and variances
     var_beta_ : posterior variance of each effect, zeta - eta^2
-    pi_, sigma2_beta_, sigma2_eps_, h2_ : hyperparameters and SNP heritability
+    pi_, sigma2_beta_, sigma2_eps_, h2_ : total non-null weight, first-slab variance, residual
+        variance, SNP heritability; ``pi_components_``, ``sigma2_components_`` per slab; ``alpha_``
+    initial_hyperparameters_ : the starting pi, sigma2_beta, sigma2_eps and alpha of the last run
     ridge_ : per-variant ridge added to the diagonal of R (0 unless the fit needed it)
     elbo_history_ : ELBO after every iteration
+    h2_parts_ : after a fit on a list of chromosomes, each one's share of h2_
+    segments_ : boundaries of the independent LD segments the E-step ran in parallel
     result_ : FitResult
     """
 
-    def __init__(self, *, pi=None, sigma2_beta=None, sigma2_eps=None, fix=(), max_iter=1000,
-                 tol_elbo=1e-6, tol_elbo_abs=1e-3, tol_eta=1e-6, n_threads=1, dtype=np.float64,
-                 progress=False):
+    def __init__(self, prior="spike_slab", *, pi=None, sigma2_beta=None, sigma2_eps=None,
+                 n_components=4, update_components=True, alpha=-0.25, fix=(), fit_alpha=False,
+                 max_iter=1000, tol_elbo=1e-6, tol_elbo_abs=1e-3, tol_eta=1e-6, n_threads=1,
+                 dtype=np.float64, progress=False):
+        self.prior = prior
         self.pi = pi
         self.sigma2_beta = sigma2_beta
         self.sigma2_eps = sigma2_eps
+        self.n_components = n_components
+        self.update_components = update_components
+        self.alpha = alpha
         self.fix = fix
+        self.fit_alpha = fit_alpha
         self.max_iter = max_iter
         self.tol_elbo = tol_elbo
         self.tol_elbo_abs = tol_elbo_abs
@@ -97,9 +178,11 @@ class VIPRS:
         self.progress = progress
 
     # -- set-up ---------------------------------------------------------------------------
-    def _validate(self, std_beta, n_per_variant, shape):
+    def _validate(self, std_beta, n_per_variant, shape, allele_frequency):
         b = np.asarray(std_beta, dtype=np.float64)
         n = np.broadcast_to(np.asarray(n_per_variant, dtype=np.float64), b.shape)
+        if self.prior not in PRIORS:
+            raise ValueError(f"prior must be one of {PRIORS}, not {self.prior!r}")
         if b.ndim != 1 or shape != (len(b), len(b)):
             raise ValueError(f"LD is {shape} but there are {len(b)} variants")
         if not (np.all(np.isfinite(b)) and np.all(n > 0)):
@@ -107,48 +190,74 @@ class VIPRS:
         unknown = set(self.fix) - set(HYPERPARAMETERS)
         if unknown:
             raise ValueError(f"fix: unknown hyperparameters {sorted(unknown)}")
-        return b, np.ascontiguousarray(n)
+        k = self.n_components if self.prior == "mixture" else 1
+        if not 1 <= k <= _e_step.MAX_COMPONENTS:
+            raise ValueError(f"n_components must be in [1, {_e_step.MAX_COMPONENTS}]")
+        if self.prior == "alpha":
+            if allele_frequency is None:
+                raise ValueError("the alpha prior needs allele_frequency")
+            p = np.asarray(allele_frequency, dtype=np.float64)
+            if p.shape != b.shape or not np.all((p > 0) & (p < 1)):
+                raise ValueError("allele_frequency must hold one value in (0, 1) per variant")
+            self._het = 2 * p * (1 - p)
+        else:
+            self._het = None
+        return b, np.ascontiguousarray(n), k
 
-    def _ld_scores(self):
-        """1 + sum_k R_jk^2 per variant, from the stored LD without a second copy."""
-        data = self._ld.data.astype(np.float64) * self._ld_scale
-        indptr = self._ld_indptr
-        sums = np.add.reduceat(data**2, np.minimum(indptr[:-1], max(len(data) - 1, 0))) if len(data) \
-            else np.zeros(len(indptr) - 1)
-        sums[np.diff(indptr) == 0] = 0.0
-        return 1.0 + sums
+    def _slab_weights(self):
+        """w_j: the slab variance of variant j is s2_k w_j (alpha prior), else w_j = 1."""
+        if self._het is None:
+            return np.ones(len(self._b))
+        return self._het ** (1 + self.alpha_)
 
     def _initial_hyperparameters(self, b, n):
-        m = len(b)
+        """pi_k, s2_k, s2e from prs_vi.md section 6 (h2_0 from the LD-score regression slope)."""
+        m, k = len(b), self._k
         chi2 = b**2 * n / np.maximum(1 - b**2, 1e-12)
-        ld_score = self._ld_scores()
+        ld_score = 1.0 + _row_sums_of_squares(self._ld.data, self._ld_indptr, self._ld_scale)
         h2 = m * (chi2.mean() - 1) / (np.median(n) * ld_score.mean())
         h2 = float(np.clip(h2, 1e-3, 0.9))
-        pi = self.pi if self.pi is not None else 0.01
+        pi = np.asarray(self.pi if self.pi is not None else 0.01, dtype=np.float64)
+        pis = np.full(k, pi / k) if pi.ndim == 0 else pi.copy()
+        if pis.shape != (k,) or pis.sum() >= 1 or np.any(pis <= 0):
+            raise ValueError(f"pi must be a total in (0, 1) or {k} positive weights summing below 1")
+        multipliers = 10.0 ** -np.arange(k)
         s2e = self.sigma2_eps if self.sigma2_eps is not None else 1 - h2
-        s2b = self.sigma2_beta if self.sigma2_beta is not None else h2 / (m * pi)
-        return float(pi), float(s2b), float(s2e)
+        if self.sigma2_beta is not None:
+            s2b = self.sigma2_beta
+        else:  # expected genetic variance sum_j sum_k pi_k s2_k w_j equals h2_0
+            s2b = h2 / (np.sum(pis * multipliers) * self._slab_weights().sum())
+        return pis, float(s2b) * multipliers, float(s2e)
 
     # -- the steps ------------------------------------------------------------------------
+    def _slab_variances(self):
+        """(M, K) prior variance s2_k w_j of each slab for each variant."""
+        return np.outer(self._slab_weights(), self._s2)
+
     def e_step(self):
         """One coordinate-ascent sweep (compiled kernel); returns max |delta eta|."""
-        n, s2e, s2b, pi = self._n, self.sigma2_eps_, self.sigma2_beta_, self.pi_
+        s2e = self.sigma2_eps_
+        s2 = self._slab_variances()
         # with a ridge lambda the diagonal of R is 1 + lambda: N_j (1 + lambda) in v_j
-        self.var_mu_[:] = s2e / (n * self._diag + s2e / s2b)
-        logit_prior = (np.log(pi / (1 - pi)) + 0.5 * np.log(self.var_mu_ / s2b)).astype(self.dtype)
-        if self._band:
-            return _e_step.e_step_spike_slab_band(
-                self._ld.data, self._ld.first, self._ld_indptr, self._ld_scale, self._b, self._n,
-                self.var_mu_, logit_prior, self.pip_, self.mu_, self.eta_, self._q, s2e)
-        return _e_step.e_step_spike_slab(
-            self._ld.data, self._ld.indices, self._ld_indptr, self._ld_scale, self._b, self._n,
-            self.var_mu_, logit_prior, self.pip_, self.mu_, self.eta_, self._q, s2e, self.n_threads)
+        self._var_mu[:] = s2e / ((self._n * self._diag)[:, None] + s2e / s2)
+        log_prior = np.log(self._pis) + 0.5 * np.log(self._var_mu / s2)
+        log_null = float(np.log1p(-self._pis.sum()))
+        self._cached_moments = None
+        return _e_step.e_step(
+            self._ld.data, self._ld_indices, self._ld_first, self._ld_indptr, self._ld_scale,
+            self.segments_, self._b, self._n, self._var_mu, log_prior.astype(self.dtype),
+            log_null, self._gamma, self._mu, self._eta, self._q, s2e, self.n_threads)
 
     def _moments(self):
-        """eta, and zeta weighted by the diagonal of R (1 + ridge)."""
-        eta = self.eta_.astype(np.float64)
-        zeta = self.pip_ * (self.mu_.astype(np.float64) ** 2 + self.var_mu_)
-        return eta, zeta
+        """eta and zeta = E[beta^2] per variant (kept until the next E-step changes them)."""
+        if self._cached_moments is None:
+            eta = self._eta.astype(np.float64)
+            if self._k == 1:
+                zeta = self._gamma[:, 0] * (self._mu[:, 0].astype(np.float64) ** 2 + self._var_mu[:, 0])
+            else:
+                zeta = np.sum(self._gamma * (self._mu.astype(np.float64) ** 2 + self._var_mu), axis=1)
+            self._cached_moments = eta, zeta
+        return self._cached_moments
 
     def _fit_term(self, eta, zeta):
         """E||y - X beta||^2 / N from sufficient statistics: 1 - 2 b'eta + sum d zeta + eta'q."""
@@ -157,33 +266,72 @@ class VIPRS:
     def _h2(self, eta, zeta):
         return float(zeta @ self._diag + eta @ self._q)
 
+    def _kl_beta(self, s2):
+        """sum_jk gamma_jk / 2 [1 + log(v_jk / s2_jk) - (mu_jk^2 + v_jk) / s2_jk]."""
+        second = self._mu.astype(np.float64) ** 2 + self._var_mu
+        return float(np.sum(0.5 * self._gamma * (1 + np.log(self._var_mu / s2) - second / s2)))
+
     def m_step(self):
-        """Closed-form hyperparameter updates (section 4), within their bounds."""
+        """Closed-form hyperparameter updates (section 4), within their bounds; then alpha."""
         eta, zeta = self._moments()
         m = len(eta)
+        gamma = self._gamma.astype(np.float64)
         if "pi" not in self.fix:
-            self.pi_ = float(np.clip(self.pip_.mean(), 1 / m, 1 - 1 / m))
+            pis = np.maximum(gamma.mean(axis=0), 1e-12)
+            self._pis = pis * np.clip(pis.sum(), 1 / m, 1 - 1 / m) / pis.sum()
         if "sigma2_beta" not in self.fix:
-            self.sigma2_beta_ = float(max(zeta.sum() / max(self.pip_.sum(), 1e-12), 1e-12))
+            weighted = gamma * (self._mu.astype(np.float64) ** 2 + self._var_mu) / self._slab_weights()[:, None]
+            if self.update_components:
+                self._s2 = np.maximum(weighted.sum(0) / np.maximum(gamma.sum(0), 1e-12), 1e-12)
+            else:  # multipliers d_k fixed: one scale s2b
+                d = self._s2 / self._s2[0]
+                s2b = np.sum(weighted / d) / max(gamma.sum(), 1e-12)
+                self._s2 = max(s2b, 1e-12) * d
         if "sigma2_eps" not in self.fix:
             self.sigma2_eps_ = float(np.clip(self._fit_term(eta, zeta), 1e-6, 1.0))
+        if self.fit_alpha and "alpha" not in self.fix:
+            self.update_alpha()
+
+    def update_alpha(self):
+        """alpha (and s2b with it) maximising ELBO - alpha^2 / 2 given the variational factors:
+        only the slab KL term depends on them; s2b has a closed form for each alpha."""
+        gamma = self._gamma[:, 0].astype(np.float64)
+        second = gamma * (self._mu[:, 0].astype(np.float64) ** 2 + self._var_mu[:, 0])
+        log_het = np.log(self._het)
+
+        def objective(a):
+            w = np.exp((1 + a[0]) * log_het)
+            s2b = max(np.sum(second / w) / max(gamma.sum(), 1e-12), 1e-12)
+            return -(self._kl_beta(np.outer(w, [s2b])) - 0.5 * a[0] ** 2)
+
+        res = minimize(objective, [self.alpha_], method="L-BFGS-B", bounds=[ALPHA_BOUNDS])
+        if -res.fun >= -objective([self.alpha_]):
+            self.alpha_ = float(res.x[0])
+            w = self._slab_weights()
+            if "sigma2_beta" not in self.fix:
+                self._s2 = np.array([max(np.sum(second / w) / max(gamma.sum(), 1e-12), 1e-12)])
 
     def elbo(self):
-        """Evidence lower bound (section 5), N = median N_j."""
+        """Evidence lower bound (section 5), N = median N_j (minus alpha^2/2 when alpha is fitted)."""
         eta, zeta = self._moments()
         n = np.median(self._n)
-        pi, s2b, s2e = self.pi_, self.sigma2_beta_, self.sigma2_eps_
-        g = np.clip(self.pip_.astype(np.float64), 1e-10, 1 - 1e-10)
+        s2e = self.sigma2_eps_
         fit = self._fit_term(eta, zeta)
         ll = -0.5 * n * np.log(2 * np.pi * s2e) - n / (2 * s2e) * fit
-        kl_gamma = np.sum(g * np.log(pi / g) + (1 - g) * np.log((1 - pi) / (1 - g)))
-        kl_beta = np.sum(0.5 * self.pip_ * (1 + np.log(self.var_mu_ / s2b)
-                                            - (self.mu_.astype(np.float64) ** 2 + self.var_mu_) / s2b))
-        return float(ll + kl_gamma + kl_beta)
+        gamma = self._gamma.astype(np.float64)
+        null = np.maximum(1.0 - gamma.sum(axis=1, keepdims=True), 0.0)
+        g = np.clip(np.hstack([null, gamma]), 1e-10, 1 - 1e-10)
+        prior = np.concatenate([[1 - self._pis.sum()], self._pis])
+        kl_gamma = np.sum(g * np.log(prior / g))
+        elbo = float(ll + kl_gamma + self._kl_beta(self._slab_variances()))
+        if self.fit_alpha and "alpha" not in self.fix:
+            elbo -= 0.5 * self.alpha_**2
+        return elbo
 
     # -- the loop -------------------------------------------------------------------------
-    def fit(self, std_beta, n_per_variant, ld, *, ld_scale=1.0, label="chromosome"):
-        """Fit on one chromosome.
+    def fit(self, std_beta, n_per_variant, ld, *, ld_scale=1.0, allele_frequency=None,
+            label="chromosome"):
+        """Fit on one chromosome, or jointly on several with shared hyperparameters.
 
         If the fit diverges (non-finite values, h2 outside [0, 1], or a falling ELBO), which is
         what a non positive semi-definite LD matrix from a small panel does, each block of 2,000
@@ -195,12 +343,15 @@ class VIPRS:
 
         Parameters
         ----------
-        std_beta : (M,) standardised marginal effects b_j
-        n_per_variant : (M,) or scalar GWAS sample sizes N_j
+        std_beta : (M,) standardised marginal effects b_j, or a list of them (one per chromosome)
+        n_per_variant : (M,) or scalar GWAS sample sizes N_j, or a list
         ld : R without its diagonal: ``vibank.ld.SymmetricBand`` (band rows, the fast layout for
             windowed and block LD) or a scipy sparse matrix (see ``symmetric_offdiagonal``);
-            integer values are dequantised on the fly with ``ld_scale``
+            integer values are dequantised on the fly with ``ld_scale``. A list of them fits the
+            chromosomes jointly (``concatenate_ld``): one set of hyperparameters, the E-steps of
+            the chromosomes in parallel; the results are concatenated in the given order.
         ld_scale : factor turning stored LD values into correlations
+        allele_frequency : (M,) allele frequencies (or MAF), or a list; needed by the alpha prior
         label : name of the data in messages (e.g. "chromosome 3")
 
         Returns
@@ -208,12 +359,25 @@ class VIPRS:
         self
         """
         t0 = time.perf_counter()
-        self._band = isinstance(ld, SymmetricBand)
-        if not self._band:
+        if isinstance(ld, (list, tuple)):
+            sizes = [l.n_variants if isinstance(l, SymmetricBand) else l.shape[0] for l in ld]
+            n_per_variant = np.concatenate([np.broadcast_to(np.asarray(n, float), (s,))
+                                            for n, s in zip(n_per_variant, sizes)])
+            std_beta = np.concatenate(std_beta)
+            if allele_frequency is not None:
+                allele_frequency = np.concatenate(allele_frequency)
+            ld = concatenate_ld(ld)
+        else:
+            sizes = None
+        band = isinstance(ld, SymmetricBand)
+        if not band:
             ld = sp.csr_matrix(ld)
-        shape = (ld.n_variants, ld.n_variants) if self._band else ld.shape
-        b, n = self._validate(std_beta, n_per_variant, shape)
+        shape = (ld.n_variants, ld.n_variants) if band else ld.shape
+        b, n, self._k = self._validate(std_beta, n_per_variant, shape, allele_frequency)
         self._ld, self._ld_indptr, self._ld_scale = ld, ld.indptr.astype(np.int64), float(ld_scale)
+        self._ld_first = ld.first if band else np.empty(0, dtype=np.int64)
+        self._ld_indices = np.empty(0, dtype=np.int32) if band else ld.indices
+        self.segments_ = independent_segments(ld)
         self._b, self._n = b.astype(self.dtype), n.astype(self.dtype)
         self.ridge_ = np.zeros(len(b))
         stop, history = self._run(t0)
@@ -239,18 +403,45 @@ class VIPRS:
             raise VibankError(f"VIPRS diverged on {label} even with a ridge of up to "
                               f"{self.ridge_.max():.4g}; the summary statistics may not match "
                               "the LD panel: use the mismatch filter")
+        self._store_results(stop, history, t0)
+        if sizes is not None:  # each chromosome's share of h2 (its zeta and eta'q terms)
+            eta, zeta = self._moments()
+            terms = zeta * self._diag + eta * self._q
+            self.h2_parts_ = [float(terms[a:b].sum()) for a, b in
+                              zip(np.cumsum([0] + sizes[:-1]), np.cumsum(sizes))]
+        log.info("VIPRS (%s) %s: %s after %d iterations, ELBO %.4f, h2 %.4f, pi %.3g", self.prior,
+                 label, stop, len(history), self.result_.elbo, self.h2_, self.pi_)
+        return self
+
+    def _store_results(self, stop, history, t0):
         eta, zeta = self._moments()
-        self.var_beta_ = self.pip_ * (self.mu_.astype(np.float64) ** 2 + self.var_mu_) - eta**2
+        self.eta_ = self._eta
+        self.gamma_, self.mu_, self.var_mu_ = self._gamma, self._mu, self._var_mu
+        self.pip_ = self._gamma.sum(axis=1)
+        self.var_beta_ = zeta - eta**2
         self.h2_ = self._h2(eta, zeta)
         self.result_ = FitResult(stop == "converged", stop, len(history), self.elbo_history_[-1],
                                  time.perf_counter() - t0, history)
-        log.info("VIPRS %s: %s after %d iterations, ELBO %.4f, h2 %.4f, pi %.3g", label, stop,
-                 len(history), self.result_.elbo, self.h2_, self.pi_)
-        return self
+
+    @property
+    def pi_(self):
+        return float(self._pis.sum())
+
+    @property
+    def pi_components_(self):
+        return self._pis.copy()
+
+    @property
+    def sigma2_beta_(self):
+        return float(self._s2[0])
+
+    @property
+    def sigma2_components_(self):
+        return self._s2.copy()
 
     def _block_ridge(self):
         """Per-variant ridge: -min eigenvalue + 0.01 for blocks that are not PSD, else 0."""
-        ld = self._ld.to_scipy() if self._band else self._ld
+        ld = self._ld.to_scipy() if isinstance(self._ld, SymmetricBand) else self._ld
         m = ld.shape[0]
         full = ld.astype(np.float64) * self._ld_scale + sp.identity(m, format="csr")
         ridge = np.zeros(m)
@@ -260,16 +451,29 @@ class VIPRS:
         return ridge
 
     def _run(self, t0):
-        """VEM from the initial state until convergence, max_iter or divergence."""
-        m = len(self._b)
+        """VEM from the initial state until convergence, max_iter or divergence.
+
+        BLAS is held to one thread meanwhile: the M-step and ELBO are length-M dot products,
+        and a threaded BLAS would fight the E-step's OpenMP threads for the cores (measured:
+        4x slower iterations at 2 threads on 2 cores).
+        """
+        with threadpool_limits(limits=1, user_api="blas"):
+            return self._iterate(t0)
+
+    def _iterate(self, t0):
+        m, k = len(self._b), self._k
         self._diag = 1.0 + self.ridge_
-        self.pi_, self.sigma2_beta_, self.sigma2_eps_ = self._initial_hyperparameters(
+        self.alpha_ = float(self.alpha) if self.prior == "alpha" else -1.0
+        self._pis, self._s2, self.sigma2_eps_ = self._initial_hyperparameters(
             self._b.astype(np.float64), self._n.astype(np.float64))
-        self.pip_ = np.full(m, self.pi_, dtype=self.dtype)
-        self.mu_ = np.zeros(m, dtype=self.dtype)
-        self.eta_ = np.zeros(m, dtype=self.dtype)
-        self.var_mu_ = np.zeros(m, dtype=self.dtype)
+        self.initial_hyperparameters_ = {"pi": self.pi_, "sigma2_beta": self.sigma2_beta_,
+                                         "sigma2_eps": self.sigma2_eps_, "alpha": self.alpha_}
+        self._gamma = np.tile(self._pis.astype(self.dtype), (m, 1))
+        self._mu = np.zeros((m, k), dtype=self.dtype)
+        self._var_mu = np.zeros((m, k), dtype=self.dtype)
+        self._eta = np.zeros(m, dtype=self.dtype)
         self._q = np.zeros(m, dtype=self.dtype)
+        self._cached_moments = None
         self.elbo_history_, history = [], []
         stop, previous = "max_iter", -np.inf
         progress = tqdm(total=self.max_iter, desc="VIPRS", unit="it", leave=False,
@@ -285,10 +489,12 @@ class VIPRS:
                             "sigma2_beta": self.sigma2_beta_, "sigma2_eps": self.sigma2_eps_,
                             "h2": h2, "max_delta_eta": max_delta,
                             "seconds": time.perf_counter() - t0})
+            if self.prior == "alpha":
+                history[-1]["alpha"] = self.alpha_
             log.info("iteration %d: ELBO %.6f, h2 %.4f, pi %.3g, sigma2_eps %.4f, max|d eta| %.2e",
                      it, elbo, h2, self.pi_, self.sigma2_eps_, max_delta)
             progress.update()
-            if (not np.isfinite(elbo) or not np.all(np.isfinite(self.eta_)) or not 0 <= h2 <= 1
+            if (not np.isfinite(elbo) or not np.all(np.isfinite(self._eta)) or not 0 <= h2 <= 1
                     or elbo < previous - DIVERGENCE_TOL * abs(previous)):
                 stop = "diverged"
                 break

@@ -1,25 +1,44 @@
 # cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True, initializedcheck=False
-"""Coordinate-ascent E-step of the spike-and-slab VIPRS model (prs_vi.md section 3).
+"""Coordinate-ascent E-step of VIPRS (prs_vi.md section 3), for the spike-and-slab, alpha and
+Gaussian-mixture priors: one kernel, with K slab components (K = 1 for spike-and-slab and alpha).
 
 One sweep visits the variants in order. For variant j, with q_j = sum_{k != j} R_jk eta_k kept
-current by incremental updates:
+current by incremental updates, and r_j = N_j (b_j - q_j) / s2e:
 
-    mu_j    = (N_j v_j / s2e) (b_j - q_j)
-    logit(gamma_j) = logit(pi) + 0.5 log(v_j / s2b_j) + mu_j^2 / (2 v_j)
-    eta_j   = gamma_j mu_j
-    q_k    += R_kj (eta_j(new) - eta_j(old))   for every neighbour k of j
+    mu_jk  = v_jk r_j                                       (v_jk precomputed by the caller)
+    u_jk   = log_prior_jk + mu_jk^2 / (2 v_jk)              (log_prior_jk = log pi_k + 0.5 log(v_jk / s2_jk))
+    u_j0   = log_null                                       (log pi_0, the spike)
+    gamma_j. = softmax(u_j.)                                (spike-and-slab: sigmoid(u_j1 - u_j0))
+    eta_j  = sum_k gamma_jk mu_jk
+    q_k   += R_kj (eta_j(new) - eta_j(old))                 for every neighbour k of j
 
-The LD is the symmetric matrix without its diagonal, either in CSR form (``indices`` int32 or
-int64) or in band rows (row j covers columns first[j] .., its diagonal entry stored as 0), with
-values float32/float64, or int8/int16 scaled by ``ld_scale``. v_j and the constant part of the
-logit are precomputed by the caller. The NumPy twin is ``vibank.prs._reference.e_step``.
+The LD is the symmetric matrix without its diagonal, in CSR form (``indices`` int32 or int64) or
+in band rows (row j covers columns first[j] .., its diagonal entry stored as 0), with values
+float32/float64, or int8/int16 scaled by ``ld_scale``. Variants are processed in ``segments``:
+contiguous ranges with no LD between them (LD blocks, chromosomes of a genome-wide fit), which
+are independent and run on ``n_threads`` OpenMP threads; within a segment the sweep is
+sequential, so the result does not depend on the thread count. The NumPy twin is
+``vibank.prs._reference.e_step``.
 """
 
+import numpy as np
 from cython.parallel import prange
-from libc.math cimport exp, fabs, log
+from libc.math cimport exp, fabs
+
+cdef extern from "_axpy.h" nogil:
+    void vibank_axpy_i8_f32(float* q, const signed char* d, Py_ssize_t n, float step)
+    void vibank_axpy_i16_f32(float* q, const short* d, Py_ssize_t n, float step)
+    void vibank_axpy_f32_f32(float* q, const float* d, Py_ssize_t n, float step)
+    void vibank_axpy_f64_f32(float* q, const double* d, Py_ssize_t n, float step)
+    void vibank_axpy_i8_f64(double* q, const signed char* d, Py_ssize_t n, double step)
+    void vibank_axpy_i16_f64(double* q, const short* d, Py_ssize_t n, double step)
+    void vibank_axpy_f32_f64(double* q, const float* d, Py_ssize_t n, double step)
+    void vibank_axpy_f64_f64(double* q, const double* d, Py_ssize_t n, double step)
+
+ctypedef signed char int8
 
 ctypedef fused ld_t:
-    signed char
+    int8
     short
     float
     double
@@ -32,112 +51,114 @@ ctypedef fused floating:
     float
     double
 
+cdef enum:
+    _MAX_K = 32
 
-cdef inline double _sigmoid(double u) noexcept nogil:
-    # no overflow for large |u|
-    if u >= 0:
-        return 1.0 / (1.0 + exp(-u))
-    cdef double e = exp(u)
-    return e / (1.0 + e)
+#: largest number of slab components a kernel call accepts
+MAX_COMPONENTS = _MAX_K
 
 
-cdef inline double _coordinate(double b, double q, double n, double v, double logit_prior,
-                              double sigma2_eps, double* mu, double* gamma) noexcept nogil:
-    """Variant j's update: mu_j, gamma_j (through the pointers) and the new eta_j."""
-    mu[0] = n * v / sigma2_eps * (b - q)
-    gamma[0] = _sigmoid(logit_prior + mu[0] * mu[0] / (2.0 * v))
-    return gamma[0] * mu[0]
+cdef inline void _axpy(floating* q, const ld_t* d, Py_ssize_t n, floating step) noexcept nogil:
+    """q[:n] += d[:n] * step (vectorised C, chosen for the CPU at load time)."""
+    if floating is float:
+        if ld_t is int8:
+            vibank_axpy_i8_f32(q, d, n, step)
+        elif ld_t is short:
+            vibank_axpy_i16_f32(q, d, n, step)
+        elif ld_t is float:
+            vibank_axpy_f32_f32(q, d, n, step)
+        else:
+            vibank_axpy_f64_f32(q, d, n, step)
+    else:
+        if ld_t is int8:
+            vibank_axpy_i8_f64(q, d, n, step)
+        elif ld_t is short:
+            vibank_axpy_i16_f64(q, d, n, step)
+        elif ld_t is float:
+            vibank_axpy_f32_f64(q, d, n, step)
+        else:
+            vibank_axpy_f64_f64(q, d, n, step)
 
 
-def e_step_spike_slab(const ld_t[::1] ld_data, const index_t[::1] ld_indices,
-                      const long long[::1] ld_indptr, double ld_scale,
-                      const floating[::1] std_beta, const floating[::1] n_per_variant,
-                      const floating[::1] var_mu, const floating[::1] logit_prior,
-                      floating[::1] gamma, floating[::1] mu, floating[::1] eta,
-                      floating[::1] q, double sigma2_eps, int n_threads=1,
-                      Py_ssize_t min_parallel_row=4096):
+cdef inline double _coordinate(Py_ssize_t j, Py_ssize_t n_comp, double r, double log_null,
+                               const floating[:, ::1] var_mu, const floating[:, ::1] log_prior,
+                               floating[:, ::1] gamma, floating[:, ::1] mu) noexcept nogil:
+    """Variant j's update of mu_j., gamma_j. (in place); returns the new eta_j. Overflow-free:
+    the softmax subtracts the largest log-odds first."""
+    cdef double u[_MAX_K]
+    cdef double m_k, top = log_null, total, eta = 0.0
+    cdef Py_ssize_t k
+    for k in range(n_comp):
+        m_k = var_mu[j, k] * r
+        mu[j, k] = <floating> m_k
+        u[k] = log_prior[j, k] + m_k * m_k / (2.0 * var_mu[j, k])
+        if u[k] > top:
+            top = u[k]
+    total = exp(log_null - top)
+    for k in range(n_comp):
+        u[k] = exp(u[k] - top)
+        total = total + u[k]
+    for k in range(n_comp):
+        gamma[j, k] = <floating> (u[k] / total)
+        eta = eta + (u[k] / total) * (var_mu[j, k] * r)
+    return eta
+
+
+def e_step(const ld_t[::1] ld_data, const index_t[::1] ld_indices, const long long[::1] ld_first,
+           const long long[::1] ld_indptr, double ld_scale, const long long[::1] segments,
+           const floating[::1] std_beta, const floating[::1] n_per_variant,
+           const floating[:, ::1] var_mu, const floating[:, ::1] log_prior, double log_null,
+           floating[:, ::1] gamma, floating[:, ::1] mu, floating[::1] eta, floating[::1] q,
+           double sigma2_eps, int n_threads=1):
     """One E-step sweep, in place on gamma, mu, eta and q.
 
     Parameters
     ----------
-    ld_data, ld_indices, ld_indptr : symmetric LD without diagonal, CSR
+    ld_data, ld_indptr : symmetric LD without diagonal, row-compressed
+    ld_indices : column indices (CSR layout), or an empty array for band rows
+    ld_first : first column of each band row (band layout), or an empty array for CSR
     ld_scale : multiply stored values by this (1/32767 or 1/127 for quantised LD, else 1)
+    segments : (S + 1,) boundaries of independent variant ranges; ``[0, M]`` for one
     std_beta : b_j, standardised marginal effects
     n_per_variant : N_j
-    var_mu : v_j = s2e / (N_j + s2e / s2b_j)
-    logit_prior : logit(pi) + 0.5 log(v_j / s2b_j), the part of logit(gamma_j) without mu_j
-    gamma, mu, eta, q : variational parameters and q = R_offdiag eta, updated in place
+    var_mu : (M, K) v_jk = s2e / (N_j d_j + s2e / s2_jk), d_j the diagonal of R (1 + ridge)
+    log_prior : (M, K) log pi_k + 0.5 log(v_jk / s2_jk), the part of u_jk without mu_jk
+    log_null : log pi_0 (spike-and-slab: log(1 - pi))
+    gamma, mu : (M, K) variational parameters; eta = sum_k gamma mu; q = R_offdiag eta
     sigma2_eps : s2e
-    n_threads : OpenMP threads for the neighbour updates of long rows
-    min_parallel_row : rows with at least this many neighbours update q in parallel
+    n_threads : OpenMP threads over the segments
 
     Returns
     -------
     max_delta_eta : largest |eta_j(new) - eta_j(old)| in the sweep
     """
-    cdef Py_ssize_t m = std_beta.shape[0]
-    cdef Py_ssize_t j, t, start, stop
-    cdef double mu_j, gamma_j, eta_new, delta, max_delta = 0.0
-    with nogil:
-        for j in range(m):
-            eta_new = _coordinate(std_beta[j], q[j], n_per_variant[j], var_mu[j], logit_prior[j],
-                                  sigma2_eps, &mu_j, &gamma_j)
+    cdef Py_ssize_t n_seg = segments.shape[0] - 1
+    cdef Py_ssize_t n_comp = var_mu.shape[1]
+    cdef bint band = ld_first.shape[0] > 0
+    cdef Py_ssize_t s, j, t, start, stop
+    cdef double eta_new, delta, seg_max
+    cdef double[::1] seg_maxes = np.zeros(n_seg)
+    if n_comp > _MAX_K:
+        raise ValueError(f"at most {_MAX_K} slab components")
+    for s in prange(n_seg, nogil=True, num_threads=max(n_threads, 1), schedule="dynamic"):
+        seg_max = 0.0
+        for j in range(segments[s], segments[s + 1]):
+            eta_new = _coordinate(j, n_comp, n_per_variant[j] * (std_beta[j] - q[j]) / sigma2_eps,
+                                  log_null, var_mu, log_prior, gamma, mu)
             delta = eta_new - eta[j]
-            mu[j] = <floating> mu_j
-            gamma[j] = <floating> gamma_j
             eta[j] = <floating> eta_new
-            if fabs(delta) > max_delta:
-                max_delta = fabs(delta)
-            if delta != 0.0:
-                start = ld_indptr[j]
-                stop = ld_indptr[j + 1]
-                delta = delta * ld_scale
-                # q[ld_indices[start:stop]] += ld_data[start:stop] * delta
-                if n_threads > 1 and stop - start >= min_parallel_row:
-                    for t in prange(start, stop, num_threads=n_threads, schedule="static"):
-                        q[ld_indices[t]] += <floating> (ld_data[t] * delta)
-                else:
-                    for t in range(start, stop):
-                        q[ld_indices[t]] += <floating> (ld_data[t] * delta)
-    return max_delta
-
-
-def e_step_spike_slab_band(const ld_t[::1] ld_data, const long long[::1] ld_first,
-                           const long long[::1] ld_indptr, double ld_scale,
-                           const floating[::1] std_beta, const floating[::1] n_per_variant,
-                           const floating[::1] var_mu, const floating[::1] logit_prior,
-                           floating[::1] gamma, floating[::1] mu, floating[::1] eta,
-                           floating[::1] q, double sigma2_eps):
-    """``e_step_spike_slab`` for band rows: the neighbour update is a contiguous axpy
-    q[first_j : first_j + len_j] += R_j. * delta (the zero diagonal entry adds nothing), which
-    the compiler vectorises and which streams only the values, no column indices.
-
-    Returns max |delta eta| over the sweep.
-    """
-    cdef Py_ssize_t m = std_beta.shape[0]
-    cdef Py_ssize_t j, t, start, length
-    cdef double mu_j, gamma_j, eta_new, delta, max_delta = 0.0
-    cdef floating step
-    cdef floating* qp
-    cdef const ld_t* dp
-    with nogil:
-        for j in range(m):
-            eta_new = _coordinate(std_beta[j], q[j], n_per_variant[j], var_mu[j], logit_prior[j],
-                                  sigma2_eps, &mu_j, &gamma_j)
-            delta = eta_new - eta[j]
-            mu[j] = <floating> mu_j
-            gamma[j] = <floating> gamma_j
-            eta[j] = <floating> eta_new
-            if fabs(delta) > max_delta:
-                max_delta = fabs(delta)
-            if delta != 0.0:
-                start = ld_indptr[j]
-                length = ld_indptr[j + 1] - start
-                if length > 0:
-                    step = <floating> (delta * ld_scale)
-                    qp = &q[ld_first[j]]
-                    dp = &ld_data[start]
-                    # q[first_j:first_j + length] += ld_data[start:start + length] * step
-                    for t in range(length):
-                        qp[t] += dp[t] * step
-    return max_delta
+            if fabs(delta) > seg_max:
+                seg_max = fabs(delta)
+            if delta == 0.0:
+                continue
+            start = ld_indptr[j]
+            stop = ld_indptr[j + 1]
+            if band:
+                # q[first_j:first_j + len_j] += ld_data[start:stop] * delta * ld_scale
+                _axpy(&q[ld_first[j]], &ld_data[start], stop - start, <floating> (delta * ld_scale))
+            else:
+                # q[ld_indices[start:stop]] += ld_data[start:stop] * delta * ld_scale
+                for t in range(start, stop):
+                    q[ld_indices[t]] += <floating> (ld_data[t] * (delta * ld_scale))
+        seg_maxes[s] = seg_max
+    return float(np.max(seg_maxes)) if n_seg else 0.0
