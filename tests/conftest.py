@@ -91,3 +91,25 @@ def phenotypes(cohort, tmp_path_factory):
 def make_cohort():
     """Factory ``make_cohort(directory, params)`` simulating a cohort into ``directory``."""
     return simulate
+
+
+# -- measurements that acceptance tests report in the test log ------------------------------
+_MEASUREMENTS = []
+
+
+@pytest.fixture
+def report(request):
+    """``report("text")`` adds a line to the "vibank measurements" section printed at the end
+    of the run (pytest captures ordinary prints of passing tests)."""
+
+    def add(text):
+        _MEASUREMENTS.append(f"{request.node.nodeid}: {text}")
+
+    return add
+
+
+def pytest_terminal_summary(terminalreporter):
+    if _MEASUREMENTS:
+        terminalreporter.section("vibank measurements")
+        for line in _MEASUREMENTS:
+            terminalreporter.write_line(line)
