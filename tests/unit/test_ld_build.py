@@ -182,9 +182,6 @@ def test_build_ld_store__block_estimator_without_file_runs_the_block_finder(tmp_
     np.testing.assert_allclose(_dense(mat), np.where(same, r, 0.0), atol=1e-10, rtol=0)
 
 
-@pytest.mark.xfail(strict=True, reason="src bug: find_blocks (vibank/ld/blocks.py) is greedy; for "
-                   "149 variants with min 40 / max 70 it cuts at <= 70 and leaves a last block of "
-                   ">= 79 > max_variants, though 50 + 50 + 49 satisfies the documented sizes")
 def test_build_ld_store__block_finder_respects_block_sizes(tmp_path, fileset):
     est = LDEstimator("block", window_cm=0.05, block_min_variants=40, block_max_variants=70)
     _, mat = _build(fileset, tmp_path / "chr1.zarr", estimator=est)
@@ -235,12 +232,21 @@ def test_build_ld_store__no_genetic_map_with_cm_window_raises(tmp_path, fileset)
     assert info["n_variants"] == M_CHR
 
 
-@pytest.mark.xfail(strict=True, reason="src bug: build_ld_store's monomorphic filter "
-                   "(max != min with initial=0/2) treats a variant with no observed call in the "
-                   "panel as polymorphic, so standardise_panel then aborts the whole chromosome")
-def test_build_ld_store__variant_all_missing_in_panel_is_dropped(tmp_path, fileset):
+def test_build_ld_store__variant_all_missing_in_panel_is_dropped(tmp_path, fileset, caplog):
     geno = fileset["geno"].copy()
     geno[fileset["panel"], 30] = -127
     write_bfile(tmp_path / "miss", geno, fileset["bim"], fileset["fam"])
-    build_ld_store(tmp_path / "miss", tmp_path / "chr1.zarr", chrom="1", keep=fileset["keep"])
-    assert "snp30" not in list(LDMatrix(tmp_path / "chr1.zarr").variants()["SNP"].astype(str))
+    with caplog.at_level("WARNING", logger="vibank.ld.build"):
+        build_ld_store(tmp_path / "miss", tmp_path / "chr1.zarr", chrom="1", keep=fileset["keep"])
+    mat = LDMatrix(tmp_path / "chr1.zarr")
+    assert "snp30" not in list(mat.variants()["SNP"].astype(str))
+    assert mat.attrs["n_monomorphic_dropped"] == 2  # snp30 (no call) and snp20 (monomorphic)
+    assert "2 variants monomorphic in the panel (1 of them with no observed call)" in caplog.text
+
+
+def test_build_ld_store__blocks_file_without_the_chromosome_warns(tmp_path, fileset, caplog):
+    (tmp_path / "blocks.bed").write_text("chr start stop\nchr2 0 100000000\n")
+    est = LDEstimator("block", blocks_file=str(tmp_path / "blocks.bed"))
+    with caplog.at_level("WARNING", logger="vibank.ld.build"):
+        info, _ = _build(fileset, tmp_path / "chr1.zarr", estimator=est)
+    assert info["n_pairs"] == 0 and "has no block on this chromosome" in caplog.text

