@@ -11,6 +11,7 @@ import pandas as pd
 
 from vibank import columns as col
 from vibank.errors import VibankError
+from vibank.io.atomic import write_table
 from vibank.io.score_files import write_effect_table, write_json, write_pgs_catalog, write_plink_score
 from vibank.io.sumstats import read_sumstats
 from vibank.ld import LDMatrix, symmetric_band
@@ -89,35 +90,45 @@ def _frequencies(chromosomes, prior):
     return [c["maf"] for c in chromosomes]
 
 
-def _write_chromosome(c, model, part, outputs, *, trait, model_name, prior, n_threads, h2):
-    """One chromosome's effect table, PGS Catalog file, plink2 score file and JSON."""
+def _fit_summary(model, prior):
+    """The hyperparameters and convergence record of a fitted VIPRS, for the JSON files."""
+    r = model.result_
+    return {
+        "prior": prior, "elbo": r.elbo, "pi": model.pi_, "sigma2_beta": model.sigma2_beta_,
+        "pi_components": model.pi_components_.tolist(),
+        "sigma2_components": model.sigma2_components_.tolist(),
+        "alpha": model.alpha_ if prior == "alpha" else None, "sigma2_eps": model.sigma2_eps_,
+        "h2_genome": model.h2_, "iterations": r.n_iter, "stop_reason": r.stop_reason,
+        "seconds": r.seconds, "initial": model.initial_hyperparameters_, "history": r.history,
+    }
+
+
+def _write_chromosome(c, posterior, part, outputs, *, trait, model_name, summary):
+    """One chromosome's effect table, PGS Catalog file, plink2 score file and JSON.
+
+    ``posterior`` holds eta, pip and var_beta over all fitted variants, ``part`` this
+    chromosome's slice of them, ``summary`` the JSON fields of the fit (``_fit_summary``).
+    """
     matched = c["matched"]
     maf = matched[col.MAF].to_numpy(float) if col.MAF in matched else c["maf"]
     sd = np.sqrt(2 * maf * (1 - maf))
-    eta = model.eta_[part].astype(np.float64)
+    eta = np.asarray(posterior["eta"][part], dtype=np.float64)
     effects = pd.DataFrame({
         "CHR": matched[col.CHR].to_numpy(), "SNP": matched[col.SNP].to_numpy(),
         "POS": matched[col.POS].to_numpy(), "A1": matched[col.A1].to_numpy(),
         "A2": matched[col.A2].to_numpy(), "BETA": eta, "BETA_PER_ALLELE": eta / sd,
-        "PIP": model.pip_[part], "VAR_BETA": model.var_beta_[part],
+        "PIP": posterior["pip"][part], "VAR_BETA": posterior["var_beta"][part],
     })
     write_effect_table(effects, outputs["effects"])
     write_pgs_catalog(effects, outputs["pgs"], pgs_name=f"{model_name}_{trait}", trait=trait,
                       n_gwas=np.median(c["n"]), genome_build=c["build"])
     write_plink_score(effects, outputs["score"])
-    r = model.result_
-    write_json({
-        "trait": trait, "model": model_name, "chrom": c["chrom"], "prior": prior,
-        "elbo": r.elbo, "pi": model.pi_, "sigma2_beta": model.sigma2_beta_,
-        "pi_components": model.pi_components_.tolist(),
-        "sigma2_components": model.sigma2_components_.tolist(),
-        "alpha": model.alpha_ if prior == "alpha" else None,
-        "sigma2_eps": model.sigma2_eps_, "h2": h2, "h2_genome": model.h2_,
-        "iterations": r.n_iter, "stop_reason": r.stop_reason, "seconds": r.seconds,
-        "threads": n_threads, "n_variants": len(matched), "ridge_max": float(model.ridge_[part].max()),
-        "genome_wide": part != slice(None), "matching": c["counts"],
-        "initial": model.initial_hyperparameters_, "history": r.history,
-    }, outputs["json"])
+    write_json({"trait": trait, "model": model_name, "chrom": c["chrom"],
+                "n_variants": len(matched), "matching": c["counts"], **summary}, outputs["json"])
+
+
+def _posterior(model):
+    return {"eta": model.eta_, "pip": model.pip_, "var_beta": model.var_beta_}
 
 
 def fit_prs_chromosome(sumstats_path, ld_path, *, out_effects, out_json, out_pgs, out_score,
@@ -141,9 +152,30 @@ def fit_prs_chromosome(sumstats_path, ld_path, *, out_effects, out_json, out_pgs
     model.fit(c["b"], c["n"], c["rows"], ld_scale=c["scale"],
               allele_frequency=None if freq is None else freq[0], label=f"chromosome {c['chrom']}")
     outputs = {"effects": out_effects, "json": out_json, "pgs": out_pgs, "score": out_score}
-    _write_chromosome(c, model, slice(None), outputs, trait=trait, model_name=model_name,
-                      prior=prior, n_threads=n_threads, h2=model.h2_)
+    summary = {**_fit_summary(model, prior), "h2": model.h2_, "genome_wide": False,
+               "threads": n_threads, "ridge_max": float(model.ridge_.max())}
+    _write_chromosome(c, _posterior(model), slice(None), outputs, trait=trait,
+                      model_name=model_name, summary=summary)
     return model
+
+
+def _load_genome(sumstats_paths, ld_paths, min_overlap):
+    chromosomes = [_load_chromosome(s, l, min_overlap) for s, l in zip(sumstats_paths, ld_paths)]
+    scales = {c["scale"] for c in chromosomes}
+    if len(scales) > 1 or len({np.asarray(c["rows"].data).dtype for c in chromosomes}) > 1:
+        raise VibankError(f"{', '.join(map(str, ld_paths))}: a genome-wide fit needs LD stores "
+                          "with one value type (dtype); rebuild them with the same ld dtype")
+    return chromosomes, scales.pop()
+
+
+def _genome_data(chromosomes):
+    """b, N and LD rows per chromosome, the list form VIPRS.fit takes for a joint fit."""
+    return ([c["b"] for c in chromosomes], [c["n"] for c in chromosomes],
+            [c["rows"] for c in chromosomes])
+
+
+def _label(chromosomes):
+    return f"chromosomes {', '.join(str(c['chrom']) for c in chromosomes)}"
 
 
 def fit_prs_genome(sumstats_paths, ld_paths, outputs, *, trait, model_name="viprs-ss-vem",
@@ -159,18 +191,125 @@ def fit_prs_genome(sumstats_paths, ld_paths, outputs, *, trait, model_name="vipr
     Other parameters as ``fit_prs_chromosome``; each JSON holds the shared hyperparameters, the
     chromosome's own h2 and the genome's (``h2_genome``).
     """
-    chromosomes = [_load_chromosome(s, l, min_overlap) for s, l in zip(sumstats_paths, ld_paths)]
-    scales = {c["scale"] for c in chromosomes}
-    if len(scales) > 1 or len({np.asarray(c["rows"].data).dtype for c in chromosomes}) > 1:
-        raise VibankError(f"{', '.join(map(str, ld_paths))}: a genome-wide fit needs LD stores "
-                          "with one value type (dtype); rebuild them with the same ld dtype")
+    chromosomes, scale = _load_genome(sumstats_paths, ld_paths, min_overlap)
     model = _make_model(prior, prior_options, n_threads, max_iter)
-    model.fit([c["b"] for c in chromosomes], [c["n"] for c in chromosomes],
-              [c["rows"] for c in chromosomes], ld_scale=scales.pop(),
-              allele_frequency=_frequencies(chromosomes, prior),
-              label=f"chromosomes {', '.join(str(c['chrom']) for c in chromosomes)}")
+    model.fit(*_genome_data(chromosomes), ld_scale=scale,
+              allele_frequency=_frequencies(chromosomes, prior), label=_label(chromosomes))
     bounds = np.cumsum([0] + [len(c["b"]) for c in chromosomes])
     for c, lo, hi, out, h2 in zip(chromosomes, bounds[:-1], bounds[1:], outputs, model.h2_parts_):
-        _write_chromosome(c, model, slice(lo, hi), out, trait=trait, model_name=model_name,
-                          prior=prior, n_threads=n_threads, h2=h2)
+        summary = {**_fit_summary(model, prior), "h2": h2, "genome_wide": True,
+                   "threads": n_threads, "ridge_max": float(model.ridge_[lo:hi].max())}
+        _write_chromosome(c, _posterior(model), slice(lo, hi), out, trait=trait,
+                          model_name=model_name, summary=summary)
     return model
+
+
+def validation_data(chromosomes, bfile, keep_path, phenotype_path, trait):
+    """Standardised genotypes and phenotype of the validation samples for the fitted variants.
+
+    Genotypes are read for the variants of ``chromosomes`` in their order, coded for each
+    fit's A1, centred on the validation mean and scaled by the GWAS sd sqrt(2 MAF (1 - MAF)),
+    so ``x @ eta`` is the score of the standardised effects. A binary phenotype coded 1/2
+    (plink) becomes 0/1; samples with a missing phenotype are left out.
+
+    Returns
+    -------
+    x : (n, M) float32, y : (n,) float64, binary : bool
+    """
+    from vibank.io.plink import read_bim, read_dosages, read_fam, read_keep
+
+    fam, bim = read_fam(bfile), read_bim(bfile)
+    keep = set(read_keep(keep_path)[col.IID])
+    pheno = pd.read_csv(phenotype_path, sep="\t", dtype={col.IID: str})
+    if trait not in pheno.columns:
+        raise VibankError(f"{phenotype_path}: no column {trait}")
+    y_all = np.array(pheno.set_index(col.IID)[trait].reindex(fam[col.IID].to_numpy()), dtype=float)
+    y_all[y_all == -9] = np.nan
+    samples = np.flatnonzero(fam[col.IID].isin(keep).to_numpy() & np.isfinite(y_all))
+    if len(samples) < 10:
+        raise VibankError(f"{keep_path}: only {len(samples)} validation samples with a {trait} phenotype")
+    matched = pd.concat([c["matched"] for c in chromosomes])
+    position = pd.Series(np.arange(len(bim)), index=bim[col.SNP].to_numpy())
+    missing = ~matched[col.SNP].isin(position.index)
+    if missing.any():
+        raise VibankError(f"{bfile}.bim: fitted variant {matched[col.SNP][missing].iloc[0]} is absent")
+    index = position[matched[col.SNP]].to_numpy()
+    order = np.argsort(index)  # bed-reader reads faster in file order
+    g = np.empty((len(samples), len(index)), dtype=np.float32)
+    g[:, order] = read_dosages(bfile, sample_index=samples, variant_index=index[order])
+    g[g < 0] = np.nan
+    flip = (bim[col.A1].to_numpy()[index] != matched[col.A1].to_numpy())
+    g[:, flip] = 2 - g[:, flip]
+    mean = np.nanmean(g, axis=0)
+    g = np.where(np.isnan(g), mean, g) - mean
+    maf = matched[col.MAF].to_numpy(float) if col.MAF in matched else np.concatenate([c["maf"] for c in chromosomes])
+    g /= np.sqrt(2 * maf * (1 - maf)).astype(np.float32)
+    y = y_all[samples]
+    binary = bool(np.isin(y, (1, 2)).all())
+    return g, (y - 1 if binary else y), binary
+
+
+def tune_prs(sumstats_paths, ld_paths, outputs, *, grid_out, bfile, validation_keep, phenotypes,
+             trait, model_name, strategy, metric="validation", prior="spike_slab",
+             prior_options=None, grid_size=30, bo_calls=20, seed=0, n_threads=1,
+             min_overlap=0.75, max_iter=1000):
+    """Tune pi by grid search (gs), model averaging (bma) or Bayesian optimisation (bo) over all
+    chromosomes at once (prs_vi.md section 7), and write each chromosome's result files.
+
+    Every evaluation is a genome-wide fit with pi fixed and the other hyperparameters shared
+    and updated by the M-step; the grid is 30 log-spaced values of pi from 1/M to 0.5. The
+    selection metric is ``validation`` (R^2 of the validation phenotype on the score, or AUPRC
+    for a binary trait, from the validation samples' genotypes) or ``elbo``. Grid fits run on
+    ``n_threads`` threads, one E-step thread each. ``grid_out`` receives the table of every fit.
+    """
+    from vibank.prs import tuning
+
+    chromosomes, scale = _load_genome(sumstats_paths, ld_paths, min_overlap)
+    n_variants = sum(len(c["b"]) for c in chromosomes)
+    score, metric_name = tuning.training_elbo, "elbo"
+    if metric == "validation":
+        x_val, y_val, binary = validation_data(chromosomes, bfile, validation_keep, phenotypes, trait)
+        metric_name = "validation_auprc" if binary else "validation_r2"
+        score = tuning.selection_score(metric_name, x_val=x_val, y_val=y_val)
+        log.info("%s on %d validation samples", metric_name, len(y_val))
+    elif metric != "elbo":
+        raise VibankError(f"unknown selection metric {metric!r} (validation or elbo)")
+    options = dict(prior_options or {})
+    fit_point = tuning.viprs_fit_point(
+        *_genome_data(chromosomes), ld_scale=scale, prior=prior, **options, max_iter=max_iter,
+        n_threads=1, fit_kwargs={"allele_frequency": _frequencies(chromosomes, prior),
+                                 "label": _label(chromosomes)})
+    points = tuning.hyperparameter_grid(tuning.pi_grid(n_variants, grid_size))
+    if strategy == "gs":
+        result = tuning.grid_search(points, fit_point, score, n_jobs=n_threads)
+        model, table = result.best_model, result.table
+        posterior, chosen = _posterior(model), result.best_params
+    elif strategy == "bo":
+        result = tuning.bayesian_optimisation(
+            fit_point, score, bounds_log10_pi=(np.log10(1 / n_variants), np.log10(0.5)),
+            n_calls=bo_calls, seed=seed, n_initial_points=min(10, bo_calls))
+        model, table = result.best_model, result.table
+        posterior, chosen = _posterior(model), result.best_params
+    elif strategy == "bma":
+        result = tuning.model_average(points, fit_point, n_jobs=n_threads)
+        table = result.table
+        posterior = {"eta": result.eta, "pip": result.pip, "var_beta": result.var_beta}
+        best = int(np.argmax(result.weights))
+        model, chosen = fit_point(points[best]), points[best]  # the heaviest point's record
+    else:
+        raise VibankError(f"unknown strategy {strategy!r} (gs, bma or bo)")
+    write_table(table, grid_out)
+    log.info("%s chose %s", strategy, chosen)
+    bounds = np.cumsum([0] + [len(c["b"]) for c in chromosomes])
+    eta = np.asarray(posterior["eta"], dtype=np.float64)
+    for i, (c, out) in enumerate(zip(chromosomes, outputs)):
+        part = slice(bounds[i], bounds[i + 1])
+        summary = {**_fit_summary(model, prior), "strategy": strategy, "metric": metric_name,
+                   "chosen": chosen, "genome_wide": True, "threads": n_threads,
+                   # the averaged posterior is no single fit's: its h2 is left out
+                   "h2": None if strategy == "bma" else model.h2_parts_[i],
+                   "ridge_max": float(model.ridge_[part].max()),
+                   "score_variance_share": float(eta[part] @ eta[part] / max(eta @ eta, 1e-300))}
+        _write_chromosome(c, posterior, part, out, trait=trait, model_name=model_name,
+                          summary=summary)
+    return table

@@ -33,5 +33,9 @@ def snakemake_job(snakemake):
             print(f"{message} (rule {snakemake.rule}, log {snakemake.log[0]})", file=console)
             log_file.flush()
             sys.exit(1)
+        except Exception:  # a bug, not a user mistake: the traceback goes to the job's log too
+            logging.getLogger("vibank").exception("unexpected error in rule %s", snakemake.rule)
+            log_file.flush()
+            raise
         finally:
             sys.stderr = console

@@ -65,7 +65,10 @@ TIMING_KEYS = {"seconds", "threads"}
 
 
 def _content(path):
-    """A file's bytes, or for a fit's JSON its content without the timings and thread count."""
+    """A file's bytes, or for a fit's JSON or grid table its content without the timings and
+    thread count."""
+    if path.name == "grid.tsv":
+        return pd.read_csv(path, sep="\t").drop(columns=["seconds"]).to_csv()
     if path.suffix != ".json":
         return hashlib.md5(path.read_bytes()).hexdigest()
     import json
@@ -130,6 +133,19 @@ def test_end_to_end__tiny_config(tmp_path):
             assert len(fit["sigma2_components"]) == 3
         if prior == "alpha":
             assert -1.5 <= fit["alpha"] <= 0.5
+    # tuned strategies: one genome-wide job per trait and fold, with the table of every fit
+    for model, strategy, n_fits in (("viprs-ss-gs", "gs", 6), ("viprs-ss-bma", "bma", 6),
+                                    ("viprs-ss-bo", "bo", 6)):
+        grid = pd.read_csv(tmp_path / f"results/prs/{model}/sparse/fold1/grid.tsv", sep="\t")
+        assert len(grid) == n_fits
+        fit = json.loads((tmp_path / f"results/prs/{model}/sparse/fold1/chr1.json").read_text())
+        assert fit["strategy"] == strategy and fit["genome_wide"]
+        if strategy == "bma":
+            assert grid["weight"].sum() == pytest.approx(1.0)
+        else:
+            assert fit["metric"] == "validation_r2"
+            assert fit["chosen"]["pi"] == pytest.approx(grid.loc[grid["metric"].idxmax(), "pi"])
+            assert fit["pi"] == pytest.approx(fit["chosen"]["pi"])
     # no temporary or partial files left behind
     assert not list(tmp_path.rglob("*.tmp"))
     # rerunning has nothing to do: outputs are complete and up to date

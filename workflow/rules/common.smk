@@ -48,6 +48,16 @@ if config["prs"]["ld_panel"] not in LD_PANELS:
         f"config error at prs.ld_panel: {config['prs']['ld_panel']!r} is not one of ld.panels"
     )
 MODELS = list(config["prs"]["models"])
+# variational EM fits one chromosome per job (or the genome when prs.genome_wide); the tuned
+# strategies (gs, bma, bo) fit all chromosomes of a trait and fold in one job
+VEM_MODELS = [m for m, s in config["prs"]["models"].items() if s["strategy"] == "vem"]
+TUNED_MODELS = [m for m, s in config["prs"]["models"].items() if s["strategy"] != "vem"]
+
+
+def one_of(names):
+    """Wildcard constraint matching exactly these names (nothing when there are none: an
+    empty constraint would match anything)."""
+    return "|".join(names) or "(?!)"
 
 
 wildcard_constraints:
@@ -163,6 +173,11 @@ def get_prs_prior_options(wildcards):
     else:
         keys = ()
     return {key: spec[key] for key in keys}
+
+
+def get_prs_strategy(wildcards):
+    spec = config["prs"]["models"][wildcards.model]
+    return {key: spec[key] for key in ("strategy", "metric", "grid_size", "bo_calls")}
 
 
 def get_prs_fits(wildcards=None):

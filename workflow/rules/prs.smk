@@ -17,6 +17,8 @@ if not config["prs"]["genome_wide"]:
             "logs/fit_prs/{model}/{trait}/fold{fold}/chr{chrom}.log",
         benchmark:
             "benchmarks/fit_prs/{model}/{trait}/fold{fold}/chr{chrom}.tsv"
+        wildcard_constraints:
+            model=one_of(VEM_MODELS),
         conda:
             "../envs/vibank.yaml"
         threads: 2
@@ -43,7 +45,8 @@ else:
                 chrom=CHROMS,
             ),
             json=expand(
-                "results/prs/{{model}}/{{trait}}/fold{{fold}}/chr{chrom}.json", chrom=CHROMS
+                "results/prs/{{model}}/{{trait}}/fold{{fold}}/chr{chrom}.json",
+                chrom=CHROMS,
             ),
             pgs=expand(
                 "results/prs/{{model}}/{{trait}}/fold{{fold}}/chr{chrom}.pgs.txt.gz",
@@ -57,6 +60,8 @@ else:
             "logs/fit_prs_genome/{model}/{trait}/fold{fold}.log",
         benchmark:
             "benchmarks/fit_prs_genome/{model}/{trait}/fold{fold}.tsv"
+        wildcard_constraints:
+            model=one_of(VEM_MODELS),
         conda:
             "../envs/vibank.yaml"
         threads: 2
@@ -70,3 +75,53 @@ else:
             prior_options=get_prs_prior_options,
         script:
             "../scripts/fit_prs_genome.py"
+
+
+rule tune_prs:
+    input:
+        sumstats=get_prs_sumstats_all,
+        ld=get_prs_ld_stores_all,
+        bed="results/qc/qc.bed",
+        bim="results/qc/qc.bim",
+        fam="results/qc/qc.fam",
+        validation="results/splits/fold{fold}/validation.keep",
+        phenotypes="results/phenotypes/phenotypes.tsv",
+    output:
+        effects=expand(
+            "results/prs/{{model}}/{{trait}}/fold{{fold}}/chr{chrom}.effects.tsv.gz",
+            chrom=CHROMS,
+        ),
+        json=expand(
+            "results/prs/{{model}}/{{trait}}/fold{{fold}}/chr{chrom}.json",
+            chrom=CHROMS,
+        ),
+        pgs=expand(
+            "results/prs/{{model}}/{{trait}}/fold{{fold}}/chr{chrom}.pgs.txt.gz",
+            chrom=CHROMS,
+        ),
+        score=expand(
+            "results/prs/{{model}}/{{trait}}/fold{{fold}}/chr{chrom}.score.tsv",
+            chrom=CHROMS,
+        ),
+        grid="results/prs/{model}/{trait}/fold{fold}/grid.tsv",
+    log:
+        "logs/tune_prs/{model}/{trait}/fold{fold}.log",
+    benchmark:
+        "benchmarks/tune_prs/{model}/{trait}/fold{fold}.tsv"
+    wildcard_constraints:
+        model=one_of(TUNED_MODELS),
+    conda:
+        "../envs/vibank.yaml"
+    threads: 2
+    resources:
+        mem_mb=mem_mb_for(2000, per_gb_input=3000),
+        runtime=240,
+    params:
+        min_overlap=config["prs"]["min_overlap"],
+        max_iter=config["prs"]["max_iter"],
+        prior=get_prs_prior,
+        prior_options=get_prs_prior_options,
+        strategy=get_prs_strategy,
+        seed=config["seed"],
+    script:
+        "../scripts/tune_prs.py"

@@ -246,6 +246,8 @@ class ModelAverage:
     Attributes
     ----------
     eta, pip : (M,) averaged posterior means and inclusion probabilities
+    var_beta : (M,) posterior variance of each effect under the averaged posterior,
+        sum_g w_g (var_g + eta_g^2) - eta^2 (NaN when a model has no ``var_beta_``)
     weights : (G,) softmax(ELBO_g) per grid point, summing to 1 (0 for failed fits)
     table : DataFrame as in :class:`TuningResult`, plus a ``weight`` column
     """
@@ -254,6 +256,7 @@ class ModelAverage:
     pip: np.ndarray
     weights: np.ndarray
     table: pd.DataFrame
+    var_beta: np.ndarray = None
 
 
 def _evaluate(params, fit_point, score, *previous):
@@ -392,7 +395,9 @@ def model_average(points, fit_point, *, n_jobs=1):
     kept = {}
 
     def keep(index, row, model):
-        kept[index] = (np.asarray(model.eta_, np.float64), np.asarray(model.pip_, np.float64))
+        eta = np.asarray(model.eta_, np.float64)
+        var = np.asarray(getattr(model, "var_beta_", np.full(len(eta), np.nan)), np.float64)
+        kept[index] = (eta, np.asarray(model.pip_, np.float64), var + eta**2)
 
     table = _table(_fit_grid(points, fit_point, None, n_jobs, False, keep)).drop(columns="metric")
     weights = _softmax(table["elbo"].to_numpy(dtype=np.float64))
@@ -401,10 +406,11 @@ def model_average(points, fit_point, *, n_jobs=1):
     # sum in grid order, so the average does not depend on n_jobs
     eta = sum(weights[i] * kept[i][0] for i in sorted(kept))
     pip = sum(weights[i] * kept[i][1] for i in sorted(kept))
+    var_beta = sum(weights[i] * kept[i][2] for i in sorted(kept)) - eta**2
     table["weight"] = weights
     log.info("model average over %d points: largest weight %.3g at %s", len(table),
              weights.max(), points[int(np.argmax(weights))])
-    return ModelAverage(eta, pip, weights, table)
+    return ModelAverage(eta, pip, weights, table, var_beta)
 
 
 def bayesian_optimisation(fit_point, score, *, bounds_log10_pi, n_calls=20, seed=0,

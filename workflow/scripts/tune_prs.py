@@ -1,0 +1,32 @@
+from pathlib import Path
+
+from vibank.pipelines import tune_prs
+from vibank.workflow import snakemake_job
+
+with snakemake_job(snakemake):
+    out = snakemake.output
+    strategy = snakemake.params.strategy
+    tune_prs(
+        list(snakemake.input.sumstats),
+        list(snakemake.input.ld),
+        [
+            {"effects": e, "json": j, "pgs": p, "score": s}
+            for e, j, p, s in zip(out.effects, out.json, out.pgs, out.score)
+        ],
+        grid_out=out.grid,
+        bfile=str(Path(snakemake.input.bed).with_suffix("")),
+        validation_keep=snakemake.input.validation,
+        phenotypes=snakemake.input.phenotypes,
+        trait=snakemake.wildcards.trait,
+        model_name=snakemake.wildcards.model,
+        strategy=strategy["strategy"],
+        metric=strategy["metric"],
+        grid_size=strategy["grid_size"],
+        bo_calls=strategy["bo_calls"],
+        seed=snakemake.params.seed,
+        prior=snakemake.params.prior,
+        prior_options=snakemake.params.prior_options,
+        n_threads=snakemake.threads,
+        min_overlap=snakemake.params.min_overlap,
+        max_iter=snakemake.params.max_iter,
+    )
