@@ -15,11 +15,12 @@ $(STAMP): pyproject.toml setup.py $(shell find src -name '*.pyx' -o -name '*.pxd
 	$(BIN)/pip install -q -e ".[test]"
 	touch $@
 
+# plink1.9 too: Debian's plink2 (2.00a3.5) has no --clump, which C+T needs
 plink2:
-	@command -v plink2 >/dev/null 2>&1 || { \
+	@for tool in plink2 plink1.9; do command -v $$tool >/dev/null 2>&1 || { \
 	  SUDO=$$([ "$$(id -u)" -eq 0 ] || echo sudo); \
-	  echo "installing plink2 from Debian"; \
-	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq plink2 >/dev/null; }
+	  echo "installing $$tool from Debian"; \
+	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq $$tool >/dev/null; }; done
 	@plink2 --version
 
 setup: $(STAMP) plink2

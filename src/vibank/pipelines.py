@@ -5,6 +5,7 @@
 
 import logging
 import sys
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -313,3 +314,127 @@ def tune_prs(sumstats_paths, ld_paths, outputs, *, grid_out, bfile, validation_k
         _write_chromosome(c, posterior, part, out, trait=trait, model_name=model_name,
                           summary=summary)
     return table
+
+
+def ldsc_h2(chromosomes, ld_scores):
+    """SNP heritability from the LD-score regression slope with intercept 1 (prs_vi.md
+    section 6): h2 = M (mean chi2 - 1) / (N mean l), clipped to [1e-3, 0.9]."""
+    b = np.concatenate([c["b"] for c in chromosomes])
+    n = np.concatenate([c["n"] for c in chromosomes])
+    chi2 = b**2 * n / np.maximum(1 - b**2, 1e-12)
+    h2 = len(b) * (chi2.mean() - 1) / (np.median(n) * np.mean(ld_scores))
+    return float(np.clip(h2, 1e-3, 0.9))
+
+
+def fit_baseline(sumstats_paths, ld_paths, outputs, *, grid_out, method, bfile, validation_keep,
+                 ld_panel_keep, phenotypes, trait, model_name, options=None, seed=0,
+                 n_threads=1, min_overlap=0.75, workdir=None):
+    """Fit a baseline PRS (prs_vi.md section 10) on all chromosomes of a trait and fold and write
+    the same files as VIPRS.
+
+    method : "ldpred-inf" (h2 from the LD-score slope), "gibbs" (spike-and-slab Gibbs sampler
+        over the pi grid of GS, crossed with h2 multipliers, best on the validation metric) or
+        "ct" (plink clumping on the LD panel samples, r^2 0.1 and 250 kb, best p threshold on
+        the validation metric).
+    options : method settings (gibbs: grid_size, h2_multipliers, n_burnin, n_samples; ct:
+        p_thresholds).
+    workdir : where C+T's scratch directory for plink goes (default: the system's).
+    """
+    from vibank.prs import baselines, tuning
+
+    options = dict(options or {})
+    chromosomes, scale = _load_genome(sumstats_paths, ld_paths, min_overlap)
+    x_val, y_val, binary = validation_data(chromosomes, bfile, validation_keep, phenotypes, trait)
+    metric_name = "validation_auprc" if binary else "validation_r2"
+    metric = tuning.validation_auprc if binary else tuning.validation_r2
+    bounds = np.cumsum([0] + [len(c["b"]) for c in chromosomes])
+    m_total = int(bounds[-1])
+    ld_scores = np.concatenate([LDMatrix(p).variants().set_index(col.SNP).loc[
+        c["matched"][col.SNP], "LD_SCORE"].to_numpy(float) for p, c in zip(ld_paths, chromosomes)])
+    h2 = ldsc_h2(chromosomes, ld_scores)
+    log.info("LD-score h2 %.4f over %d variants; %s on %d validation samples", h2, m_total,
+             metric_name, len(y_val))
+    rows, variance = [], np.full(m_total, np.nan)
+    if method == "ldpred-inf":
+        eta = np.concatenate([
+            # each chromosome's share of h2 keeps the shrinkage M / (N h2) of the genome
+            baselines.ldpred_inf(c["b"], c["n"], c["rows"], h2=h2 * len(c["b"]) / m_total,
+                                 ld_scale=scale) for c in chromosomes])
+        rows.append({"h2": h2, "metric": metric(eta, x_val, y_val)})
+        chosen, pip = {"h2": h2}, np.ones(m_total)
+    elif method == "gibbs":
+        grid = tuning.pi_grid(m_total, options.get("grid_size", 30))
+        multipliers = options.get("h2_multipliers", [1.0])
+        points = [{"pi": float(p), "h2": float(h2 * k)} for p in grid for k in multipliers]
+
+        def fit_point(point):
+            etas, pips, variances = [], [], []
+            for c in chromosomes:  # hyperparameters fixed: the chromosomes are independent
+                share = len(c["b"]) / m_total
+                model = baselines.GibbsSpikeSlab(
+                    pi=point["pi"], h2=point["h2"] * share, seed=seed,
+                    n_burnin=options.get("n_burnin", 100), n_samples=options.get("n_samples", 500))
+                model.fit(c["b"], c["n"], c["rows"], ld_scale=scale)
+                etas.append(model.eta_), pips.append(model.pip_), variances.append(model.var_beta_)
+            return np.concatenate(etas), np.concatenate(pips), np.concatenate(variances)
+
+        from concurrent.futures import ThreadPoolExecutor
+
+        def evaluate(point):
+            try:
+                return fit_point(point)
+            except VibankError as err:  # a runaway chain: the point is reported, never chosen
+                log.warning("Gibbs at %s failed: %s", point, err)
+                return None
+
+        with ThreadPoolExecutor(max_workers=max(n_threads, 1)) as pool:
+            fits = list(pool.map(evaluate, points))
+        for point, fit in zip(points, fits):
+            rows.append({**point, "metric": np.nan if fit is None else metric(fit[0], x_val, y_val),
+                         "stop_reason": "failed" if fit is None else "completed"})
+        scores = np.array([r["metric"] for r in rows], dtype=float)
+        if np.all(np.isnan(scores)):
+            raise VibankError(f"{', '.join(map(str, sumstats_paths))}: every Gibbs grid point failed")
+        best = int(np.nanargmax(scores))
+        chosen = points[best]
+        eta, pip, variance = fits[best]
+    elif method == "ct":
+        import tempfile
+
+        sumstats = pd.concat([c["matched"] for c in chromosomes], ignore_index=True)
+        # plink's own files go to a scratch directory (its log into ours): not results
+        with tempfile.TemporaryDirectory(dir=workdir) as work:
+            try:
+                table = baselines.clump_and_threshold(
+                    sumstats, bfile, out_prefix=Path(work) / "ct", threads=n_threads,
+                    keep=ld_panel_keep,
+                    p_thresholds=options.get("p_thresholds", baselines.P_THRESHOLDS))
+            finally:
+                plink_log = Path(work) / "ct.log"
+                if plink_log.exists():
+                    log.info("plink clumping log:\n%s", plink_log.read_text().strip())
+        maf = np.concatenate([c["maf"] for c in chromosomes])
+        sd = np.sqrt(2 * maf * (1 - maf))
+        candidates = {}
+        for p in options.get("p_thresholds", baselines.P_THRESHOLDS):
+            # per-allele GWAS effects of A1 to the standardised scale of the fit
+            candidates[p] = table[baselines.threshold_column(p)].to_numpy(float) * sd
+            rows.append({"p_threshold": p, "n_variants": int((candidates[p] != 0).sum()),
+                         "metric": metric(candidates[p], x_val, y_val)})
+        best = max(rows, key=lambda r: r["metric"])
+        chosen = {"p_threshold": best["p_threshold"]}
+        eta = candidates[best["p_threshold"]]
+        pip = (eta != 0).astype(float)
+    else:
+        raise VibankError(f"unknown baseline method {method!r} (ldpred-inf, gibbs or ct)")
+    write_table(pd.DataFrame(rows), grid_out)
+    log.info("%s chose %s", method, chosen)
+    posterior = {"eta": eta, "pip": pip, "var_beta": variance}
+    for i, (c, out) in enumerate(zip(chromosomes, outputs)):
+        part = slice(bounds[i], bounds[i + 1])
+        summary = {"method": method, "prior": "spike_slab" if method == "gibbs" else None,
+                   "strategy": "grid" if method != "ldpred-inf" else None, "metric": metric_name,
+                   "chosen": chosen, "h2_ldsc": h2, "genome_wide": True, "threads": n_threads}
+        _write_chromosome(c, posterior, part, out, trait=trait, model_name=model_name,
+                          summary=summary)
+    return pd.DataFrame(rows)

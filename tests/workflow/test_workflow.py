@@ -68,7 +68,7 @@ def _content(path):
     """A file's bytes, or for a fit's JSON or grid table its content without the timings and
     thread count."""
     if path.name == "grid.tsv":
-        return pd.read_csv(path, sep="\t").drop(columns=["seconds"]).to_csv()
+        return pd.read_csv(path, sep="\t").drop(columns=["seconds"], errors="ignore").to_csv()
     if path.suffix != ".json":
         return hashlib.md5(path.read_bytes()).hexdigest()
     import json
@@ -146,6 +146,17 @@ def test_end_to_end__tiny_config(tmp_path):
             assert fit["metric"] == "validation_r2"
             assert fit["chosen"]["pi"] == pytest.approx(grid.loc[grid["metric"].idxmax(), "pi"])
             assert fit["pi"] == pytest.approx(fit["chosen"]["pi"])
+    # baselines: the same files, the candidate table and the choice on validation
+    for model, n_rows in (("ldpred-inf", 1), ("ct", 3), ("gibbs-ss-grid", 4)):
+        grid = pd.read_csv(tmp_path / f"results/prs/{model}/sparse/fold1/grid.tsv", sep="\t")
+        fit = json.loads((tmp_path / f"results/prs/{model}/sparse/fold1/chr1.json").read_text())
+        assert len(grid) == n_rows and fit["method"] == model.split("-ss")[0]
+        assert 0 < fit["h2_ldsc"] < 1
+        best = grid.loc[grid["metric"].idxmax()]
+        for key, value in fit["chosen"].items():  # the candidate with the best validation R2
+            assert value == pytest.approx(best[key])
+        effects = pd.read_csv(tmp_path / f"results/prs/{model}/sparse/fold1/chr1.effects.tsv.gz", sep="\t")
+        assert len(effects) == fit["n_variants"] and effects["BETA"].notna().all()
     # no temporary or partial files left behind
     assert not list(tmp_path.rglob("*.tmp"))
     # rerunning has nothing to do: outputs are complete and up to date

@@ -50,8 +50,15 @@ if config["prs"]["ld_panel"] not in LD_PANELS:
 MODELS = list(config["prs"]["models"])
 # variational EM fits one chromosome per job (or the genome when prs.genome_wide); the tuned
 # strategies (gs, bma, bo) fit all chromosomes of a trait and fold in one job
-VEM_MODELS = [m for m, s in config["prs"]["models"].items() if s["strategy"] == "vem"]
-TUNED_MODELS = [m for m, s in config["prs"]["models"].items() if s["strategy"] != "vem"]
+# baselines (ldpred-inf, gibbs, ct) likewise fit a trait and fold in one job
+_SPECS = config["prs"]["models"]
+VEM_MODELS = [
+    m for m, s in _SPECS.items() if s["method"] == "viprs" and s["strategy"] == "vem"
+]
+TUNED_MODELS = [
+    m for m, s in _SPECS.items() if s["method"] == "viprs" and s["strategy"] != "vem"
+]
+BASELINE_MODELS = [m for m, s in _SPECS.items() if s["method"] != "viprs"]
 
 
 def one_of(names):
@@ -178,6 +185,16 @@ def get_prs_prior_options(wildcards):
 def get_prs_strategy(wildcards):
     spec = config["prs"]["models"][wildcards.model]
     return {key: spec[key] for key in ("strategy", "metric", "grid_size", "bo_calls")}
+
+
+def get_baseline(wildcards):
+    """Method and settings of a baseline model."""
+    spec = config["prs"]["models"][wildcards.model]
+    keys = ("grid_size", "h2_multipliers", "n_burnin", "n_samples", "p_thresholds")
+    return {
+        "method": spec["method"],
+        "options": {k: spec[k] for k in keys if k in spec},
+    }
 
 
 def get_prs_fits(wildcards=None):

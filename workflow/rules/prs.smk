@@ -125,3 +125,51 @@ rule tune_prs:
         seed=config["seed"],
     script:
         "../scripts/tune_prs.py"
+
+
+rule fit_baseline:
+    input:
+        sumstats=get_prs_sumstats_all,
+        ld=get_prs_ld_stores_all,
+        bed="results/qc/qc.bed",
+        bim="results/qc/qc.bim",
+        fam="results/qc/qc.fam",
+        validation="results/splits/fold{fold}/validation.keep",
+        ld_panel="results/splits/ld_panel.keep",
+        phenotypes="results/phenotypes/phenotypes.tsv",
+    output:
+        effects=expand(
+            "results/prs/{{model}}/{{trait}}/fold{{fold}}/chr{chrom}.effects.tsv.gz",
+            chrom=CHROMS,
+        ),
+        json=expand(
+            "results/prs/{{model}}/{{trait}}/fold{{fold}}/chr{chrom}.json",
+            chrom=CHROMS,
+        ),
+        pgs=expand(
+            "results/prs/{{model}}/{{trait}}/fold{{fold}}/chr{chrom}.pgs.txt.gz",
+            chrom=CHROMS,
+        ),
+        score=expand(
+            "results/prs/{{model}}/{{trait}}/fold{{fold}}/chr{chrom}.score.tsv",
+            chrom=CHROMS,
+        ),
+        grid="results/prs/{model}/{trait}/fold{fold}/grid.tsv",
+    log:
+        "logs/fit_baseline/{model}/{trait}/fold{fold}.log",
+    benchmark:
+        "benchmarks/fit_baseline/{model}/{trait}/fold{fold}.tsv"
+    wildcard_constraints:
+        model=one_of(BASELINE_MODELS),
+    conda:
+        "../envs/vibank.yaml"
+    threads: 2
+    resources:
+        mem_mb=mem_mb_for(2000, per_gb_input=3000),
+        runtime=240,
+    params:
+        min_overlap=config["prs"]["min_overlap"],
+        baseline=get_baseline,
+        seed=config["seed"],
+    script:
+        "../scripts/fit_baseline.py"

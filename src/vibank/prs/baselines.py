@@ -312,12 +312,14 @@ def _clump_program():
                       "(Debian: apt-get install plink1.9)")
 
 
-def _clump(clump_input, bfile, out, *, r2, kb, threads, memory_mb):
+def _clump(clump_input, bfile, out, *, r2, kb, threads, memory_mb, keep=None):
     """Run the clumping; return the SNP IDs of the index variants."""
     exe, flavour = _clump_program()
     # p1 = p2 = 1: every variant can lead a clump and every variant can join one
     args = ["--bfile", bfile, "--clump", clump_input, "--clump-p1", 1, "--clump-p2", 1,
             "--clump-r2", r2, "--clump-kb", kb]
+    if keep is not None:
+        args += ["--keep", keep]
     if flavour == "plink2":
         args += ["--clump-id-field", col.SNP, "--clump-p-field", col.P]
         report, id_column = Path(f"{out}.clumps"), "ID"
@@ -341,7 +343,7 @@ def _clump(clump_input, bfile, out, *, r2, kb, threads, memory_mb):
 
 
 def clump_and_threshold(sumstats, bfile, *, out_prefix, r2=0.1, kb=250,
-                        p_thresholds=P_THRESHOLDS, threads=1, memory_mb=None):
+                        p_thresholds=P_THRESHOLDS, threads=1, memory_mb=None, keep=None):
     """Clumping and thresholding: LD-clump the variants in plink, then keep index variants by p.
 
     Clumping is greedy in increasing p: the most significant unclumped variant becomes an index
@@ -356,6 +358,7 @@ def clump_and_threshold(sumstats, bfile, *, out_prefix, r2=0.1, kb=250,
     r2, kb : clumping r^2 threshold and window (section 10: 0.1 and 250 kb)
     p_thresholds : p-value thresholds, one weight column each
     threads, memory_mb : plink's --threads and --memory (default: plink's, half the RAM)
+    keep : optional plink --keep file: the reference samples of ``bfile`` (e.g. the LD panel)
 
     Returns
     -------
@@ -394,7 +397,8 @@ def clump_and_threshold(sumstats, bfile, *, out_prefix, r2=0.1, kb=250,
     clump_input = Path(f"{out}.clump_input.tsv")
     pd.DataFrame({col.SNP: table[col.SNP][usable], col.P: p[usable]}).to_csv(
         clump_input, sep="\t", index=False)
-    index = _clump(clump_input, bfile, out, r2=r2, kb=kb, threads=threads, memory_mb=memory_mb)
+    index = _clump(clump_input, bfile, out, r2=r2, kb=kb, threads=threads, memory_mb=memory_mb,
+                   keep=keep)
     result = table[needed].reset_index(drop=True).copy()
     result["INDEX"] = result[col.SNP].isin(index).to_numpy() & usable.to_numpy()
     beta = result[col.BETA].to_numpy(dtype=np.float64)
