@@ -14,7 +14,7 @@ def _coordinate(j, r, log_null, var_mu, log_prior, gamma, mu):
 
 
 def e_step(ld_data, ld_indices, ld_first, ld_indptr, ld_scale, segments, std_beta, n_per_variant,
-           var_mu, log_prior, log_null, gamma, mu, eta, q, sigma2_eps):
+           var_mu, log_prior, log_null, gamma, mu, eta, q, sigma2_eps, tiny=1e-280):
     """NumPy twin of ``_kernels._e_step.e_step``: one sweep in variant order (the segments are
     independent, so visiting them in order gives the kernel's result), in place; max |delta eta|.
     CSR when ``ld_first`` is empty, band rows otherwise."""
@@ -24,6 +24,8 @@ def e_step(ld_data, ld_indices, ld_first, ld_indptr, ld_scale, segments, std_bet
         r = n_per_variant[j] * (std_beta[j] - q[j]) / sigma2_eps
         eta_new = _coordinate(j, r, log_null, var_mu, log_prior, gamma, mu)
         delta = eta_new - eta[j]
+        if abs(delta) < tiny:  # the kernel's rule against subnormal numbers in q
+            continue
         eta[j] = eta_new
         max_delta = max(max_delta, abs(delta))
         lo, hi = ld_indptr[j], ld_indptr[j + 1]

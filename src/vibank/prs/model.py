@@ -17,7 +17,7 @@ from threadpoolctl import threadpool_limits
 from tqdm.auto import tqdm
 
 from vibank.errors import VibankError
-from vibank.ld import SymmetricBand, extremal_eigenvalues_csr
+from vibank.ld import SymmetricBand, extremal_eigenvalues_csr, row_sums_of_squares
 from vibank.prs._kernels import _e_step
 
 log = logging.getLogger(__name__)
@@ -98,16 +98,6 @@ def independent_segments(ld):
     reach = np.maximum.accumulate(ends) if m else ends
     cuts = np.flatnonzero(reach == np.arange(1, m + 1)) + 1
     return np.concatenate([[0], cuts]).astype(np.int64)
-
-
-def _row_sums_of_squares(data, indptr, scale):
-    """sum_k R_jk^2 per row of a row-compressed matrix (empty rows give 0)."""
-    sums = np.zeros(len(indptr) - 1)
-    nonempty = np.flatnonzero(np.diff(indptr) > 0)
-    if len(nonempty):
-        values = np.asarray(data, dtype=np.float64) * scale
-        sums[nonempty] = np.add.reduceat(values**2, indptr[nonempty])
-    return sums
 
 
 class VIPRS:
@@ -214,7 +204,7 @@ class VIPRS:
         """pi_k, s2_k, s2e from prs_vi.md section 6 (h2_0 from the LD-score regression slope)."""
         m, k = len(b), self._k
         chi2 = b**2 * n / np.maximum(1 - b**2, 1e-12)
-        ld_score = 1.0 + _row_sums_of_squares(self._ld.data, self._ld_indptr, self._ld_scale)
+        ld_score = 1.0 + row_sums_of_squares(self._ld.data, self._ld_indptr, scale=self._ld_scale)
         h2 = m * (chi2.mean() - 1) / (np.median(n) * ld_score.mean())
         h2 = float(np.clip(h2, 1e-3, 0.9))
         pi = np.asarray(self.pi if self.pi is not None else 0.01, dtype=np.float64)
