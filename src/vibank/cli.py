@@ -121,6 +121,22 @@ def _cmd_fit(args):
         return {"effects": f"{prefix}.effects.tsv.gz", "json": f"{prefix}.json",
                 "pgs": f"{prefix}.pgs.txt.gz", "score": f"{prefix}.score.tsv"}
 
+    if args.strategy != "vem":  # tuned: all chromosomes in one search, files per chromosome
+        from vibank.pipelines import tune_prs
+
+        if args.metric == "validation" and not all((args.bfile, args.validation_keep, args.phenotypes)):
+            raise VibankError(f"--strategy {args.strategy} with --metric validation needs --bfile, "
+                              "--validation-keep and --phenotypes")
+        prefixes = [f"{args.out}.chr{LDMatrix(path).attrs.get('chrom', i + 1)}"
+                    for i, path in enumerate(args.ld)]
+        common.pop("max_iter")
+        table = tune_prs(args.sumstats, args.ld, [outputs(p) for p in prefixes],
+                         grid_out=f"{args.out}.grid.tsv", bfile=args.bfile,
+                         validation_keep=args.validation_keep, phenotypes=args.phenotypes,
+                         strategy=args.strategy, metric=args.metric, grid_size=args.grid_size,
+                         bo_calls=args.bo_calls, seed=args.seed, max_iter=args.max_iter, **common)
+        print(f"{args.strategy}: {len(table)} fits -> {args.out}.grid.tsv, {args.out}.chr*.*")
+        return
     if len(args.ld) == 1:
         out = outputs(args.out)
         model = fit_prs_chromosome(args.sumstats[0], args.ld[0], out_effects=out["effects"],
@@ -204,6 +220,18 @@ def build_parser():
     fit.add_argument("--fit-alpha", dest="fit_alpha", action="store_true",
                      help="fit alpha in the M-step")
     fit.add_argument("--model-name", dest="model_name", default="viprs")
+    fit.add_argument("--strategy", default="vem", choices=["vem", "gs", "bma", "bo"],
+                     help="hyperparameters: variational EM, grid search, model averaging or "
+                          "Bayesian optimisation over pi (the last three fit all --ld together)")
+    fit.add_argument("--metric", default="validation", choices=["validation", "elbo"],
+                     help="selection metric of gs and bo")
+    fit.add_argument("--grid-size", dest="grid_size", type=int, default=30)
+    fit.add_argument("--bo-calls", dest="bo_calls", type=int, default=20)
+    fit.add_argument("--seed", type=int, default=0)
+    fit.add_argument("--bfile", help="genotypes of the validation samples (PLINK prefix)")
+    fit.add_argument("--validation-keep", dest="validation_keep",
+                     help="plink --keep file of the validation samples")
+    fit.add_argument("--phenotypes", help="phenotype table (FID IID <trait> ...)")
     fit.add_argument("--trait", default="trait")
     fit.add_argument("--threads", type=int, default=1)
     fit.add_argument("--min-overlap", dest="min_overlap", type=float, default=0.75)

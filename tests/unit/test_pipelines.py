@@ -110,3 +110,30 @@ def test_cli_fit__writes_outputs_and_reports(study, tmp_path, capsys):
     assert "h2 =" in capsys.readouterr().out
     for suffix in (".effects.tsv.gz", ".json", ".pgs.txt.gz", ".score.tsv"):
         assert (tmp_path / f"fit{suffix}").exists()
+
+
+def test_cli_fit__mixture_prior(study, tmp_path, capsys):
+    code = main(["fit", "--sumstats", str(study["dir"] / "ss.tsv.gz"), "--ld",
+                 str(study["dir"] / "chr1.zarr"), "--out", str(tmp_path / "mix"), "--prior",
+                 "mixture", "--n-components", "3"])
+    assert code == 0
+    fit = json.loads((tmp_path / "mix.json").read_text())
+    assert fit["prior"] == "mixture" and len(fit["sigma2_components"]) == 3
+
+
+def test_cli_fit__grid_search_on_the_elbo(study, tmp_path, capsys):
+    code = main(["fit", "--sumstats", str(study["dir"] / "ss.tsv.gz"), "--ld",
+                 str(study["dir"] / "chr1.zarr"), "--out", str(tmp_path / "gs"), "--strategy",
+                 "gs", "--metric", "elbo", "--grid-size", "5"])
+    assert code == 0
+    grid = pd.read_csv(tmp_path / "gs.grid.tsv", sep="\t")
+    fit = json.loads((tmp_path / "gs.chr1.json").read_text())
+    assert len(grid) == 5 and fit["strategy"] == "gs"
+    assert fit["chosen"]["pi"] == pytest.approx(grid.loc[grid["elbo"].idxmax(), "pi"])
+
+
+def test_cli_fit__validation_metric_needs_validation_data(study, tmp_path, capsys):
+    code = main(["fit", "--sumstats", str(study["dir"] / "ss.tsv.gz"), "--ld",
+                 str(study["dir"] / "chr1.zarr"), "--out", str(tmp_path / "gs"), "--strategy", "bo"])
+    err = capsys.readouterr().err
+    assert code != 0 and "needs --bfile" in err and "Traceback" not in err
