@@ -25,31 +25,7 @@ import numpy as np
 from cython.parallel import prange
 from libc.math cimport exp, fabs
 
-cdef extern from "_axpy.h" nogil:
-    void vibank_axpy_i8_f32(float* q, const signed char* d, Py_ssize_t n, float step)
-    void vibank_axpy_i16_f32(float* q, const short* d, Py_ssize_t n, float step)
-    void vibank_axpy_f32_f32(float* q, const float* d, Py_ssize_t n, float step)
-    void vibank_axpy_f64_f32(float* q, const double* d, Py_ssize_t n, float step)
-    void vibank_axpy_i8_f64(double* q, const signed char* d, Py_ssize_t n, double step)
-    void vibank_axpy_i16_f64(double* q, const short* d, Py_ssize_t n, double step)
-    void vibank_axpy_f32_f64(double* q, const float* d, Py_ssize_t n, double step)
-    void vibank_axpy_f64_f64(double* q, const double* d, Py_ssize_t n, double step)
-
-ctypedef signed char int8
-
-ctypedef fused ld_t:
-    int8
-    short
-    float
-    double
-
-ctypedef fused index_t:
-    int
-    long long
-
-ctypedef fused floating:
-    float
-    double
+from vibank.prs._kernels._ld_rows cimport axpy, floating, index_t, ld_t
 
 cdef enum:
     _MAX_K = 32
@@ -60,28 +36,6 @@ MAX_COMPONENTS = _MAX_K
 #: precision of eta, and they would put subnormal numbers into q
 TINY_FLOAT32 = 1e-30
 TINY_FLOAT64 = 1e-280
-
-
-cdef inline void _axpy(floating* q, const ld_t* d, Py_ssize_t n, floating step) noexcept nogil:
-    """q[:n] += d[:n] * step (vectorised C, chosen for the CPU at load time)."""
-    if floating is float:
-        if ld_t is int8:
-            vibank_axpy_i8_f32(q, d, n, step)
-        elif ld_t is short:
-            vibank_axpy_i16_f32(q, d, n, step)
-        elif ld_t is float:
-            vibank_axpy_f32_f32(q, d, n, step)
-        else:
-            vibank_axpy_f64_f32(q, d, n, step)
-    else:
-        if ld_t is int8:
-            vibank_axpy_i8_f64(q, d, n, step)
-        elif ld_t is short:
-            vibank_axpy_i16_f64(q, d, n, step)
-        elif ld_t is float:
-            vibank_axpy_f32_f64(q, d, n, step)
-        else:
-            vibank_axpy_f64_f64(q, d, n, step)
 
 
 cdef inline double _coordinate(Py_ssize_t j, Py_ssize_t n_comp, double r, double log_null,
@@ -162,7 +116,7 @@ def e_step(const ld_t[::1] ld_data, const index_t[::1] ld_indices, const long lo
             stop = ld_indptr[j + 1]
             if band:
                 # q[first_j:first_j + len_j] += ld_data[start:stop] * delta * ld_scale
-                _axpy(&q[ld_first[j]], &ld_data[start], stop - start, <floating> (delta * ld_scale))
+                axpy(&q[ld_first[j]], &ld_data[start], stop - start, <floating> (delta * ld_scale))
             else:
                 # q[ld_indices[start:stop]] += ld_data[start:stop] * delta * ld_scale
                 for t in range(start, stop):
