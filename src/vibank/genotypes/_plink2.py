@@ -21,7 +21,7 @@ def plink2_binary():
     return exe
 
 
-def run_plink2(args, out, *, threads=1, memory_mb=None):
+def run_plink2(args, out, *, threads=1, memory_mb=None, exe=None):
     """Run ``plink2 <args> --out <out>``; return the Path prefix ``out``.
 
     Parameters
@@ -29,6 +29,7 @@ def run_plink2(args, out, *, threads=1, memory_mb=None):
     args : list of str, plink2 arguments without --out/--threads/--memory
     out : output prefix
     threads, memory_mb : resources handed to plink2 (--threads, --memory)
+    exe : another plink executable with the same conventions (e.g. plink 1.9), default plink2
 
     Raises
     ------
@@ -36,7 +37,8 @@ def run_plink2(args, out, *, threads=1, memory_mb=None):
     """
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    cmd = [plink2_binary(), *map(str, args), "--threads", str(threads), "--out", str(out)]
+    exe = exe or plink2_binary()
+    cmd = [exe, *map(str, args), "--threads", str(threads), "--out", str(out)]
     if memory_mb:
         cmd += ["--memory", str(int(memory_mb))]
     log.debug("running %s", " ".join(cmd))
@@ -45,6 +47,6 @@ def run_plink2(args, out, *, threads=1, memory_mb=None):
         lines = (proc.stderr + proc.stdout).strip().splitlines()
         errors = [line for line in lines if line.startswith("Error")] or lines[-1:]
         raise ExternalToolError(
-            f"plink2 failed ({out}.log): {errors[0] if errors else 'no message'}"
+            f"{Path(exe).name} failed ({out}.log): {errors[0] if errors else 'no message'}"
         )
     return out

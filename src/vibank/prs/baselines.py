@@ -26,7 +26,8 @@ from scipy.sparse.linalg import LinearOperator, cg
 from threadpoolctl import threadpool_limits
 
 from vibank import columns as col
-from vibank.errors import ExternalToolError, VibankError
+from vibank.errors import VibankError
+from vibank.genotypes._plink2 import run_plink2
 from vibank.ld import SymmetricBand
 from vibank.prs._kernels import _gibbs
 from vibank.prs.model import FitResult, independent_segments
@@ -326,16 +327,7 @@ def _clump(clump_input, bfile, out, *, r2, kb, threads, memory_mb, keep=None):
     else:
         args += ["--clump-snp-field", col.SNP, "--clump-field", col.P]
         report, id_column = Path(f"{out}.clumped"), col.SNP
-    cmd = [exe, *map(str, args), "--threads", str(threads), "--out", str(out)]
-    if memory_mb:
-        cmd += ["--memory", str(int(memory_mb))]
-    log.debug("running %s", " ".join(cmd))
-    proc = subprocess.run(cmd, capture_output=True, text=True)
-    if proc.returncode != 0:
-        lines = (proc.stderr + proc.stdout).strip().splitlines()
-        errors = [line for line in lines if line.startswith("Error")] or lines[-1:]
-        raise ExternalToolError(f"{Path(exe).name} --clump failed ({out}.log): "
-                                f"{errors[0] if errors else 'no message'}")
+    run_plink2(args, out, threads=threads, memory_mb=memory_mb, exe=exe)
     if not report.exists():  # plink writes no report when no variant could be clumped
         raise VibankError(f"{bfile}: none of the summary statistics' variants are in the "
                           f"reference genotypes ({out}.log)")
