@@ -39,3 +39,10 @@ def snakemake_job(snakemake):
             raise
         finally:
             sys.stderr = console
+
+
+def chromosome_outputs(output):
+    """The per-chromosome result files of a PRS rule (output lists effects, json, pgs, score,
+    one entry per chromosome) as dicts for ``vibank.pipelines``."""
+    return [{"effects": e, "json": j, "pgs": p, "score": s}
+            for e, j, p, s in zip(output.effects, output.json, output.pgs, output.score)]

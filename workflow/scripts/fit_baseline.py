@@ -1,17 +1,14 @@
 from pathlib import Path
 
 from vibank.pipelines import fit_baseline
-from vibank.workflow import snakemake_job
+from vibank.workflow import chromosome_outputs, snakemake_job
 
 with snakemake_job(snakemake):
     out = snakemake.output
     fit_baseline(
         list(snakemake.input.sumstats),
         list(snakemake.input.ld),
-        [
-            {"effects": e, "json": j, "pgs": p, "score": s}
-            for e, j, p, s in zip(out.effects, out.json, out.pgs, out.score)
-        ],
+        chromosome_outputs(out),
         grid_out=out.grid,
         method=snakemake.params.baseline["method"],
         options=snakemake.params.baseline["options"],

@@ -1,15 +1,12 @@
 from vibank.pipelines import fit_prs_genome
-from vibank.workflow import snakemake_job
+from vibank.workflow import chromosome_outputs, snakemake_job
 
 with snakemake_job(snakemake):
     out = snakemake.output
     fit_prs_genome(
         list(snakemake.input.sumstats),
         list(snakemake.input.ld),
-        [
-            {"effects": e, "json": j, "pgs": p, "score": s}
-            for e, j, p, s in zip(out.effects, out.json, out.pgs, out.score)
-        ],
+        chromosome_outputs(out),
         trait=snakemake.wildcards.trait,
         model_name=snakemake.wildcards.model,
         prior=snakemake.params.prior,

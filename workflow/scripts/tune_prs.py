@@ -1,7 +1,7 @@
 from pathlib import Path
 
 from vibank.pipelines import tune_prs
-from vibank.workflow import snakemake_job
+from vibank.workflow import chromosome_outputs, snakemake_job
 
 with snakemake_job(snakemake):
     out = snakemake.output
@@ -9,10 +9,7 @@ with snakemake_job(snakemake):
     tune_prs(
         list(snakemake.input.sumstats),
         list(snakemake.input.ld),
-        [
-            {"effects": e, "json": j, "pgs": p, "score": s}
-            for e, j, p, s in zip(out.effects, out.json, out.pgs, out.score)
-        ],
+        chromosome_outputs(out),
         grid_out=out.grid,
         bfile=str(Path(snakemake.input.bed).with_suffix("")),
         validation_keep=snakemake.input.validation,
