@@ -57,6 +57,11 @@ def _load_chromosome(sumstats_path, ld_path, min_overlap):
     if overlap < min_overlap:
         raise VibankError(f"{sumstats_path}: only {overlap:.1%} of the variants match {ld_path} "
                           f"(min_overlap {min_overlap:.0%})")
+    # the store's per-block extremal eigenvalues, in the indices of the matched variants
+    kept = np.concatenate([[0], np.cumsum(mask)])
+    eigenvalues = [{**block, "start": int(kept[block["start"]]), "stop": int(kept[block["stop"]])}
+                   for block in ld.attrs.get("eigenvalues") or []
+                   if kept[block["stop"]] > kept[block["start"]]] or None
     ld.set_mask(mask)
     stored = ld.load(keep_quantised=True)
     n = matched[col.N].to_numpy(float)
@@ -69,6 +74,7 @@ def _load_chromosome(sumstats_path, ld_path, min_overlap):
         # band rows (windowed, block, sample LD) stream no column indices; other layouts use CSR
         "rows": symmetric_band(stored) or symmetric_offdiagonal(stored),
         "scale": 1.0 / ld.attrs["quantisation_scale"], "build": ld.attrs.get("genome_build", "NR"),
+        "eigenvalues": eigenvalues,
     }
 
 
@@ -150,7 +156,7 @@ def fit_prs_chromosome(sumstats_path, ld_path, *, out_effects, out_json, out_pgs
     c = _load_chromosome(sumstats_path, ld_path, min_overlap)
     model = _make_model(prior, prior_options, n_threads, max_iter)
     freq = _frequencies([c], prior)
-    model.fit(c["b"], c["n"], c["rows"], ld_scale=c["scale"],
+    model.fit(c["b"], c["n"], c["rows"], ld_scale=c["scale"], ld_eigenvalues=c["eigenvalues"],
               allele_frequency=None if freq is None else freq[0], label=f"chromosome {c['chrom']}")
     outputs = {"effects": out_effects, "json": out_json, "pgs": out_pgs, "score": out_score}
     summary = {**_fit_summary(model, prior), "h2": model.h2_, "genome_wide": False,
@@ -175,6 +181,12 @@ def _genome_data(chromosomes):
             [c["rows"] for c in chromosomes])
 
 
+def _eigenvalues(chromosomes):
+    """Each chromosome's stored LD eigenvalues, or None when a store lacks them."""
+    blocks = [c["eigenvalues"] for c in chromosomes]
+    return None if any(b is None for b in blocks) else blocks
+
+
 def _label(chromosomes):
     return f"chromosomes {', '.join(str(c['chrom']) for c in chromosomes)}"
 
@@ -194,7 +206,7 @@ def fit_prs_genome(sumstats_paths, ld_paths, outputs, *, trait, model_name="vipr
     """
     chromosomes, scale = _load_genome(sumstats_paths, ld_paths, min_overlap)
     model = _make_model(prior, prior_options, n_threads, max_iter)
-    model.fit(*_genome_data(chromosomes), ld_scale=scale,
+    model.fit(*_genome_data(chromosomes), ld_scale=scale, ld_eigenvalues=_eigenvalues(chromosomes),
               allele_frequency=_frequencies(chromosomes, prior), label=_label(chromosomes))
     bounds = np.cumsum([0] + [len(c["b"]) for c in chromosomes])
     for c, lo, hi, out, h2 in zip(chromosomes, bounds[:-1], bounds[1:], outputs, model.h2_parts_):
@@ -279,6 +291,7 @@ def tune_prs(sumstats_paths, ld_paths, outputs, *, grid_out, bfile, validation_k
     fit_point = tuning.viprs_fit_point(
         *_genome_data(chromosomes), ld_scale=scale, prior=prior, **options, max_iter=max_iter,
         n_threads=1, fit_kwargs={"allele_frequency": _frequencies(chromosomes, prior),
+                                 "ld_eigenvalues": _eigenvalues(chromosomes),
                                  "label": _label(chromosomes)})
     points = tuning.hyperparameter_grid(tuning.pi_grid(n_variants, grid_size))
     if strategy == "gs":

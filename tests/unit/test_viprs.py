@@ -55,6 +55,23 @@ def test_fit__regularises_non_psd_ld_and_converges(small_panel_problem, caplog):
     assert np.corrcoef(model.eta_, small_panel_problem["beta"])[0, 1] > 0.5
 
 
+def test_fit__stored_eigenvalues_give_the_ridge_without_recomputing(small_panel_problem, monkeypatch):
+    from vibank.prs import model as model_module
+
+    full = small_panel_problem["ld"] + sp.identity(400)
+    blocks = extremal_eigenvalues_csr(full)
+    computed = VIPRS(max_iter=500).fit(small_panel_problem["b"], 5000, small_panel_problem["ld"])
+
+    def fail(*args, **kwargs):
+        raise AssertionError("eigenvalues recomputed although given")
+
+    monkeypatch.setattr(model_module, "extremal_eigenvalues_csr", fail)
+    given = VIPRS(max_iter=500).fit(small_panel_problem["b"], 5000, small_panel_problem["ld"],
+                                    ld_eigenvalues=blocks)
+    np.testing.assert_array_equal(given.ridge_, computed.ridge_)
+    np.testing.assert_array_equal(given.eta_, computed.eta_)
+
+
 def test_fit__divergence_with_psd_ld_is_a_clear_error():
     # LD says the variants are independent, but the marginal effects are far too large for that:
     # h2 would exceed 1; a ridge cannot help because the LD is already PSD

@@ -48,6 +48,13 @@ if config["prs"]["ld_panel"] not in LD_PANELS:
         f"config error at prs.ld_panel: {config['prs']['ld_panel']!r} is not one of ld.panels"
     )
 MODELS = list(config["prs"]["models"])
+for _model, _spec in config["prs"]["models"].items():
+    _unknown = sorted(set(_spec.get("traits") or []) - set(TRAITS))
+    if _unknown:
+        raise WorkflowError(
+            f"config error at prs.models.{_model}.traits: {_unknown[0]!r} is not one of "
+            "phenotypes.traits"
+        )
 # variational EM fits one chromosome per job (or the genome when prs.genome_wide); the tuned
 # strategies (gs, bma, bo) fit all chromosomes of a trait and fold in one job
 # baselines (ldpred-inf, gibbs, ct) likewise fit a trait and fold in one job
@@ -197,14 +204,19 @@ def get_baseline(wildcards):
     }
 
 
+def model_traits(model):
+    """The traits a model is fitted to (``traits`` in its config, default all)."""
+    return config["prs"]["models"][model].get("traits") or TRAITS
+
+
 def get_prs_fits(wildcards=None):
-    return expand(
-        "results/prs/{model}/{trait}/fold{fold}/chr{chrom}.json",
-        model=MODELS,
-        trait=TRAITS,
-        fold=FOLDS,
-        chrom=CHROMS,
-    )
+    return [
+        f"results/prs/{model}/{trait}/fold{fold}/chr{chrom}.json"
+        for model in MODELS
+        for trait in model_traits(model)
+        for fold in FOLDS
+        for chrom in CHROMS
+    ]
 
 
 def get_final_outputs():

@@ -320,7 +320,7 @@ class VIPRS:
 
     # -- the loop -------------------------------------------------------------------------
     def fit(self, std_beta, n_per_variant, ld, *, ld_scale=1.0, allele_frequency=None,
-            label="chromosome"):
+            ld_eigenvalues=None, label="chromosome"):
         """Fit on one chromosome, or jointly on several with shared hyperparameters.
 
         If the fit diverges (non-finite values, h2 outside [0, 1], or a falling ELBO), which is
@@ -342,6 +342,11 @@ class VIPRS:
             the chromosomes in parallel; the results are concatenated in the given order.
         ld_scale : factor turning stored LD values into correlations
         allele_frequency : (M,) allele frequencies (or MAF), or a list; needed by the alpha prior
+        ld_eigenvalues : extremal eigenvalues of R in blocks, ``[{"start", "stop", "min"}, ...]``
+            in the fitted variants' indices (a list of such lists for several chromosomes), as
+            LD stores keep them; a block's smallest eigenvalue sets its ridge. The minimum of a
+            larger matrix bounds that of any of its principal submatrices, so blocks of a store
+            before masking serve. Computed (blocks of 2,000) when needed and not given.
         label : name of the data in messages (e.g. "chromosome 3")
 
         Returns
@@ -356,6 +361,11 @@ class VIPRS:
             std_beta = np.concatenate(std_beta)
             if allele_frequency is not None:
                 allele_frequency = np.concatenate(allele_frequency)
+            if ld_eigenvalues is not None:
+                offsets = np.cumsum([0] + sizes[:-1])
+                ld_eigenvalues = [{**block, "start": block["start"] + int(o),
+                                   "stop": block["stop"] + int(o)}
+                                  for blocks, o in zip(ld_eigenvalues, offsets) for block in blocks]
             ld = concatenate_ld(ld)
         else:
             sizes = None
@@ -368,6 +378,7 @@ class VIPRS:
         self._ld_first = ld.first if band else np.empty(0, dtype=np.int64)
         self._ld_indices = np.empty(0, dtype=np.int32) if band else ld.indices
         self.segments_ = independent_segments(ld)
+        self._eigenvalues = ld_eigenvalues
         self._b, self._n = b.astype(self.dtype), n.astype(self.dtype)
         self.ridge_ = np.zeros(len(b))
         stop, history = self._run(t0)
@@ -431,11 +442,13 @@ class VIPRS:
 
     def _block_ridge(self):
         """Per-variant ridge: -min eigenvalue + 0.01 for blocks that are not PSD, else 0."""
-        ld = self._ld.to_scipy() if isinstance(self._ld, SymmetricBand) else self._ld
-        m = ld.shape[0]
-        full = ld.astype(np.float64) * self._ld_scale + sp.identity(m, format="csr")
+        m = len(self._b)
+        if self._eigenvalues is None:
+            ld = self._ld.to_scipy() if isinstance(self._ld, SymmetricBand) else self._ld
+            full = ld.astype(np.float64) * self._ld_scale + sp.identity(m, format="csr")
+            self._eigenvalues = extremal_eigenvalues_csr(full)
         ridge = np.zeros(m)
-        for block in extremal_eigenvalues_csr(full):
+        for block in self._eigenvalues:
             if block["min"] < 0:
                 ridge[block["start"]:block["stop"]] = -block["min"] + RIDGE_MARGIN
         return ridge
