@@ -67,8 +67,9 @@ TIMING_KEYS = {"seconds", "threads"}
 def _content(path):
     """A file's bytes, or for a fit's JSON or grid table its content without the timings and
     thread count."""
-    if path.name == "grid.tsv":
-        return pd.read_csv(path, sep="\t").drop(columns=["seconds"], errors="ignore").to_csv()
+    if path.name in ("grid.tsv", "runtime.tsv"):
+        return pd.read_csv(path, sep="\t").drop(columns=["seconds", "max_rss_mb"],
+                                                errors="ignore").to_csv()
     if path.suffix != ".json":
         return hashlib.md5(path.read_bytes()).hexdigest()
     import json
@@ -186,6 +187,50 @@ def test_end_to_end__tiny_config(tmp_path):
     assert all(f["genome_wide"] for f in fits)
     assert len({(f["pi"], f["sigma2_beta"], f["sigma2_eps"]) for f in fits}) == 1  # shared
     assert sum(f["h2"] for f in fits) == pytest.approx(fits[0]["h2_genome"], rel=1e-9)
+    # evaluation tables: the tiny config's in `again` (here they now hold the genome-wide run's)
+    models, targets = list(config["prs"]["models"]), ["test", "validation", "AFR", "EAS"]
+    folds = range(1, n_folds + 1)
+    metrics = pd.read_csv(again / "results/eval/metrics.tsv", sep="\t")
+    assert list(metrics.columns) == ["model", "trait", "fold", "target", "n", "overlap", "r2",
+                                     "incremental_r2", "incremental_r2_se", "auprc", "auroc"]
+    keys = list(zip(metrics["model"], metrics["trait"], metrics["fold"], metrics["target"]))
+    assert sorted(keys) == sorted((m, t, f, s) for m in models for t in traits for f in folds
+                                  for s in targets)
+    assert metrics["overlap"].between(0.75, 1).all() and (metrics["n"] > 50).all()
+    assert (metrics["incremental_r2_se"] > 0).all()
+    binary = metrics["trait"] == "disease"
+    assert metrics.loc[binary, ["auprc", "auroc"]].notna().all().all()
+    assert metrics.loc[~binary, ["auprc", "auroc"]].isna().all().all()
+    cv = pd.read_csv(again / "results/eval/cv_summary.tsv", sep="\t")
+    assert list(cv.columns) == ["model", "trait", "target", "n_folds", "incremental_r2_mean",
+                                "incremental_r2_se", "auprc_mean", "auprc_se"]
+    assert len(cv) == len(models) * len(traits) * len(targets) and (cv["n_folds"] == n_folds).all()
+    sparse_test = cv[(cv["trait"] == "sparse") & (cv["target"] == "test")].set_index("model")
+    assert (sparse_test["incremental_r2_mean"] > 0.1).all()
+    h2_sparse = config["phenotypes"]["traits"]["sparse"]["h2"]
+    assert sparse_test.loc["viprs-ss-vem", "incremental_r2_mean"] >= 0.5 * h2_sparse
+    transfer = pd.read_csv(again / "results/eval/transfer.tsv", sep="\t")
+    assert list(transfer.columns) == ["model", "trait", "fold", "population", "r2_target",
+                                      "r2_eur_test_best", "relative_r2", "pc_distance"]
+    assert len(transfer) == len(models) * len(traits) * n_folds * 3
+    assert set(transfer["population"]) == {"EUR", "AFR", "EAS"}
+    eur = transfer[transfer["population"] == "EUR"]
+    assert (eur["relative_r2"] <= 1 + 1e-9).all()
+    best = eur.groupby(["trait", "fold"])["relative_r2"].max()  # the best model's own row
+    assert ((best - 1).abs() < 1e-9).all()
+    distance = transfer.groupby("population")["pc_distance"].mean()
+    assert distance["EUR"] < 0.2 * min(distance["AFR"], distance["EAS"])
+    h2 = pd.read_csv(again / "results/eval/h2.tsv", sep="\t")
+    assert len(h2) == len(models) * len(traits) * n_folds and (h2["h2_true"] == 0.5).all()
+    assert h2[h2["model"] == "viprs-ss-vem"]["h2_estimated"].between(0, 1).all()
+    runtime = pd.read_csv(again / "results/eval/runtime.tsv", sep="\t")
+    assert len(runtime) == len(h2) and (runtime["seconds"] > 0).all()
+    assert set(runtime["rule"]) == {"fit_prs", "tune_prs", "fit_baseline"}
+    genome_metrics = pd.read_csv(tmp_path / "results/eval/metrics.tsv", sep="\t")
+    assert set(genome_metrics["model"]) == {"viprs-ss-gw"}
+    assert len(genome_metrics) == len(traits) * n_folds * len(targets)
+    genome_runtime = pd.read_csv(tmp_path / "results/eval/runtime.tsv", sep="\t")
+    assert set(genome_runtime["rule"]) == {"fit_prs_genome"}
 
 
 def test_snakefmt__workflow_is_formatted():

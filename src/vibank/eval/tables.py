@@ -1,0 +1,300 @@
+"""Evaluation tables built from saved result files (scores, fit JSONs, benchmarks).
+
+The tables are the contract with ``vibank.plot`` and the report; their columns are fixed:
+
+``metrics.tsv``
+    model, trait, fold, target, n, overlap, r2, incremental_r2, incremental_r2_se, auprc, auroc.
+    One row per scored set: ``target`` is test or validation (the fold's reference-population
+    samples) or a target population (AFR, EAS). ``n`` samples with a phenotype and covariates;
+    ``overlap`` scored / weighted variants; ``r2`` = R^2(pheno ~ PRS); ``incremental_r2`` =
+    R^2(pheno ~ PRS + covariates) - R^2(pheno ~ covariates) with its delta-method SE (see
+    :func:`vibank.eval.metrics.incremental_r2`); binary traits are coded 0/1 for the R^2s;
+    ``auprc`` (average precision) and ``auroc`` of the PRS alone, NaN for quantitative traits.
+``cv_summary.tsv``
+    model, trait, target, n_folds, incremental_r2_mean, incremental_r2_se, auprc_mean,
+    auprc_se: mean over folds and its standard error sd / sqrt(n_folds) (ddof 1).
+``transfer.tsv``
+    model, trait, fold, population, r2_target, r2_eur_test_best, relative_r2, pc_distance.
+    r2_target is the incremental R^2 in the population's set (the reference population's row
+    uses the fold's test samples); r2_eur_test_best the highest incremental R^2 of any model
+    for the trait on that fold's test samples; relative_r2 their ratio. pc_distance is the
+    Euclidean distance between the centroids of the fold's training samples and of the set, in
+    the coordinates of every PC of ``pca.eigenvec`` (computed on all QC'd samples).
+``h2.tsv``
+    model, trait, fold, h2_estimated, h2_true, pi_estimated, pi_true. h2_estimated sums the
+    fits' per-chromosome ``h2`` (NaN when a chromosome has none, e.g. baselines, model
+    averages); pi_estimated is the variant-weighted mean of the per-chromosome ``pi``; the true
+    values come from the simulation's traits.tsv (NaN for phenotypes from a file).
+``runtime.tsv``
+    model, trait, fold, rule, seconds, max_rss_mb: wall-clock seconds summed over a fit's
+    benchmark files (one per chromosome for per-chromosome fits) and the largest peak RSS.
+"""
+
+import json
+import logging
+
+import numpy as np
+import pandas as pd
+
+from vibank import columns as col
+from vibank.errors import VibankError
+from vibank.eval.metrics import binary_metrics, centroid_distance, incremental_r2, relative_r2
+from vibank.eval.scoring import read_scores
+from vibank.io.atomic import write_table
+from vibank.io.plink import read_keep
+
+log = logging.getLogger(__name__)
+
+METRICS_COLUMNS = ["model", "trait", "fold", "target", "n", "overlap", "r2", "incremental_r2",
+                   "incremental_r2_se", "auprc", "auroc"]
+CV_COLUMNS = ["model", "trait", "target", "n_folds", "incremental_r2_mean", "incremental_r2_se",
+              "auprc_mean", "auprc_se"]
+TRANSFER_COLUMNS = ["model", "trait", "fold", "population", "r2_target", "r2_eur_test_best",
+                    "relative_r2", "pc_distance"]
+H2_COLUMNS = ["model", "trait", "fold", "h2_estimated", "h2_true", "pi_estimated", "pi_true"]
+RUNTIME_COLUMNS = ["model", "trait", "fold", "rule", "seconds", "max_rss_mb"]
+#: score sets drawn from the reference population; any other target is a population
+REFERENCE_TARGETS = ("test", "validation")
+
+
+def _write(table, path):
+    """TSV with 8 significant digits and NaN spelled out (not an empty field)."""
+    write_table(table, path, float_format="%.8g", na_rep="NaN")
+
+
+def read_phenotype(path, trait, *, binary):
+    """Phenotype ``trait`` as a Series IID -> value without missing values (-9, NA); binary
+    traits coded 1/2 (plink) become 0/1."""
+    table = pd.read_csv(path, sep="\t", dtype={col.FID: str, col.IID: str})
+    if trait not in table.columns:
+        raise VibankError(f"{path}: no column {trait}")
+    y = pd.Series(table[trait].to_numpy(np.float64), index=table[col.IID]).replace(-9, np.nan)
+    y = y.dropna()
+    if binary:
+        if not y.isin((1, 2)).all():
+            raise VibankError(f"{path}: binary trait {trait} has values other than 1, 2")
+        y = y - 1
+    return y
+
+
+def score_metrics(scores, y, covariates, *, binary):
+    """Metrics of one score set: n, r2, incremental_r2 (+ SE), auprc, auroc.
+
+    ``scores``, ``y`` and ``covariates`` are indexed by IID; samples lacking any are left out.
+    """
+    data = pd.concat([scores.rename("PRS"), y.rename("Y"), covariates], axis=1,
+                     join="inner").dropna()
+    if len(data) < len(covariates.columns) + 3:
+        log.warning("%d samples with a phenotype and covariates: metrics left undefined", len(data))
+        return {"n": len(data), "r2": np.nan, "incremental_r2": np.nan,
+                "incremental_r2_se": np.nan, "auprc": np.nan, "auroc": np.nan}
+    prs, pheno = data["PRS"].to_numpy(), data["Y"].to_numpy()
+    c = data[covariates.columns].to_numpy(np.float64)
+    r2, _ = incremental_r2(pheno, prs)
+    delta, se = incremental_r2(pheno, prs, c)
+    auprc, auroc = binary_metrics(pheno, prs) if binary else (np.nan, np.nan)
+    return {"n": len(data), "r2": r2, "incremental_r2": delta, "incremental_r2_se": se,
+            "auprc": auprc, "auroc": auroc}
+
+
+def metrics_table(runs, *, phenotypes, covariates, covariate_names, binary_traits):
+    """The metrics table (see the module docstring) of scored sets.
+
+    Parameters
+    ----------
+    runs : iterable of dicts with model, trait, fold, target, sscore (score table of
+        :func:`vibank.eval.scoring.score_samples`) and json (its overlap summary)
+    phenotypes : FID IID <trait>... table
+    covariates : FID IID <covariate>... table
+    covariate_names : the covariate columns adjusted for
+    binary_traits : names of the binary traits
+    """
+    cov = pd.read_csv(covariates, sep="\t", dtype={col.FID: str, col.IID: str})
+    missing = [c for c in covariate_names if c not in cov.columns]
+    if missing:
+        raise VibankError(f"{covariates}: no covariate column {missing[0]}")
+    cov = cov.set_index(col.IID)[list(covariate_names)].astype(np.float64)
+    pheno = {}
+    rows = []
+    for run in runs:
+        trait = run["trait"]
+        if trait not in pheno:
+            pheno[trait] = read_phenotype(phenotypes, trait, binary=trait in binary_traits)
+        with open(run["json"]) as fh:
+            overlap = json.load(fh)["overlap"]
+        values = score_metrics(read_scores(run["sscore"]), pheno[trait], cov,
+                               binary=trait in binary_traits)
+        rows.append({"model": run["model"], "trait": trait, "fold": int(run["fold"]),
+                     "target": run["target"], "overlap": overlap, **values})
+    return pd.DataFrame(rows, columns=METRICS_COLUMNS)
+
+
+def _mean_se(values):
+    values = values.dropna()
+    n = len(values)
+    se = values.std(ddof=1) / np.sqrt(n) if n > 1 else np.nan
+    return (values.mean() if n else np.nan), se
+
+
+def cv_summary_table(metrics):
+    """Mean and standard error over folds per model, trait and target (see module docstring)."""
+    rows = []
+    for (model, trait, target), group in metrics.groupby(["model", "trait", "target"], sort=False):
+        r2_mean, r2_se = _mean_se(group["incremental_r2"])
+        auprc_mean, auprc_se = _mean_se(group["auprc"])
+        rows.append({"model": model, "trait": trait, "target": target,
+                     "n_folds": group["fold"].nunique(), "incremental_r2_mean": r2_mean,
+                     "incremental_r2_se": r2_se, "auprc_mean": auprc_mean,
+                     "auprc_se": auprc_se})
+    return pd.DataFrame(rows, columns=CV_COLUMNS)
+
+
+def _pcs(eigenvec):
+    pcs = pd.read_csv(eigenvec, sep="\t", dtype={"#FID": str, "FID": str, "IID": str, "#IID": str})
+    pcs = pcs.rename(columns={"#FID": col.FID, "#IID": col.IID}).set_index(col.IID)
+    return pcs[[c for c in pcs.columns if c.startswith("PC")]]
+
+
+def pc_distance_table(eigenvec, train_keeps, sets):
+    """Distances between each fold's training samples and other sample sets in PC space.
+
+    Parameters
+    ----------
+    eigenvec : plink2 .eigenvec of all samples
+    train_keeps : {fold: keep file of the fold's training samples}
+    sets : {(fold, population): keep file}; use fold None for a set shared by every fold
+
+    Returns
+    -------
+    DataFrame fold, population, pc_distance
+    """
+    pcs = _pcs(eigenvec)
+
+    def coords(keep):
+        iids = read_keep(keep)[col.IID]
+        absent = ~iids.isin(pcs.index)
+        if absent.any():
+            raise VibankError(f"{eigenvec}: no PCs for sample {iids[absent].iloc[0]} of {keep}")
+        return pcs.loc[iids].to_numpy()
+
+    cache = {}
+    rows = []
+    for fold, train in train_keeps.items():
+        reference = coords(train)
+        for (set_fold, population), keep in sets.items():
+            if set_fold not in (None, fold):
+                continue
+            if keep not in cache:
+                cache[keep] = coords(keep)
+            rows.append({"fold": int(fold), "population": population,
+                         "pc_distance": centroid_distance(reference, cache[keep])})
+    return pd.DataFrame(rows, columns=["fold", "population", "pc_distance"])
+
+
+def transfer_table(metrics, distances, *, reference_population="EUR"):
+    """Ancestry transfer per model, trait, fold and population (see the module docstring).
+
+    Parameters
+    ----------
+    metrics : the metrics table
+    distances : fold, population, pc_distance (:func:`pc_distance_table`)
+    reference_population : name given to the rows of the fold's test samples
+    """
+    test = metrics[metrics["target"] == "test"]
+    best = (test.groupby(["trait", "fold"])["incremental_r2"].max()
+            .rename("r2_eur_test_best").reset_index())
+    sets = metrics[~metrics["target"].isin(REFERENCE_TARGETS) | (metrics["target"] == "test")]
+    table = sets.assign(population=sets["target"].replace("test", reference_population))
+    table = table.rename(columns={"incremental_r2": "r2_target"})
+    table = table.merge(best, on=["trait", "fold"], how="left")
+    table = table.merge(distances, on=["fold", "population"], how="left")
+    table["relative_r2"] = relative_r2(table["r2_target"], table["r2_eur_test_best"])
+    return table[TRANSFER_COLUMNS].reset_index(drop=True)
+
+
+def evaluate_prs(runs, *, phenotypes, covariates, covariate_names, binary_traits, eigenvec,
+                 train_keeps, test_keeps, target_keeps, reference_population, out_metrics,
+                 out_cv_summary, out_transfer):
+    """Write metrics.tsv, cv_summary.tsv and transfer.tsv (see the module docstring).
+
+    ``train_keeps`` and ``test_keeps`` map each fold to its keep file, ``target_keeps`` each
+    target population to its keep file; the other arguments are those of
+    :func:`metrics_table`.
+    """
+    metrics = metrics_table(runs, phenotypes=phenotypes, covariates=covariates,
+                            covariate_names=covariate_names, binary_traits=binary_traits)
+    sets = {(int(f), reference_population): keep for f, keep in test_keeps.items()}
+    sets.update({(None, pop): keep for pop, keep in target_keeps.items()})
+    distances = pc_distance_table(eigenvec, {int(f): k for f, k in train_keeps.items()}, sets)
+    _write(metrics, out_metrics)
+    _write(cv_summary_table(metrics), out_cv_summary)
+    _write(transfer_table(metrics, distances, reference_population=reference_population),
+           out_transfer)
+    log.info("%d scored sets evaluated", len(metrics))
+    return metrics
+
+
+# -- fits: heritability and runtime ------------------------------------------------------------
+def h2_table(fits, traits_summary=None):
+    """Estimated vs true h2 and pi per model, trait and fold (see the module docstring).
+
+    Parameters
+    ----------
+    fits : iterable of dicts with model, trait, fold and json (the per-chromosome fit JSONs)
+    traits_summary : the simulation's traits.tsv (trait, h2, pi, ...) or None
+    """
+    truth = pd.DataFrame(columns=["h2", "pi"])
+    if traits_summary is not None:
+        truth = pd.read_csv(traits_summary, sep="\t", dtype={"trait": str}).set_index("trait")
+    rows = []
+    for fit in fits:
+        parts = []
+        for path in fit["json"]:
+            with open(path) as fh:
+                parts.append(json.load(fh))
+        h2 = [p.get("h2") for p in parts]
+        pi = np.array([np.nan if p.get("pi") is None else p["pi"] for p in parts], dtype=float)
+        m = np.array([p.get("n_variants", 0) for p in parts], dtype=float)
+        trait = fit["trait"]
+        rows.append({
+            "model": fit["model"], "trait": trait, "fold": int(fit["fold"]),
+            "h2_estimated": np.nan if any(v is None for v in h2) else float(np.sum(h2)),
+            "h2_true": truth["h2"].get(trait, np.nan),
+            "pi_estimated": float(pi @ m / m.sum()) if m.sum() > 0 else np.nan,
+            "pi_true": truth["pi"].get(trait, np.nan),
+        })
+    return pd.DataFrame(rows, columns=H2_COLUMNS)
+
+
+def read_benchmark(path):
+    """Seconds and peak RSS (MB) of a Snakemake benchmark file (its first repeat)."""
+    table = pd.read_csv(path, sep="\t")
+    for name in ("s", "max_rss"):
+        if name not in table.columns:
+            raise VibankError(f"{path}: not a Snakemake benchmark file (no column {name})")
+    first = table.iloc[0]
+    return float(first["s"]), float(pd.to_numeric(first["max_rss"], errors="coerce"))
+
+
+def runtime_table(benchmarks):
+    """Runtime and peak memory per model, trait, fold and fitting rule.
+
+    Parameters
+    ----------
+    benchmarks : iterable of dicts with model, trait, fold, rule and paths (benchmark files)
+    """
+    rows = []
+    for entry in benchmarks:
+        seconds, rss = zip(*(read_benchmark(p) for p in entry["paths"]))
+        rows.append({"model": entry["model"], "trait": entry["trait"],
+                     "fold": int(entry["fold"]), "rule": entry["rule"],
+                     "seconds": float(np.sum(seconds)),
+                     "max_rss_mb": float(np.nanmax(rss)) if np.isfinite(rss).any() else np.nan})
+    return pd.DataFrame(rows, columns=RUNTIME_COLUMNS)
+
+
+def summarise_fits(fits, *, traits_summary, out_h2, out_runtime):
+    """Write h2.tsv (:func:`h2_table`) and runtime.tsv (:func:`runtime_table`) of ``fits``,
+    dicts with model, trait, fold, json (fit JSONs), rule and paths (benchmark files)."""
+    _write(h2_table(fits, traits_summary), out_h2)
+    _write(runtime_table(fits), out_runtime)

@@ -1,0 +1,283 @@
+"""vibank.eval: plink2 scoring and its overlap gate, prediction metrics, evaluation tables."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from numpy.testing import assert_allclose
+
+from vibank.errors import VibankError
+from vibank.eval import (binary_metrics, bootstrap_incremental_r2_se, centroid_distance,
+                         cv_summary_table, h2_table, incremental_r2, metrics_table,
+                         pc_distance_table, r2_ols, relative_r2, runtime_table, score_samples,
+                         transfer_table)
+from vibank.io.plink import read_bim, read_dosages, read_fam, write_keep
+
+
+def regression_data(n=800, seed=3, binary=False):
+    rng = np.random.default_rng(seed)
+    c = np.column_stack([rng.integers(0, 2, n), rng.normal(50, 10, n), rng.normal(size=(n, 3))])
+    prs = rng.normal(size=n) + 0.3 * c[:, 2]  # correlated with a covariate
+    liability = 0.6 * prs + 0.02 * c[:, 1] + 0.4 * c[:, 0] + rng.normal(size=n)
+    y = (liability > np.quantile(liability, 0.8)).astype(float) if binary else liability
+    return y, prs, c
+
+
+def hand_r2(y, x):
+    """R^2 from numpy.linalg.lstsq with an explicit intercept column."""
+    design = np.column_stack([np.ones(len(y)), x])
+    coef = np.linalg.lstsq(design, y, rcond=None)[0]
+    return 1 - np.sum((y - design @ coef) ** 2) / np.sum((y - y.mean()) ** 2)
+
+
+# -- metrics -----------------------------------------------------------------------------------
+@pytest.mark.parametrize("binary", [False, True])
+def test_incremental_r2__equals_hand_least_squares(binary):
+    y, prs, c = regression_data(binary=binary)
+    delta, se = incremental_r2(y, prs, c)
+    expected = hand_r2(y, np.column_stack([c, prs])) - hand_r2(y, c)
+    assert delta == pytest.approx(expected, rel=1e-10)
+    assert 0 < delta < 1 and 0 < se < delta
+
+
+def test_incremental_r2__without_covariates_is_squared_correlation():
+    y, prs, _ = regression_data()
+    assert incremental_r2(y, prs)[0] == pytest.approx(np.corrcoef(y, prs)[0, 1] ** 2, rel=1e-10)
+    assert r2_ols(y, np.empty((len(y), 0))) == pytest.approx(0, abs=1e-12)
+
+
+def test_incremental_r2__constant_score_adds_nothing():
+    y, _, c = regression_data()
+    delta, se = incremental_r2(y, np.zeros_like(y), c)
+    assert delta == pytest.approx(0, abs=1e-12) and se == pytest.approx(0, abs=1e-6)
+
+
+def test_incremental_r2__delta_se_agrees_with_bootstrap():
+    y, prs, c = regression_data(n=1500, seed=8)
+    _, se = incremental_r2(y, prs, c)
+    boot = bootstrap_incremental_r2_se(y, prs, c, n_boot=400, seed=1)
+    assert se == pytest.approx(boot, rel=0.2)
+
+
+def test_binary_metrics__match_scikit_learn():
+    from sklearn.metrics import average_precision_score, roc_auc_score
+
+    y, prs, _ = regression_data(binary=True)
+    auprc, auroc = binary_metrics(y, prs)
+    assert auprc == average_precision_score(y, prs) and auroc == roc_auc_score(y, prs)
+    assert 0.2 < auprc < 1 and 0.5 < auroc < 1
+    assert np.isnan(binary_metrics(np.ones(10), np.arange(10.0))).all()
+
+
+def test_relative_r2__ratio_and_undefined_reference():
+    assert_allclose(relative_r2([0.1, 0.2, 0.3], [0.4, 0.4, 0.0]), [0.25, 0.5, np.nan])
+
+
+def test_centroid_distance__hand_computed():
+    a = np.array([[0.0, 0.0], [2.0, 0.0]])  # centroid (1, 0)
+    b = np.array([[4.0, 4.0], [4.0, 4.0], [4.0, 4.0]])  # centroid (4, 4)
+    assert centroid_distance(a, b) == pytest.approx(5.0)
+    with pytest.raises(ValueError, match="dimension"):
+        centroid_distance(a, np.ones((2, 3)))
+
+
+# -- tables ------------------------------------------------------------------------------------
+def toy_metrics():
+    """Two models, one trait, two folds; test, validation and an AFR target."""
+    rows = []
+    r2 = {("a", 1, "test"): 0.40, ("b", 1, "test"): 0.50, ("a", 1, "AFR"): 0.10,
+          ("b", 1, "AFR"): 0.20, ("a", 2, "test"): 0.30, ("b", 2, "test"): 0.20,
+          ("a", 2, "AFR"): 0.06, ("b", 2, "AFR"): 0.03, ("a", 1, "validation"): 0.35,
+          ("b", 1, "validation"): 0.45, ("a", 2, "validation"): 0.25,
+          ("b", 2, "validation"): 0.15}
+    for (model, fold, target), value in r2.items():
+        rows.append({"model": model, "trait": "t", "fold": fold, "target": target, "n": 100,
+                     "overlap": 1.0, "r2": value, "incremental_r2": value,
+                     "incremental_r2_se": 0.01, "auprc": value + 0.1, "auroc": np.nan})
+    return pd.DataFrame(rows)
+
+
+def test_transfer_table__relative_r2_over_best_test_model_and_distances():
+    distances = pd.DataFrame({"fold": [1, 1, 2, 2], "population": ["EUR", "AFR", "EUR", "AFR"],
+                              "pc_distance": [0.01, 0.5, 0.02, 0.6]})
+    table = transfer_table(toy_metrics(), distances, reference_population="EUR")
+    assert list(table.columns) == ["model", "trait", "fold", "population", "r2_target",
+                                   "r2_eur_test_best", "relative_r2", "pc_distance"]
+    assert len(table) == 8 and set(table["population"]) == {"EUR", "AFR"}  # no validation rows
+    row = table.set_index(["model", "fold", "population"])
+    # fold 1: best test R2 0.5 (model b); fold 2: 0.3 (model a)
+    assert row.loc[("a", 1, "AFR"), "r2_eur_test_best"] == pytest.approx(0.5)
+    assert row.loc[("a", 1, "AFR"), "relative_r2"] == pytest.approx(0.2)
+    assert row.loc[("b", 2, "AFR"), "relative_r2"] == pytest.approx(0.1)
+    assert row.loc[("b", 2, "EUR"), "relative_r2"] == pytest.approx(2 / 3)
+    assert row.loc[("a", 2, "EUR"), "relative_r2"] == pytest.approx(1.0)
+    assert row.loc[("a", 2, "AFR"), "pc_distance"] == pytest.approx(0.6)
+
+
+def test_cv_summary_table__mean_and_standard_error_over_folds():
+    table = cv_summary_table(toy_metrics())
+    assert list(table.columns) == ["model", "trait", "target", "n_folds", "incremental_r2_mean",
+                                   "incremental_r2_se", "auprc_mean", "auprc_se"]
+    assert len(table) == 6  # 2 models x 3 targets
+    table = table.set_index(["model", "target"])
+    a_test = table.loc[("a", "test")]
+    assert a_test["n_folds"] == 2
+    assert a_test["incremental_r2_mean"] == pytest.approx(0.35)
+    assert a_test["incremental_r2_se"] == pytest.approx(np.std([0.4, 0.3], ddof=1) / np.sqrt(2))
+    assert a_test["auprc_mean"] == pytest.approx(0.45)
+
+
+def test_pc_distance_table__centroids_of_keep_files(tmp_path):
+    ids = [f"S{i}" for i in range(6)]
+    pcs = pd.DataFrame({"#FID": ids, "IID": ids, "PC1": [0, 2, 10, 10, 0, 0.0],
+                        "PC2": [0, 0, 0, 0, 3, 5.0]})
+    pcs.to_csv(tmp_path / "pca.eigenvec", sep="\t", index=False)
+
+    def keep(name, rows):
+        write_keep(tmp_path / name, pd.DataFrame({"FID": [ids[i] for i in rows],
+                                                  "IID": [ids[i] for i in rows]}))
+        return tmp_path / name
+
+    train = keep("train.keep", [0, 1])  # centroid (1, 0)
+    table = pc_distance_table(tmp_path / "pca.eigenvec", {1: train},
+                              {(1, "EUR"): keep("test.keep", [0, 1]),
+                               (None, "AFR"): keep("afr.keep", [2, 3]),
+                               (None, "EAS"): keep("eas.keep", [4, 5])})
+    got = table.set_index("population")["pc_distance"]
+    assert got["EUR"] == pytest.approx(0) and got["AFR"] == pytest.approx(9)
+    assert got["EAS"] == pytest.approx(np.hypot(1, 4))
+
+
+def test_metrics_table__binary_coding_missing_phenotypes_and_covariates(tmp_path):
+    y, prs, c = regression_data(n=300, binary=True)
+    ids = [f"S{i}" for i in range(300)]
+    pheno = pd.DataFrame({"FID": ids, "IID": ids, "disease": y + 1})
+    pheno.loc[:9, "disease"] = -9  # missing: left out
+    pheno.to_csv(tmp_path / "pheno.tsv", sep="\t", index=False)
+    cov = pd.DataFrame({"FID": ids, "IID": ids, "SEX": c[:, 0], "AGE": c[:, 1], "PC1": c[:, 2]})
+    cov.to_csv(tmp_path / "cov.tsv", sep="\t", index=False)
+    pd.DataFrame({"FID": ids, "IID": ids, "SCORE1_SUM": prs}).to_csv(
+        tmp_path / "s.sscore", sep="\t", index=False)
+    (tmp_path / "s.json").write_text(json.dumps({"overlap": 0.9}))
+    run = {"model": "m", "trait": "disease", "fold": "1", "target": "test",
+           "sscore": tmp_path / "s.sscore", "json": tmp_path / "s.json"}
+    table = metrics_table([run], phenotypes=tmp_path / "pheno.tsv", covariates=tmp_path / "cov.tsv",
+                          covariate_names=["SEX", "AGE", "PC1"], binary_traits=["disease"])
+    row = table.iloc[0]
+    assert list(table.columns) == ["model", "trait", "fold", "target", "n", "overlap", "r2",
+                                   "incremental_r2", "incremental_r2_se", "auprc", "auroc"]
+    assert row["n"] == 290 and row["overlap"] == 0.9
+    keep = slice(10, None)
+    assert row["incremental_r2"] == pytest.approx(
+        hand_r2(y[keep], np.column_stack([c[keep, :3], prs[keep]])) - hand_r2(y[keep], c[keep, :3]))
+    assert row["auprc"] == pytest.approx(binary_metrics(y[keep], prs[keep])[0])
+    run["trait"] = "height"
+    with pytest.raises(VibankError, match="no column height"):
+        metrics_table([run], phenotypes=tmp_path / "pheno.tsv", covariates=tmp_path / "cov.tsv",
+                      covariate_names=["SEX"], binary_traits=[])
+
+
+def test_h2_table_and_runtime_table__summed_over_chromosomes(tmp_path):
+    fits = []
+    for model, h2s, pis in (("vem", [0.2, 0.1], [0.01, 0.03]), ("bma", [None, None], [0.02, 0.02])):
+        paths = []
+        for k, (h2, pi) in enumerate(zip(h2s, pis)):
+            paths.append(tmp_path / f"{model}{k}.json")
+            paths[-1].write_text(json.dumps({"h2": h2, "pi": pi, "n_variants": 100 * (k + 1)}))
+        bench = []
+        for k, (s, rss) in enumerate(((1.5, 100.0), (2.5, 300.0))):
+            bench.append(tmp_path / f"{model}{k}.tsv")
+            bench[-1].write_text(f"s\th:m:s\tmax_rss\tmax_vms\n{s}\t0:00:01\t{rss}\t500\n")
+        fits.append({"model": model, "trait": "sparse", "fold": "1", "json": paths,
+                     "rule": "fit_prs", "paths": bench})
+    pd.DataFrame({"trait": ["sparse"], "h2": [0.3], "pi": [0.02]}).to_csv(
+        tmp_path / "traits.tsv", sep="\t", index=False)
+    h2 = h2_table(fits, tmp_path / "traits.tsv").set_index("model")
+    assert h2.loc["vem", "h2_estimated"] == pytest.approx(0.3)
+    assert h2.loc["vem", "pi_estimated"] == pytest.approx((0.01 * 100 + 0.03 * 200) / 300)
+    assert np.isnan(h2.loc["bma", "h2_estimated"]) and h2.loc["bma", "h2_true"] == 0.3
+    assert np.isnan(h2_table(fits).loc[0, "h2_true"])  # phenotypes from a file: no truth
+    runtime = runtime_table(fits)
+    assert list(runtime.columns) == ["model", "trait", "fold", "rule", "seconds", "max_rss_mb"]
+    assert runtime.loc[0, "seconds"] == pytest.approx(4.0)
+    assert runtime.loc[0, "max_rss_mb"] == pytest.approx(300.0)
+
+
+# -- scoring -----------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def weighted(clean_cohort, tmp_path_factory):
+    """Weights on 60% of each chromosome's variants, a third given for the .bim's A2, written
+    as one plink2 score file per chromosome, and a keep file of every other sample."""
+    tmp = tmp_path_factory.mktemp("scoring")
+    rng = np.random.default_rng(4)
+    bim, fam = read_bim(clean_cohort.prefix), read_fam(clean_cohort.prefix)
+    chosen = np.sort(rng.choice(len(bim), int(0.6 * len(bim)), replace=False))
+    weights = bim.iloc[chosen][["CHR", "SNP", "A1", "A2"]].copy()
+    weights["BETA_PER_ALLELE"] = rng.normal(0, 0.1, len(weights))
+    other = rng.random(len(weights)) < 1 / 3  # weight for the other allele
+    weights.loc[other, "A1"] = weights.loc[other, "A2"]
+    files = []
+    for chrom, part in weights.groupby("CHR"):
+        files.append(tmp / f"chr{chrom}.score.tsv")
+        part[["SNP", "A1", "BETA_PER_ALLELE"]].to_csv(files[-1], sep="\t", index=False)
+    samples = np.arange(0, len(fam), 2)
+    write_keep(tmp / "samples.keep", fam.iloc[samples])
+    return {"dir": tmp, "files": files, "weights": weights, "other": other, "chosen": chosen,
+            "samples": samples, "keep": tmp / "samples.keep", "fam": fam,
+            "prefix": clean_cohort.prefix}
+
+
+def run_score(weighted, files, name, **kwargs):
+    out = {k: weighted["dir"] / f"{name}.{k}" for k in ("sscore", "vars", "json")}
+    summary = score_samples(files, weighted["prefix"], weighted["keep"], out_sscore=out["sscore"],
+                            out_vars=out["vars"], out_json=out["json"], **kwargs)
+    return summary, out
+
+
+def test_score_samples__equals_numpy_dosage_times_weights(weighted, clean_cohort):
+    summary, out = run_score(weighted, weighted["files"], "all")
+    # bed-reader counts the .bim's A1; weights given for A2 count 2 - dosage
+    g = read_dosages(clean_cohort.prefix, sample_index=weighted["samples"],
+                     variant_index=weighted["chosen"]).astype(float)
+    assert (g >= 0).all()
+    g[:, weighted["other"]] = 2 - g[:, weighted["other"]]
+    expected = g @ weighted["weights"]["BETA_PER_ALLELE"].to_numpy()
+    sscore = pd.read_csv(out["sscore"], sep="\t", dtype={"IID": str})
+    assert list(sscore.columns) == ["FID", "IID", "ALLELE_CT", "NAMED_ALLELE_DOSAGE_SUM",
+                                    "SCORE1_AVG", "SCORE1_SUM"]
+    assert list(sscore["IID"]) == list(weighted["fam"]["IID"].iloc[weighted["samples"]])
+    # plink2 prints six significant digits
+    assert_allclose(sscore["SCORE1_SUM"], expected, rtol=1e-5, atol=1e-5 * np.abs(expected).max())
+    assert summary["overlap"] == 1.0 and summary["n_weighted"] == len(weighted["weights"])
+    assert json.loads(out["json"].read_text()) == summary
+    assert sorted(out["vars"].read_text().split()) == sorted(weighted["weights"]["SNP"])
+
+
+def test_score_samples__overlap_is_reported_and_gated(weighted):
+    table = pd.concat([pd.read_csv(f, sep="\t") for f in weighted["files"]])
+    n = len(table)
+    unknown = table.copy()
+    unknown.iloc[: n // 5, 0] = [f"absent{i}" for i in range(n // 5)]  # 20% absent IDs
+    unknown.iloc[n // 5: n // 5 + 2, 1] = "Z"  # and two with an allele of neither kind
+    path = weighted["dir"] / "partial.score.tsv"
+    unknown.to_csv(path, sep="\t", index=False)
+    summary, _ = run_score(weighted, [path], "partial", min_overlap=0.75)
+    assert summary["n_scored"] == n - n // 5 - 2
+    assert summary["overlap"] == pytest.approx((n - n // 5 - 2) / n)
+    with pytest.raises(VibankError, match="min_overlap 90%") as err:
+        run_score(weighted, [path], "refused", min_overlap=0.9)
+    assert "\n" not in str(err.value) and f"of {n} weighted variants" in str(err.value)
+    assert not (weighted["dir"] / "refused.sscore").exists()
+    # a variant in two chromosomes' files is an error, not a double count
+    with pytest.raises(VibankError, match="more than one score file"):
+        run_score(weighted, [weighted["files"][0], weighted["files"][0]], "dup")
+
+
+def test_score_samples__no_weights_scores_zero(weighted, tmp_path):
+    empty = tmp_path / "empty.score.tsv"
+    empty.write_text("SNP\tA1\tBETA_PER_ALLELE\n")
+    summary, out = run_score(weighted, [empty], "empty")
+    sscore = pd.read_csv(out["sscore"], sep="\t")
+    assert len(sscore) == len(weighted["samples"]) and (sscore["SCORE1_SUM"] == 0).all()
+    assert summary["n_weighted"] == 0 and summary["overlap"] == 1.0

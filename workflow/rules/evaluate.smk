@@ -1,0 +1,81 @@
+rule score_prs:
+    input:
+        **get_qc_genotypes(),
+        score=get_prs_score_files,
+        keep=get_target_keep,
+    output:
+        sscore="results/eval/scores/{model}/{trait}/fold{fold}/{target}.sscore",
+        variants="results/eval/scores/{model}/{trait}/fold{fold}/{target}.sscore.vars",
+        json="results/eval/scores/{model}/{trait}/fold{fold}/{target}.json",
+    log:
+        "logs/score_prs/{model}/{trait}/fold{fold}/{target}.log",
+    benchmark:
+        "benchmarks/score_prs/{model}/{trait}/fold{fold}/{target}.tsv"
+    wildcard_constraints:
+        target=one_of(EVAL_TARGETS),
+    conda:
+        "../envs/vibank.yaml"
+    threads: 1
+    resources:
+        mem_mb=mem_mb_for(1000, per_gb_input=500),
+        runtime=30,
+    params:
+        min_overlap=config["prs"]["min_overlap"],
+    script:
+        "../scripts/score_prs.py"
+
+
+rule evaluate_prs:
+    input:
+        sscore=get_eval_scores("sscore"),
+        json=get_eval_scores("json"),
+        phenotypes="results/phenotypes/phenotypes.tsv",
+        covariates="results/phenotypes/covariates.tsv",
+        eigenvec="results/qc/pca.eigenvec",
+        train=list(get_fold_keeps("train").values()),
+        test=list(get_fold_keeps("test").values()),
+        targets=list(get_target_keeps().values()),
+    output:
+        metrics="results/eval/metrics.tsv",
+        cv_summary="results/eval/cv_summary.tsv",
+        transfer="results/eval/transfer.tsv",
+    log:
+        "logs/evaluate_prs/evaluate_prs.log",
+    conda:
+        "../envs/vibank.yaml"
+    threads: 1
+    resources:
+        mem_mb=mem_mb_for(1000),
+        runtime=30,
+    params:
+        runs=get_eval_runs(),
+        covariate_names=get_covariate_names(),
+        binary_traits=get_binary_traits(),
+        train_keeps=get_fold_keeps("train"),
+        test_keeps=get_fold_keeps("test"),
+        target_keeps=get_target_keeps(),
+        reference_population=config["splits"]["reference_population"],
+    script:
+        "../scripts/evaluate_prs.py"
+
+
+rule summarise_fits:
+    input:
+        fits=get_prs_fits(),
+        benchmarks=get_fit_benchmarks(),
+        traits=get_traits_summary(),
+    output:
+        h2="results/eval/h2.tsv",
+        runtime="results/eval/runtime.tsv",
+    log:
+        "logs/summarise_fits/summarise_fits.log",
+    conda:
+        "../envs/vibank.yaml"
+    threads: 1
+    resources:
+        mem_mb=mem_mb_for(1000),
+        runtime=10,
+    params:
+        fits=get_fit_entries(),
+    script:
+        "../scripts/summarise_fits.py"
