@@ -243,11 +243,14 @@ def get_prs_score_files(wildcards):
     return [f"{prefix}/chr{chrom}.score.tsv" for chrom in CHROMS]
 
 
-def get_target_keep(wildcards):
-    """Keep file of a scored set: the fold's test or validation samples, or a target population."""
-    if wildcards.target in ("test", "validation"):
-        return f"results/splits/fold{wildcards.fold}/{wildcards.target}.keep"
-    return f"results/splits/target_{wildcards.target}.keep"
+def get_target_keeps_of_fold(wildcards):
+    """Keep files of the scored sets of a fold, in EVAL_TARGETS order: the fold's test and
+    validation samples, then the target populations."""
+    fold = f"results/splits/fold{wildcards.fold}"
+    return [
+        f"{fold}/{s}.keep" if s in ("test", "validation") else f"results/splits/target_{s}.keep"
+        for s in EVAL_TARGETS
+    ]
 
 
 def get_eval_runs():

@@ -1,18 +1,26 @@
 rule score_prs:
+    """Scores of one fit for every scored set (test, validation, target populations) in one job."""
     input:
         **get_qc_genotypes(),
         score=get_prs_score_files,
-        keep=get_target_keep,
+        keep=get_target_keeps_of_fold,
     output:
-        sscore="results/eval/scores/{model}/{trait}/fold{fold}/{target}.sscore",
-        variants="results/eval/scores/{model}/{trait}/fold{fold}/{target}.sscore.vars",
-        json="results/eval/scores/{model}/{trait}/fold{fold}/{target}.json",
+        sscore=expand(
+            "results/eval/scores/{{model}}/{{trait}}/fold{{fold}}/{target}.sscore",
+            target=EVAL_TARGETS,
+        ),
+        variants=expand(
+            "results/eval/scores/{{model}}/{{trait}}/fold{{fold}}/{target}.sscore.vars",
+            target=EVAL_TARGETS,
+        ),
+        json=expand(
+            "results/eval/scores/{{model}}/{{trait}}/fold{{fold}}/{target}.json",
+            target=EVAL_TARGETS,
+        ),
     log:
-        "logs/score_prs/{model}/{trait}/fold{fold}/{target}.log",
+        "logs/score_prs/{model}/{trait}/fold{fold}.log",
     benchmark:
-        "benchmarks/score_prs/{model}/{trait}/fold{fold}/{target}.tsv"
-    wildcard_constraints:
-        target=one_of(EVAL_TARGETS),
+        "benchmarks/score_prs/{model}/{trait}/fold{fold}.tsv"
     conda:
         "../envs/vibank.yaml"
     threads: 1
