@@ -104,7 +104,9 @@ def prepare(X, Y, *, variant_names=None, response_names=None):
     xs = xa[:, cols]
     sd = xs.std(axis=0, ddof=1)
     xs = (xs - xs.mean(axis=0)) / sd
-    _, first, inverse = np.unique(xs.T, axis=0, return_index=True, return_inverse=True)
+    # duplicates after scaling, up to rounding (2x + 1 scales to x only to ~1e-16)
+    _, first, inverse = np.unique(np.round(xs.T, 10), axis=0, return_index=True,
+                                  return_inverse=True)
     keep = np.zeros(cols.size, dtype=bool)
     keep[first] = True
     removed_collinear = {vnames[cols[j]]: vnames[cols[first[inverse[j]]]]
