@@ -34,41 +34,58 @@ cdef inline double _sigmoid(double x) noexcept nogil:
     return exp(-log1p(exp(z)))
 
 
-cdef void _sweep_response(Py_ssize_t t, Py_ssize_t p, const double[:, ::1] G,
-                          const double[:, :, ::1] C_miss, Py_ssize_t miss,
-                          const double[:, ::1] YtX, const double[:, ::1] s2b, double tau_t,
-                          const double[:, ::1] log_phi, const double[:, ::1] log_phi_neg,
-                          double cst_t, double c, const long long[::1] order,
-                          double[:, ::1] g, double[:, ::1] mu, double[:, ::1] bbar,
-                          double[:, ::1] GB) noexcept nogil:
-    cdef Py_ssize_t i, s, k
+cdef enum:
+    # responses swept together: each row G[s, :] is read once from memory for the whole block
+    # (the loop is memory-bound otherwise: q passes over the p x p Gram matrix per sweep)
+    _BLOCK = 16
+
+
+cdef inline void _axpy(double* y, const double* x, Py_ssize_t p, double a) noexcept nogil:
+    """y[:p] += a * x[:p] (a plain loop the compiler vectorises)."""
+    cdef Py_ssize_t k
+    for k in range(p):
+        y[k] += a * x[k]
+
+
+cdef void _sweep_block(const long long* block, Py_ssize_t size, Py_ssize_t p,
+                       const double[:, ::1] G, const double[:, :, ::1] C_miss,
+                       const long long[::1] miss_index, const double[:, ::1] YtX,
+                       const double[:, ::1] s2b, const double[::1] tau,
+                       const double[:, ::1] log_phi, const double[:, ::1] log_phi_neg,
+                       const double[::1] cst, double c, const long long[::1] order,
+                       double[:, ::1] g, double[:, ::1] mu, double[:, ::1] bbar,
+                       double[:, ::1] GB) noexcept nogil:
+    """Sweep the responses block[:size] over all predictors; predictor-outer, response-inner,
+    which performs for each response exactly the operations of a response-by-response sweep."""
+    cdef Py_ssize_t i, j, s, t, miss
     cdef double diag, r, m, v, logit, g_new, b_new, delta
     for i in range(p):
         s = order[i]
-        v = s2b[t, s]
-        diag = G[s, s]
-        if miss >= 0:
-            diag = diag - C_miss[miss, s, s]
-        # r = YtX[t, s] - (GB[t, s] - G_t[s, s] * bbar[t, s])
-        r = YtX[t, s] - (GB[t, s] - diag * bbar[t, s])
-        m = c * v * tau_t * r
-        logit = c * (log_phi[t, s] - log_phi_neg[t, s] + m * m / (2.0 * v) + 0.5 * log(v) + cst_t)
-        g_new = _sigmoid(logit)
-        b_new = g_new * m
-        delta = b_new - bbar[t, s]
-        mu[t, s] = m
-        g[t, s] = g_new
-        bbar[t, s] = b_new
-        if delta == 0.0:
-            continue
-        if miss < 0:
+        for j in range(size):
+            t = block[j]
+            miss = miss_index[t]
+            v = s2b[t, s]
+            diag = G[s, s]
+            if miss >= 0:
+                diag = diag - C_miss[miss, s, s]
+            # r = YtX[t, s] - (GB[t, s] - G_t[s, s] * bbar[t, s])
+            r = YtX[t, s] - (GB[t, s] - diag * bbar[t, s])
+            m = c * v * tau[t] * r
+            logit = c * (log_phi[t, s] - log_phi_neg[t, s] + m * m / (2.0 * v) + 0.5 * log(v)
+                         + cst[t])
+            g_new = _sigmoid(logit)
+            b_new = g_new * m
+            delta = b_new - bbar[t, s]
+            mu[t, s] = m
+            g[t, s] = g_new
+            bbar[t, s] = b_new
+            if delta == 0.0:
+                continue
             # GB[t, :] += delta * G[s, :]
-            for k in range(p):
-                GB[t, k] += delta * G[s, k]
-        else:
-            # GB[t, :] += delta * (G[s, :] - C_miss[miss, s, :])
-            for k in range(p):
-                GB[t, k] += delta * (G[s, k] - C_miss[miss, s, k])
+            _axpy(&GB[t, 0], &G[s, 0], p, delta)
+            if miss >= 0:
+                # GB[t, :] -= delta * C_miss[miss, s, :]
+                _axpy(&GB[t, 0], &C_miss[miss, s, 0], p, -delta)
 
 
 def cavi_sweep(const double[:, ::1] G, const double[:, :, ::1] C_miss,
@@ -103,9 +120,13 @@ def cavi_sweep(const double[:, ::1] G, const double[:, :, ::1] C_miss,
     """
     cdef Py_ssize_t n_units = units.shape[0]
     cdef Py_ssize_t p = G.shape[0]
-    cdef Py_ssize_t j, t
-    for j in prange(n_units, nogil=True, num_threads=max(n_threads, 1), schedule="static"):
-        t = units[j]
-        _sweep_response(t, p, G, C_miss, miss_index[t], YtX, s2b, tau[t], log_phi, log_phi_neg,
-                        cst[t], c, order, g, mu, bbar, GB)
+    cdef Py_ssize_t n_blocks = (n_units + _BLOCK - 1) // _BLOCK
+    cdef Py_ssize_t b, first, size
+    if n_units == 0:
+        return 0
+    for b in prange(n_blocks, nogil=True, num_threads=max(n_threads, 1), schedule="dynamic"):
+        first = b * _BLOCK
+        size = min(_BLOCK, n_units - first)
+        _sweep_block(&units[first], size, p, G, C_miss, miss_index, YtX, s2b, tau, log_phi,
+                     log_phi_neg, cst, c, order, g, mu, bbar, GB)
     return n_units
