@@ -1,0 +1,164 @@
+"""AtlasQTL fits (pqtl_afcavi.md (c)-(f)): monotone ELBO in every mode, AF with epsilon = 1 equal
+to full CAVI, recovery of simulated hotspot QTLs, preprocessing and one-line input errors."""
+
+import warnings
+
+import numpy as np
+import pytest
+from numpy.testing import assert_allclose, assert_array_equal
+from sklearn.metrics import roc_auc_score
+
+from vibank.errors import VibankError
+from vibank.qtl import AtlasQTL
+from vibank.simulate import simulate_protein_panel
+
+
+def _genotypes(n, p, seed):
+    rng = np.random.default_rng(seed)
+    return rng.binomial(2, rng.uniform(0.05, 0.5, p), size=(n, p)).astype(float)
+
+
+@pytest.fixture(scope="module")
+def small():
+    """n=200, p=60, q=40 panel with hotspots (fast fits)."""
+    x = _genotypes(200, 60, 3)
+    panel = simulate_protein_panel(x, 40, active_variant_fraction=0.05,
+                                   active_protein_fraction=0.3, mean_pve=0.2, seed=4)
+    return x, panel
+
+
+@pytest.fixture(scope="module")
+def recovery():
+    """The acceptance problem: p=200, q=100, n=500, full vs adaptive fits."""
+    x = _genotypes(500, 200, 7)
+    panel = simulate_protein_panel(x, 100, active_variant_fraction=0.025,
+                                   active_protein_fraction=0.3, mean_pve=0.15, seed=2)
+    fits = {mode: AtlasQTL(cavi=mode, seed=3).fit(x, panel.Y) for mode in ("full", "adaptive")}
+    return panel, fits
+
+
+def _auroc(panel, fit):
+    return roc_auc_score(panel.associations.ravel(), fit.gamma_.ravel())
+
+
+@pytest.mark.parametrize("cavi, options", [
+    ("full", {}), ("full", {"thinned_elbo": False}), ("random", {"start_partial": 15}),
+    ("adaptive", {"start_partial": 15}), ("adaptive", {"thinned_elbo": False, "start_partial": 15}),
+    ("adaptive", {"epsilon_scheme": "ELBO", "start_partial": 15}),
+    ("adaptive", {"epsilon_scheme": "minimum", "min_epsilon": 0.05, "start_partial": 15}),
+    ("adaptive", {"fix_size": 0.3, "start_partial": 15}),
+])
+def test_fit__elbo_non_decreasing_after_annealing(small, cavi, options):
+    x, panel = small
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # includes the ELBO-drop ConvergenceWarning
+        fit = AtlasQTL(cavi=cavi, seed=1, **options).fit(x, panel.Y)
+    elbo = fit.elbo_history_
+    assert fit.result_.stop_reason == "converged"
+    assert len(elbo) >= 3 and fit.elbo_iterations_[0] == 10  # first untempered iteration
+    assert np.all(np.diff(elbo) >= -1e-8 * np.abs(elbo[1:]))
+    assert fit.result_.history[-1]["n_units"] == panel.Y.shape[1]  # ends on a full sweep
+    assert fit.result_.elbo_diff <= 0.01
+    if cavi != "full":
+        assert min(r["n_units"] for r in fit.result_.history) < panel.Y.shape[1]
+
+
+def test_fit__epsilon_one_reproduces_full_cavi(small):
+    x, panel = small
+    full = AtlasQTL(cavi="full", seed=9, start_partial=20).fit(x, panel.Y)
+    af = AtlasQTL(cavi="adaptive", epsilon_scheme="minimum", min_epsilon=1.0, seed=9,
+                  start_partial=20).fit(x, panel.Y)
+    assert af.n_iter_ == full.n_iter_
+    assert_array_equal(af.elbo_history_, full.elbo_history_)
+    for name in ("gamma_", "beta_", "theta_", "zeta_", "tau_"):
+        assert_array_equal(getattr(af, name), getattr(full, name))
+
+
+def test_fit__same_seed_same_result(small):
+    x, panel = small
+    a = AtlasQTL(seed=5, start_partial=15).fit(x, panel.Y)
+    b = AtlasQTL(seed=5, start_partial=15).fit(x, panel.Y)
+    c = AtlasQTL(seed=6, start_partial=15).fit(x, panel.Y)
+    assert_array_equal(a.gamma_, b.gamma_)
+    assert_array_equal(a.elbo_history_, b.elbo_history_)
+    assert not np.array_equal(a.gamma_, c.gamma_)
+
+
+def test_fit__threads_do_not_change_the_fit(small):
+    x, panel = small
+    a = AtlasQTL(seed=5, n_threads=1).fit(x, panel.Y)
+    b = AtlasQTL(seed=5, n_threads=2).fit(x, panel.Y)
+    assert_array_equal(a.gamma_, b.gamma_)
+
+
+def test_fit__recovers_simulated_associations(recovery):
+    panel, fits = recovery
+    full, af = _auroc(panel, fits["full"]), _auroc(panel, fits["adaptive"])
+    assert full > 0.95
+    assert abs(af - full) < 1e-3
+    # hotspot propensity ranks the active variants on top
+    top = np.argsort(-fits["full"].theta_)[: len(panel.active_variants)]
+    assert len(np.intersect1d(top, panel.active_variants)) >= len(panel.active_variants) - 1
+    for fit in fits.values():
+        assert fit.result_.success and fit.gamma_.shape == (200, 100)
+        assert set(fit.seconds_) >= {"precompute", "loop", "elbo", "total"}
+
+
+def test_fit__per_allele_effects(recovery):
+    panel, fits = recovery
+    fit = fits["full"]
+    strong = fit.gamma_ > 0.99
+    assert strong.sum() > 10
+    # per-allele posterior means estimate the simulated per-allele effects
+    assert np.corrcoef(fit.beta_per_allele_[strong], panel.beta[strong])[0, 1] > 0.95
+
+
+def test_fit__removes_constant_and_duplicate_columns(small):
+    x, panel = small
+    xx = np.column_stack([x[:, :10], np.ones(len(x)), 2 * x[:, 3] + 1, x[:, 10:]])
+    names = [f"v{j}" for j in range(xx.shape[1])]
+    fit = AtlasQTL(seed=1).fit(xx, panel.Y, variant_names=names)
+    assert fit.removed_constant_ == ["v10"]
+    assert fit.removed_collinear_ == {"v11": "v3"}
+    assert fit.gamma_.shape == (x.shape[1], panel.Y.shape[1])
+    assert "v10" not in fit.variant_names_ and len(fit.variant_names_) == x.shape[1]
+    # per-allele scaling uses the kept columns' sd (no misalignment, spec (k.8))
+    assert_allclose(fit.beta_per_allele_, fit.beta_ / x.std(axis=0, ddof=1)[:, None])
+
+
+def test_fit__missing_values(small):
+    x, panel = small
+    y = panel.Y.copy()
+    rng = np.random.default_rng(0)
+    y[rng.random(y.shape) < 0.1] = np.nan
+    fit = AtlasQTL(seed=2, start_partial=15).fit(x, y)
+    assert fit.result_.success
+    assert np.all(np.diff(fit.elbo_history_) >= -1e-8 * np.abs(fit.elbo_history_[1:]))
+    assert np.all(np.isfinite(fit.gamma_))
+
+
+@pytest.mark.parametrize("case, pattern", [
+    ("y_mostly_na", "observed"), ("y_column_na", "Resp_3"), ("x_nan", "X has 1 missing"),
+    ("rows", "rows"), ("y_1d", "2-D"), ("mode", "cavi"), ("min_epsilon", "min_epsilon"),
+])
+def test_fit__bad_input(small, case, pattern):
+    x, panel = small
+    x, y = x.copy(), panel.Y.copy()
+    kwargs = {}
+    if case == "y_mostly_na":
+        y[np.random.default_rng(0).random(y.shape) < 0.97] = np.nan
+    elif case == "y_column_na":
+        y[2:, 2] = np.nan
+    elif case == "x_nan":
+        x[5, 7] = np.nan
+    elif case == "rows":
+        y = y[:-3]
+    elif case == "y_1d":
+        y = y[:, 0]
+    elif case == "mode":
+        kwargs = {"cavi": "fast"}
+    elif case == "min_epsilon":
+        kwargs = {"min_epsilon": 1.5}
+    with pytest.raises(VibankError, match=pattern) as err:
+        AtlasQTL(max_iter=5, **kwargs).fit(x, y)
+    assert "\n" not in str(err.value)
