@@ -27,7 +27,14 @@ setup: $(STAMP) plink2
 
 demo: setup
 	$(BIN)/snakemake --profile profiles/local --cores $(CORES)
+	$(BIN)/snakemake --profile profiles/local --cores $(CORES) --report results/report.html
 	@echo "demo results: $(abspath results)  (QC: results/qc/qc_summary.tsv, GWAS: results/gwas/)"
+	@echo "demo report: $(abspath results/report.html)"
+
+# the HTML report of a finished run (figures, tables and their captions)
+report: setup
+	$(BIN)/snakemake --profile profiles/local --cores $(CORES) --report results/report.html
+	@echo "report: $(abspath results/report.html)"
 
 test: setup
 	$(BIN)/python -m pytest -q -ra --durations=15 tests

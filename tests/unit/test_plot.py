@@ -106,7 +106,8 @@ def test_transfer__draws_from_transfer_table(transfer_table, tmp_path):
 
 
 def test_h2_calibration__draws_from_h2_table(h2_table, tmp_path):
-    _written(plot.h2_calibration(h2_table, tmp_path / "h2", models=MODELS))
+    paths = plot.h2_calibration(h2_table, tmp_path / "h2", models=MODELS, binary_traits=["disease"])
+    _written(paths)
 
 
 def test_h2_calibration__no_true_h2_draws_a_note(h2_table, tmp_path):

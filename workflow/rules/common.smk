@@ -324,6 +324,7 @@ def get_traits_summary():
 
 def get_final_outputs():
     return [
+        *FIGURE_OUTPUTS,
         *EVAL_TABLES,
         *get_prs_fits(),
         *get_ld_stores(),

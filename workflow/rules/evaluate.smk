@@ -44,9 +44,24 @@ rule evaluate_prs:
         test=list(get_fold_keeps("test").values()),
         targets=list(get_target_keeps().values()),
     output:
-        metrics="results/eval/metrics.tsv",
-        cv_summary="results/eval/cv_summary.tsv",
-        transfer="results/eval/transfer.tsv",
+        metrics=report(
+            "results/eval/metrics.tsv",
+            caption="../report/metrics.rst",
+            category="CV",
+            subcategory="tables",
+        ),
+        cv_summary=report(
+            "results/eval/cv_summary.tsv",
+            caption="../report/cv_summary.rst",
+            category="CV",
+            subcategory="tables",
+        ),
+        transfer=report(
+            "results/eval/transfer.tsv",
+            caption="../report/transfer_table.rst",
+            category="transfer",
+            subcategory="tables",
+        ),
     log:
         "logs/evaluate_prs/evaluate_prs.log",
     conda:
@@ -73,8 +88,18 @@ rule summarise_fits:
         benchmarks=get_fit_benchmarks(),
         traits=get_traits_summary(),
     output:
-        h2="results/eval/h2.tsv",
-        runtime="results/eval/runtime.tsv",
+        h2=report(
+            "results/eval/h2.tsv",
+            caption="../report/h2_table.rst",
+            category="PRS fit",
+            subcategory="tables",
+        ),
+        runtime=report(
+            "results/eval/runtime.tsv",
+            caption="../report/runtime_table.rst",
+            category="PRS fit",
+            subcategory="tables",
+        ),
     log:
         "logs/summarise_fits/summarise_fits.log",
     conda:

@@ -6,6 +6,7 @@ interrupted job never leaves half a figure. Matplotlib runs on the Agg backend (
 """
 
 import functools
+import logging
 from pathlib import Path
 
 import matplotlib
@@ -17,6 +18,9 @@ import pandas as pd  # noqa: E402
 
 from vibank.errors import VibankError  # noqa: E402
 from vibank.io.atomic import atomic_path  # noqa: E402
+
+# the PDF backend's font subsetting logs every glyph at INFO into the job's log
+logging.getLogger("fontTools").setLevel(logging.WARNING)
 
 #: Paul Tol's "muted" scheme, distinguishable under the common colour-vision deficiencies,
 #: then his pale grey; past ten models the colours repeat with other markers

@@ -85,7 +85,8 @@ def ld_panels(summary, stem):
             "lambda_min": rows["lambda_min"].min(),
             "size_mb": rows["size_mb"].sum(), "seconds": rows["seconds"].sum(min_count=1)})
     per_panel = pd.DataFrame(per_panel)
-    fig, axes = subplots(4, panel_size=(3.0, 0.35 * len(panels) + 1.4), max_cols=4, sharey=True)
+    fig, axes = subplots(4, panel_size=(3.4, 0.35 * len(panels) + 1.4), max_cols=2,
+                          sharey=True)
     y = np.arange(len(panels))[::-1]
     colours = [style[p][0] for p in panels]
     for ax, column, label in ((axes[0], "mean_ld_score", "mean LD score"),

@@ -142,6 +142,19 @@ def runtime(runtime_table, stem, *, models=None):
     return save(fig, stem)
 
 
+def _label_populations(ax, positions):
+    """Population names above the axis at their distance; a name closer than 8% of the axis
+    to the previous one goes on a second line."""
+    span = max(positions.max() - min(positions.min(), 0), 1e-12)
+    previous, raised = -np.inf, False
+    for population, x in positions.items():
+        raised = (x - previous) < 0.08 * span and not raised
+        ax.annotate(population, (x, 1), xytext=(0, 13 if raised else 3),
+                    textcoords="offset points", xycoords=("data", "axes fraction"),
+                    ha="center", fontsize=8)
+        previous = x
+
+
 @styled
 def transfer(transfer_table, stem, *, models=None):
     """Relative R² against PC-centroid distance per population (paper Fig 4).
@@ -169,14 +182,12 @@ def transfer(transfer_table, stem, *, models=None):
             colour, marker = style[model]
             ax.errorbar(mine["x"], mine["y"], yerr=mine["se"], color=colour, marker=marker,
                         markersize=4, linewidth=0.8, capsize=2, alpha=0.9)
-        for population, x in points.groupby("population")["x"].mean().items():
-            ax.annotate(population, (x, 1), xytext=(0, 4), textcoords="offset points",
-                        xycoords=("data", "axes fraction"), ha="center", fontsize=8)
+        _label_populations(ax, points.groupby("population")["x"].mean().sort_values())
         ax.axhline(1, color="0.5", linewidth=0.6, linestyle="--")
         ax.axhline(0, color="0.5", linewidth=0.6)
         ax.set_xlabel("PC distance to the training samples")
         ax.set_ylabel("relative R² (vs best model on EUR test)")
-        ax.set_title(trait, pad=14)
+        ax.set_title(trait, pad=24)
     if not traits:
         note(axes[0], "empty transfer table")
     _leave_room(fig, _legend(fig, order, style, table["model"]))
@@ -184,35 +195,44 @@ def transfer(transfer_table, stem, *, models=None):
 
 
 @styled
-def h2_calibration(h2_table, stem, *, models=None):
-    """Estimated against true SNP heritability, one point per fit, with the line y = x (paper
-    Fig S8). Fits without an estimate (C+T, LDpred-inf, model averages) are left out; points
-    are shifted sideways by model (at most ±2% of the axis) so equal true values stay apart."""
+def h2_calibration(h2_table, stem, *, models=None, binary_traits=()):
+    """Estimated against true SNP heritability, one panel per trait and one point per fit, with
+    the line y = x (paper Fig S8).
+
+    Fits without an estimate (C+T, LDpred-inf, model averages) are left out; points are
+    shifted sideways by model (at most ±2% of the axis) so that the folds of a trait, which
+    share its true h², stay apart. Titles flag ``binary_traits``, whose estimates are on the
+    observed 0/1 scale while the simulation's h² is on the liability scale.
+    """
     table = read_table(h2_table, H2_COLUMNS)
     order = model_order(table["model"], models)
     style = model_style(order)
     shown = table[np.isfinite(table["h2_estimated"].astype(float))
                   & np.isfinite(table["h2_true"].astype(float))]
-    fig, axes = subplots(1, panel_size=(4.2, 4.0))
-    ax = axes[0]
-    if shown.empty:
-        note(ax, "no fit has both an estimated and a true h²")
+    traits = list(pd.unique(shown["trait"]))
+    fig, axes = subplots(max(len(traits), 1), panel_size=(3.4, 3.4))
+    if not traits:
+        note(axes[0], "no fit has both an estimated and a true h²")
         fig.tight_layout()
         return save(fig, stem)
-    top = float(max(shown["h2_estimated"].max(), shown["h2_true"].max(), 0.1)) * 1.1
     present = [m for m in order if m in set(shown["model"])]
-    for i, model in enumerate(present):
-        rows = shown[shown["model"] == model]
-        shift = 0.04 * top * ((i + 0.5) / len(present) - 0.5)
-        colour, marker = style[model]
-        ax.scatter(rows["h2_true"] + shift, rows["h2_estimated"], color=colour, marker=marker,
-                   s=22, alpha=0.85, edgecolor="none")
-    ax.plot([0, top], [0, top], color="0.3", linestyle="--", linewidth=0.8, label="y = x")
-    ax.set_xlim(0, top)
-    ax.set_ylim(0, top)
-    ax.set_aspect("equal")
-    ax.set_xlabel("true h² (simulation)")
-    ax.set_ylabel("estimated h² (sum over chromosomes)")
+    for ax, trait in zip(axes, traits):
+        rows = shown[shown["trait"] == trait]
+        top = float(max(rows["h2_estimated"].max(), rows["h2_true"].max(), 0.1)) * 1.1
+        for i, model in enumerate(present):
+            mine = rows[rows["model"] == model]
+            shift = 0.04 * top * ((i + 0.5) / len(present) - 0.5)
+            colour, marker = style[model]
+            ax.scatter(mine["h2_true"] + shift, mine["h2_estimated"], color=colour,
+                       marker=marker, s=22, alpha=0.85, edgecolor="none")
+        ax.plot([0, top], [0, top], color="0.3", linestyle="--", linewidth=0.8)
+        ax.set_xlim(0, top)
+        ax.set_ylim(0, top)
+        ax.set_aspect("equal")
+        ax.set_xlabel("true h² (simulation)")
+        ax.set_ylabel("estimated h²")
+        binary = trait in set(binary_traits)
+        ax.set_title(f"{trait}\n(binary: observed vs liability scale)" if binary else trait)
     _leave_room(fig, _legend(fig, order, style, shown["model"]))
     return save(fig, stem)
 

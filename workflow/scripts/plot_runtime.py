@@ -1,0 +1,12 @@
+from pathlib import Path
+
+from vibank.workflow import snakemake_job
+
+with snakemake_job(snakemake):
+    from vibank.plot import runtime
+
+    runtime(
+        snakemake.input.runtime,
+        Path(snakemake.output.png).with_suffix(""),
+        models=snakemake.params.models,
+    )
