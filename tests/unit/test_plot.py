@@ -92,6 +92,10 @@ def test_accuracy__draws_from_cv_summary(cv_summary, tmp_path):
     _written(plot.accuracy(cv_summary, tmp_path / "fig" / "accuracy", models=MODELS))
 
 
+def test_accuracy__no_rows_for_the_target_draws_a_note(cv_summary, tmp_path):
+    _written(plot.accuracy(cv_summary, tmp_path / "accuracy", target="AMR"))
+
+
 def test_runtime__draws_from_runtime_table(runtime_table, tmp_path):
     _written(plot.runtime(runtime_table, tmp_path / "runtime", models=MODELS))
 

@@ -67,7 +67,7 @@ def accuracy(cv_summary, stem, *, models=None, target="test"):
     traits = list(pd.unique(table["trait"]))
     order = model_order(table["model"], models)
     style = model_style(order)
-    fig, axes = subplots(len(traits), panel_size=(3.6, 0.3 * len(order) + 1.2))
+    fig, axes = subplots(max(len(traits), 1), panel_size=(3.6, 0.3 * len(order) + 1.2))
     for ax, trait in zip(axes, traits):
         rows = table[table["trait"] == trait].set_index("model")
         binary = _is_binary(rows)
@@ -86,7 +86,6 @@ def accuracy(cv_summary, stem, *, models=None, target="test"):
                       f"{folds} folds)")
         ax.set_title(f"{trait} ({'binary' if binary else 'quantitative'})")
     if not traits:
-        fig, axes = subplots(1)
         note(axes[0], f"no rows for target {target!r}")
     fig.tight_layout()
     return save(fig, stem)
