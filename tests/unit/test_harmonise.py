@@ -125,7 +125,8 @@ def test_harmonise__per_variant_filters_have_reasons():
     s.loc[8, col.CHR] = "2"                       # another chromosome: counted, not audited
     s.loc[9, col.MAF] = 0.001
     res = harmonise(s, ld, min_maf=0.01)
-    assert reasons(res.audit) == {"rs0": "invalid_allele", "rs1": "multiallelic", "rs2": "se_nonpositive",
+    assert reasons(res.audit) == {"rs0": "invalid_allele", "rs1": "multiallelic",
+                                  "rs2": "se_nonpositive",
                                   "rs3": "non_finite", "rs4": "n_outlier", "rs5": "not_in_ld",
                                   "rs6": "allele_mismatch", "rs9": "maf_filter"}
     assert res.mask[7] and res.summary["other_chromosome"] == 1

@@ -49,7 +49,8 @@ def simulate(*, m=1000, rho=0.95, effect=2.5, n_causal=8, n_flipped=5, seed=0, f
 @pytest.mark.parametrize("layout", ["band", "csr", "upper"])
 def test_mismatch_filter__removes_sign_flips(layout):
     z, upper, flipped = simulate(seed=1)
-    ld = {"band": symmetric_band(upper), "csr": symmetric_offdiagonal(upper), "upper": upper}[layout]
+    ld = {"band": symmetric_band(upper), "csr": symmetric_offdiagonal(upper),
+          "upper": upper}[layout]
     res = mismatch_filter(z, ld, seed=1)
     removed = set(res.removed["index"])
     assert set(flipped) <= removed
@@ -81,7 +82,8 @@ def test_mismatch_filter__seeded_and_quantised():
     b = mismatch_filter(z, band, seed=7)
     pd.testing.assert_frame_equal(a.removed, b.removed)
     # int8 storage with its scale finds the same flips
-    quantised = SparseLD(np.round(upper.data * 127).astype(np.int8), upper.indptr, None, upper.n_variants)
+    quantised = SparseLD(np.round(upper.data * 127).astype(np.int8), upper.indptr, None,
+                         upper.n_variants)
     q = mismatch_filter(z, symmetric_band(quantised), scale=1 / 127, seed=7)
     assert set(flipped) <= set(q.removed["index"])
 

@@ -22,7 +22,8 @@ def write(tmp_path, name, lines, sep="\t"):
 
 
 PLINK2_LINEAR = [
-    "#CHROM POS ID REF ALT PROVISIONAL_REF? A1 OMITTED A1_FREQ TEST OBS_CT BETA SE T_STAT P ERRCODE",
+    "#CHROM POS ID REF ALT PROVISIONAL_REF? A1 OMITTED A1_FREQ TEST OBS_CT BETA SE T_STAT P "
+    "ERRCODE",
     "1 1000 rs1 A G Y G A 0.25 ADD 500 0.5 0.1 5 5.7e-7 .",
     "1 2000 rs2 C T Y C T 0.9 ADD 498 -0.2 0.05 -4 6.3e-5 .",
     "1 3000 rs3 G A Y A G 0.5 ADD 0 NA NA NA NA CONST_ALLELE",
@@ -153,13 +154,14 @@ def test_read_sumstats_any__vibank_round_trip(tmp_path):
 def test_read_sumstats_any__custom_column_map(tmp_path):
     lines = ["marker chrom bp effect other b s pval",
              "rs1 chr1 1000 g a -0.3 0.1 0.0027"]
-    cmap = {"SNP": "marker", "CHR": "chrom", "POS": "bp", "A1": "effect", "A2": "other", "BETA": "b",
-            "SE": "s", "P": "pval"}
-    table, _ = read_sumstats_any(write(tmp_path, "c.txt", lines), format="custom", column_map=cmap, n=800)
+    cmap = {"SNP": "marker", "CHR": "chrom", "POS": "bp", "A1": "effect", "A2": "other",
+            "BETA": "b", "SE": "s", "P": "pval"}
+    path = write(tmp_path, "c.txt", lines)
+    table, _ = read_sumstats_any(path, format="custom", column_map=cmap, n=800)
     assert (table[col.CHR][0], table[col.POS][0], table[col.A1][0]) == ("1", 1000, "G")
     np.testing.assert_allclose(table[col.Z], [-3.0])
     with pytest.raises(VibankError, match=r"column 'beta' \(given for BETA in column_map\)"):
-        read_sumstats_any(write(tmp_path, "c.txt", lines), format="custom", column_map={**cmap, "BETA": "beta"}, n=1)
+        read_sumstats_any(path, format="custom", column_map={**cmap, "BETA": "beta"}, n=1)
 
 
 def test_read_sumstats_any__p_zero_clipped_and_recorded(tmp_path):
@@ -178,8 +180,8 @@ def test_z_from_p__hand_values():
 
 
 def test_normalise_chrom__spellings():
-    assert normalise_chrom(["chr1", "01", "1", "chrX", "X", "23", "MT", "chr6_cox_hap2"]).tolist() == [
-        "1", "1", "1", "23", "23", "23", "26", "6_COX_HAP2"]
+    names = ["chr1", "01", "1", "chrX", "X", "23", "MT", "chr6_cox_hap2"]
+    assert normalise_chrom(names).tolist() == ["1", "1", "1", "23", "23", "23", "26", "6_COX_HAP2"]
 
 
 def test_read_sumstats_any__gzip(tmp_path):

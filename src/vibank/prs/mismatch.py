@@ -16,7 +16,9 @@ T of its close neighbours too (they draw it as a neighbour), so a round removes 
 variants whose T is the largest among the flagged variants in their LD row; the others are
 tested again in the next round without it. On the simulated case of ``tests/unit/test_mismatch.py``
 (blocks of 100 variants, AR(1) r = 0.95, 5 sign flips) removing every flagged variant at once
-(``removal="all"``, the literal rule) also removed 4-13 true neighbours of the flipped ones. A variant with a flipped sign or a wrong allele shows as a large T_i, as does
+(``removal="all"``, the literal rule) also removed 4-13 true neighbours of the flipped ones.
+
+A variant with a flipped sign or a wrong allele shows as a large T_i, as does
 one whose GWAS sample's LD differs from the panel's. Averaging T_ij over correlated neighbours
 makes the chi2_1 reference conservative.
 

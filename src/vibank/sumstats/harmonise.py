@@ -93,31 +93,41 @@ def harmonise(sumstats, ld_variants, *, keep_ambiguous=False, ambiguous_max_maf=
     detail = np.full(len(s), "", dtype=object)
 
     def drop(mask, why, what=""):
+        """Give reason ``why`` to the rows of ``mask`` without one; ``what`` is the detail, or a
+        function of the row indices giving it (computed for the dropped rows only)."""
         new = (reason == "") & np.asarray(mask, bool)
         reason[new] = why
-        detail[new] = what if np.isscalar(what) else np.asarray(what, dtype=object)[new]
+        if callable(what):
+            rows = np.flatnonzero(new)
+            detail[rows] = np.asarray(what(rows), dtype=object) if len(rows) else []
+        else:
+            detail[new] = what
 
     chrom = s["_chrom"].to_numpy(object)
     if ld_chrom is not None:
         drop(pd.notna(chrom) & ~np.isin(chrom.astype(str), np.unique(ld_chrom.astype(str))),
              "other_chromosome")
     allele = qc.allele_reasons(s[col.A1], s[col.A2])
-    drop(allele == "invalid_allele", "invalid_allele", "alleles " + _pair(s[col.A1], s[col.A2]))
-    drop(allele == "multiallelic", "multiallelic", "alleles " + _pair(s[col.A1], s[col.A2]))
+    def alleles(rows):
+        return "alleles " + _pair(s[col.A1].iloc[rows], s[col.A2].iloc[rows])
+
+    drop(allele == "invalid_allele", "invalid_allele", alleles)
+    drop(allele == "multiallelic", "multiallelic", alleles)
     values = qc.value_reasons(s)
-    drop(values == "se_nonpositive", "se_nonpositive", "SE = " + s[col.SE].astype(str))
-    drop(values == "non_finite", "non_finite", _non_finite_detail(s))
+    drop(values == "se_nonpositive", "se_nonpositive",
+         lambda rows: "SE = " + s[col.SE].iloc[rows].astype(str).to_numpy(object))
+    drop(values == "non_finite", "non_finite", lambda rows: _non_finite_detail(s.iloc[rows]))
     live = reason == ""
     outlier, threshold = qc.n_outliers(s[col.N].to_numpy(float)[live], factor=n_outlier_factor)
     mask = np.zeros(len(s), bool)
     mask[np.flatnonzero(live)[outlier]] = True
-    drop(mask, "n_outlier", "N = " + s[col.N].astype(str) +
-         f" < {threshold:.0f} ({n_outlier_factor:.2g} x 90th percentile)")
+    drop(mask, "n_outlier", lambda rows: "N = " + s[col.N].iloc[rows].astype(str).to_numpy(object)
+         + f" < {threshold:.0f} ({n_outlier_factor:.2g} x 90th percentile)")
 
     if check_build:
         _check_build(s[reason == ""], ld, ld_chrom, label, ld_label, build_min_shared)
     duplicated, counts = _duplicates(s, reason == "")
-    drop(duplicated, "duplicate", counts.astype(str) + " rows for this variant")
+    drop(duplicated, "duplicate", lambda rows: counts[rows].astype(str) + " rows for this variant")
 
     pairs = _candidate_pairs(s, reason == "", ld, ld_chrom)
     match = _classify(pairs, s, ld)
@@ -125,11 +135,8 @@ def harmonise(sumstats, ld_variants, *, keep_ambiguous=False, ambiguous_max_maf=
     n_valid = np.bincount(match["row"], minlength=len(s))
     drop(n_candidates == 0, "not_in_ld")
     first = pairs.drop_duplicates("row").set_index("row")
-    mismatch_detail = pd.Series("", index=s.index, dtype=object)
-    idx = first.index.to_numpy()
-    mismatch_detail.iloc[idx] = ("alleles " + _pair(s[col.A1].iloc[idx], s[col.A2].iloc[idx])
-                                 + ", LD " + _pair(first["L1"], first["L2"]))
-    drop(n_valid == 0, "allele_mismatch", mismatch_detail)
+    drop(n_valid == 0, "allele_mismatch", lambda rows: alleles(rows) + ", LD "
+         + _pair(first["L1"].reindex(rows), first["L2"].reindex(rows)))
     # one row, several panel variants; or one panel variant, several rows: drop them all
     ld_hits = np.bincount(match["ld"], minlength=len(ld))
     many = (n_valid > 1) | np.isin(np.arange(len(s)), match["row"][ld_hits[match["ld"]] > 1])
@@ -208,12 +215,18 @@ def _check_build(s, ld, ld_chrom, label, ld_label, min_shared):
 
 def _duplicates(s, live):
     """Rows sharing CHR:POS and the unordered allele pair (ID without a position): all flagged."""
-    a1, a2 = s[col.A1].fillna("?").astype(str), s[col.A2].fillna("?").astype(str)
-    pair = np.where(a1 < a2, a1 + ":" + a2, a2 + ":" + a1)
-    key = np.where(s["_by_pos"], s["_chrom"].astype(str) + ":" + s["_pos"].astype(str) + ":" + pair,
-                   "id:" + s[col.SNP].astype(str))
-    key = pd.Series(np.where(live, key, None))
-    counts = key.map(key[live].value_counts()).fillna(0).astype(int).to_numpy()
+    a1 = s[col.A1].fillna("?").to_numpy(object)
+    a2 = s[col.A2].fillna("?").to_numpy(object)
+    swap = a1 > a2
+    by_pos = s["_by_pos"].to_numpy()
+    keys = pd.DataFrame({
+        "chrom": np.where(by_pos, s["_chrom"].fillna("").to_numpy(object), ""),
+        "pos": np.where(by_pos, s["_pos"].fillna(-1).to_numpy(np.int64), -1),
+        "id": np.where(by_pos, "", s[col.SNP].fillna("").to_numpy(object)),
+        "low": np.where(swap, a2, a1), "high": np.where(swap, a1, a2)})[live]
+    counts = np.zeros(len(s), np.int64)
+    groups = keys.groupby(list(keys.columns), sort=False)["chrom"]
+    counts[live] = groups.transform("size").to_numpy()
     return live & (counts > 1), counts
 
 
@@ -278,7 +291,8 @@ def _orient_ambiguous(match, s, ld, keep, max_maf, drop):
         return out
 
     if not keep:
-        drop(at(amb), "ambiguous", "strand-ambiguous alleles " + _pair(s[col.A1], s[col.A2]))
+        drop(at(amb), "ambiguous",
+             lambda rows: "strand-ambiguous " + _pair(s[col.A1].iloc[rows], s[col.A2].iloc[rows]))
         return match[~amb].assign(resolved=False)
     f_s, f_l = match["f_s"].to_numpy(float), match["f_l"].to_numpy(float)
     maf_s = np.where(np.isfinite(f_s), qc.maf_from_freq(f_s), match["maf_s"])

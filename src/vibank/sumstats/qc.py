@@ -22,7 +22,7 @@ N_OUTLIER_FACTOR = 2 / 3
 N_OUTLIER_QUANTILE = 0.9
 
 _BASES = frozenset("ACGT")
-_COMPLEMENT = str.maketrans("ACGT", "TGCA")
+_COMPLEMENT_OF = {"A": "T", "C": "G", "G": "C", "T": "A"}
 _MULTI_ALLELIC_SEPARATORS = (",", "/", ";", "|")
 
 
@@ -70,8 +70,8 @@ def p_from_z(z):
 
 
 def complement(alleles):
-    """Strand complement of single-base allele codes (A<->T, C<->G) of a string Series."""
-    return alleles.str.translate(_COMPLEMENT)
+    """Strand complement of single-base allele codes (A<->T, C<->G); other codes give <NA>."""
+    return pd.Series(alleles).map(_COMPLEMENT_OF).astype("string")
 
 
 def is_ambiguous(a1, a2):
@@ -167,9 +167,17 @@ def normalise_chrom(values):
     numeric codes for the others (X = 23, Y = 24, XY = 25, MT = 26), so ``chr1``, ``01`` and
     ``1`` all give ``1``, and ``chrX``, ``X`` and ``23`` give ``23``. Other names (``6_cox_hap2``,
     ``Un``) are returned stripped of the prefix and never match a panel chromosome."""
-    text = pd.Series(values, dtype="string").str.strip()
+    values = pd.Series(values, dtype="string")
+    # a handful of distinct names per file: normalise those, then map
+    codes, names = pd.factorize(values)
+    if not len(names):
+        return pd.Series(pd.NA, index=values.index, dtype="string")
+    text = pd.Series(names, dtype="string").str.strip()
     text = text.str.replace(r"^(?i:chr)", "", regex=True).str.upper()
     text = text.replace(_CHROM_ALIASES)
     numeric = text.str.fullmatch(r"0*[1-9][0-9]*").fillna(False)
     text[numeric] = text[numeric].str.lstrip("0")
-    return text
+    out = pd.Series(pd.array(np.asarray(text, dtype=object)[codes], dtype="string"),
+                    index=values.index)
+    out[codes < 0] = pd.NA
+    return out
