@@ -26,6 +26,7 @@ def snakemake_job(snakemake):
         logging.basicConfig(stream=log_file, level=logging.INFO, force=True,
                             format="%(asctime)s %(name)s %(levelname)s %(message)s")
         try:
+            _require_memory(snakemake)
             yield logging.getLogger(f"vibank.rule.{snakemake.rule}")
         except VibankError as err:
             message = f"vibank: error: {err}"
@@ -39,6 +40,16 @@ def snakemake_job(snakemake):
             raise
         finally:
             sys.stderr = console
+
+
+def _require_memory(snakemake):
+    """Fail like an out-of-memory job when granted less than config testing.require_mem_mb
+    names for this rule (for the retry tests; mem_mb grows with the attempt)."""
+    need = snakemake.config.get("testing", {}).get("require_mem_mb", {}).get(snakemake.rule)
+    granted = snakemake.resources.get("mem_mb")
+    if need and granted is not None and granted < need:
+        raise VibankError(f"testing.require_mem_mb: rule {snakemake.rule} was granted mem_mb="
+                          f"{granted}, needs {need} (simulated out of memory)")
 
 
 def chromosome_outputs(output):

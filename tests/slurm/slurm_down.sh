@@ -11,6 +11,12 @@ if [ ! -s "$DIR/pids" ]; then
   exit 0
 fi
 
+# jobs left in this private cluster would hold the node after the next start: cancel them
+if command -v scancel >/dev/null && scontrol ping 2>/dev/null | grep -q UP; then
+  jobs=$(squeue -h -o %i 2>/dev/null || true)
+  [ -z "$jobs" ] || { say "cancelling jobs left in the queue: $(echo $jobs)"; scancel $jobs || true; }
+fi
+
 # check each PID still runs the program recorded for it (a PID recorded long ago may belong to
 # another program now), then SIGTERM them all, newest first, and wait for them together
 stopping=()
