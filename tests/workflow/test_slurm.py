@@ -26,6 +26,7 @@ BIN = Path(sys.executable).parent
 TARGETS = ["results/gwas/gwas_summary.tsv", "results/prs/viprs-ss-vem/sparse/fold1/chr1.json"]
 RULES = {"simulate_cohort", "qc_genotypes", "compute_pcs", "simulate_phenotypes",
          "make_covariates", "make_splits", "run_gwas", "compute_ld", "fit_prs", "summarise_gwas"}
+ONE_THREAD = ("compute_pcs", "compute_ld", "fit_prs")
 RETRIED = "summarise_gwas"  # config-slurm: testing.require_mem_mb
 
 
@@ -93,6 +94,9 @@ def test_slurm__short_config_matches_local_run(tmp_path, slurm_cluster):
         proc = snakemake(
             "--profile", str(REPO / "profiles" / "slurm"), "--directory", str(slurm_dir),
             "--default-resources", *_slurm_resources(),
+            # the node has 2 CPUs: one-thread jobs here let the DAG's parallel jobs run together
+            # (simulate_cohort and qc_genotypes, alone in their level, keep 2)
+            "--set-threads", *(f"{rule}=1" for rule in ONE_THREAD),
             # jobs here take ~15 s: a first status check after 5 s, then 15 s later, finds them
             "--slurm-init-seconds-before-status-checks", "5",
             "--slurm-keep-successful-logs", *common)
