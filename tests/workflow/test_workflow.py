@@ -2,6 +2,7 @@
 
 import hashlib
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -84,9 +85,14 @@ def _content(path):
     return json.dumps(strip(json.loads(path.read_text())), sort_keys=True)
 
 
+#: figures drawn from measured times differ between runs; everything else must not
+TIMED_FIGURES = {"runtime.png", "runtime.pdf"}
+
+
 def _checksums(root):
     return {p.relative_to(root): _content(p)
-            for p in sorted((root / "results").rglob("*")) if p.is_file()}
+            for p in sorted((root / "results").rglob("*"))
+            if p.is_file() and p.name not in TIMED_FIGURES}
 
 
 @pytest.mark.workflow
@@ -226,6 +232,21 @@ def test_end_to_end__tiny_config(tmp_path):
     runtime = pd.read_csv(again / "results/eval/runtime.tsv", sep="\t")
     assert len(runtime) == len(h2) and (runtime["seconds"] > 0).all()
     assert set(runtime["rule"]) == {"fit_prs", "tune_prs", "fit_baseline"}
+    # figures and the HTML report: each figure embedded with its caption, under its category
+    figures = ("accuracy", "runtime", "transfer", "h2_calibration", "grid_elbo")
+    for name in figures:
+        for ext in ("png", "pdf"):
+            assert (again / f"results/figures/{name}.{ext}").stat().st_size > 1000
+    snakemake("--directory", str(again), "--report", str(again / "results/report.html"),
+              "--configfile", str(TINY), "--replace-workflow-config")
+    html = (again / "results/report.html").read_text()
+    entries = json.loads(re.search(r"var results = (\{.*?\});\s*</script>", html, re.S).group(1))
+    categories = json.loads(re.search(r"var categories = (\{.*?\});\s*</script>", html,
+                                      re.S).group(1))
+    assert set(categories) == {"QC", "GWAS", "PRS fit", "CV", "transfer"}
+    for name in figures:
+        entry = entries[f"results/figures/{name}.png"]
+        assert entry["mime_type"] == "image/png" and len(entry["caption"].strip()) > 50
     genome_metrics = pd.read_csv(tmp_path / "results/eval/metrics.tsv", sep="\t")
     assert set(genome_metrics["model"]) == {"viprs-ss-gw"}
     assert len(genome_metrics) == len(traits) * n_folds * len(targets)

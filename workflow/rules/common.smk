@@ -248,7 +248,11 @@ def get_target_keeps_of_fold(wildcards):
     validation samples, then the target populations."""
     fold = f"results/splits/fold{wildcards.fold}"
     return [
-        f"{fold}/{s}.keep" if s in ("test", "validation") else f"results/splits/target_{s}.keep"
+        (
+            f"{fold}/{s}.keep"
+            if s in ("test", "validation")
+            else f"results/splits/target_{s}.keep"
+        )
         for s in EVAL_TARGETS
     ]
 
