@@ -40,11 +40,13 @@ cdef enum:
     _BLOCK = 16
 
 
+cdef extern from "../../prs/_kernels/_axpy.h" nogil:
+    # y[:p] += a * x[:p], compiled for AVX2 + FMA and the baseline, chosen at load time
+    void vibank_axpy_f64_f64(double* q, const double* d, Py_ssize_t n, double step)
+
+
 cdef inline void _axpy(double* y, const double* x, Py_ssize_t p, double a) noexcept nogil:
-    """y[:p] += a * x[:p] (a plain loop the compiler vectorises)."""
-    cdef Py_ssize_t k
-    for k in range(p):
-        y[k] += a * x[k]
+    vibank_axpy_f64_f64(y, x, p, a)
 
 
 cdef void _sweep_block(const long long* block, Py_ssize_t size, Py_ssize_t p,
