@@ -16,13 +16,16 @@ from pathlib import Path
 
 import pytest
 import yaml
-from test_workflow import _checksums, snakemake  # same directory (pytest's rootdir imports)
+from test_workflow import _checksums  # same directory (pytest's rootdir imports)
 
 REPO = Path(__file__).resolve().parents[2]
 CONFIG = REPO / "tests" / "workflow" / "config-slurm" / "config.yaml"
 SLURM_SCRIPTS = REPO / "tests" / "slurm"
 SLURM_DIR = Path(os.environ.get("VIBANK_SLURM_DIR", "/var/lib/vibank-slurm"))
 BIN = Path(sys.executable).parent
+SNAKEMAKE = [str(BIN / "snakemake"), "--snakefile", str(REPO / "workflow" / "Snakefile")]
+ENV = dict(os.environ, PATH=f"{BIN}{os.pathsep}{os.environ['PATH']}")
+TIMEOUT = 900  # s; a job that SLURM never starts would otherwise hang the test suite
 TARGETS = ["results/gwas/gwas_summary.tsv", "results/prs/viprs-ss-vem/sparse/fold1/chr1.json"]
 RULES = {"simulate_cohort", "qc_genotypes", "compute_pcs", "simulate_phenotypes",
          "make_covariates", "make_splits", "run_gwas", "compute_ld", "fit_prs", "summarise_gwas"}
@@ -85,23 +88,23 @@ def test_slurm__short_config_matches_local_run(tmp_path, slurm_cluster):
     local_dir.mkdir()
     # the local reference run (one core) goes on while SLURM jobs wait for their status checks
     local = subprocess.Popen(
-        [str(BIN / "snakemake"), "--snakefile", str(REPO / "workflow" / "Snakefile"),
-         "--profile", str(REPO / "profiles" / "local"), "--cores", "1", "--retries", "1",
-         "--directory", str(local_dir), *common],
-        cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-        env=dict(os.environ, PATH=f"{BIN}{os.pathsep}{os.environ['PATH']}"))
+        [*SNAKEMAKE, "--profile", str(REPO / "profiles" / "local"), "--cores", "1",
+         "--retries", "1", "--directory", str(local_dir), *common],
+        cwd=REPO, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
-        proc = snakemake(
-            "--profile", str(REPO / "profiles" / "slurm"), "--directory", str(slurm_dir),
-            "--default-resources", *_slurm_resources(),
-            # the node has 2 CPUs: one-thread jobs here let the DAG's parallel jobs run together
-            # (simulate_cohort and qc_genotypes, alone in their level, keep 2)
-            "--set-threads", *(f"{rule}=1" for rule in ONE_THREAD),
-            # jobs here take ~15 s: a first status check after 5 s, then 15 s later, finds them
-            "--slurm-init-seconds-before-status-checks", "5",
-            "--slurm-keep-successful-logs", *common)
+        proc = subprocess.run(
+            [*SNAKEMAKE, "--profile", str(REPO / "profiles" / "slurm"),
+             "--directory", str(slurm_dir), "--default-resources", *_slurm_resources(),
+             # the node has 2 CPUs: one-thread jobs here let the DAG's parallel jobs run
+             # together (simulate_cohort and qc_genotypes, alone in their level, keep 2)
+             "--set-threads", *(f"{rule}=1" for rule in ONE_THREAD),
+             # jobs here take ~15 s: a first status check after 5 s, then 15 s later, finds them
+             "--slurm-init-seconds-before-status-checks", "5",
+             "--slurm-keep-successful-logs", *common],
+            cwd=REPO, env=ENV, capture_output=True, text=True, timeout=TIMEOUT)
     finally:
-        local_out, _ = local.communicate(timeout=600)
+        local_out, _ = local.communicate(timeout=TIMEOUT)
+    assert proc.returncode == 0, f"{proc.stdout[-3000:]}\n{proc.stderr[-5000:]}"
     assert local.returncode == 0, local_out[-5000:]
     out = proc.stdout + proc.stderr
 
