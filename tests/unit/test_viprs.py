@@ -74,10 +74,10 @@ def test_fit__stored_eigenvalues_give_the_ridge_without_recomputing(small_panel_
 
 def test_fit__divergence_with_psd_ld_is_a_clear_error():
     # LD says the variants are independent, but the marginal effects are far too large for that:
-    # h2 would exceed 1; a ridge cannot help because the LD is already PSD
+    # h2 would exceed 1 even with the largest ridge
     m = 50
     b = std_beta_from_z(np.full(m, 60.0), np.full(m, 1000.0))
-    with pytest.raises(VibankError, match="positive semi-definite; check the summary statistics"):
+    with pytest.raises(VibankError, match=r"chromosome 2 even with a ridge of up to 2 \(the LD matrix is positive semi-definite\); check the summary statistics"):
         VIPRS(max_iter=50).fit(b, 1000, sp.csr_matrix((m, m)), label="chromosome 2")
 
 

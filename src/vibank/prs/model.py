@@ -204,8 +204,10 @@ class VIPRS:
         """pi_k, s2_k, s2e from prs_vi.md section 6 (h2_0 from the LD-score regression slope)."""
         m, k = len(b), self._k
         chi2 = b**2 * n / np.maximum(1 - b**2, 1e-12)
-        ld_score = 1.0 + row_sums_of_squares(self._ld.data, self._ld_indptr, scale=self._ld_scale)
-        h2 = m * (chi2.mean() - 1) / (np.median(n) * ld_score.mean())
+        if self._mean_ld_score is None:  # once per fit, not again at each ridge restart
+            self._mean_ld_score = 1.0 + float(row_sums_of_squares(
+                self._ld.data, self._ld_indptr, scale=self._ld_scale).mean())
+        h2 = m * (chi2.mean() - 1) / (np.median(n) * self._mean_ld_score)
         h2 = float(np.clip(h2, 1e-3, 0.9))
         pi = np.asarray(self.pi if self.pi is not None else 0.01, dtype=np.float64)
         pis = np.full(k, pi / k) if pi.ndim == 0 else pi.copy()
@@ -326,8 +328,9 @@ class VIPRS:
         If the fit diverges (non-finite values, h2 outside [0, 1], or a falling ELBO), which is
         what a non positive semi-definite LD matrix from a small panel does, each block of 2,000
         variants gets a ridge lambda_b = -min eigenvalue_b + 0.01 (R + lambda_b I) and the fit
-        restarts; if it still diverges, the ridge is raised to at least 0.1, 0.5, 1 and 2 in
-        turn, everywhere (out-of-sample LD from a small panel against a precise GWAS needs it).
+        restarts; if it still diverges (or the LD is positive semi-definite: then the summary
+        statistics disagree with the panel's LD), the ridge is raised to at least 0.1, 0.5, 1 and
+        2 in turn, everywhere (out-of-sample LD from a small panel against a precise GWAS needs it).
         Each restart is logged and the ridge kept in ``ridge_``. A fit that still diverges raises
         VibankError and no result is kept.
 
@@ -381,29 +384,36 @@ class VIPRS:
         self._eigenvalues = ld_eigenvalues
         self._b, self._n = b.astype(self.dtype), n.astype(self.dtype)
         self.ridge_ = np.zeros(len(b))
+        self._mean_ld_score = None
         stop, history = self._run(t0)
+        psd = True
         if stop == "diverged":
             self.ridge_ = self._block_ridge()
-            if not self.ridge_.any():
-                raise VibankError(f"VIPRS diverged on {label} although its LD matrix is positive "
-                                  "semi-definite; check the summary statistics against the LD "
-                                  "panel (allele coding, sample size) or use the mismatch filter")
-            log.warning("VIPRS diverged on %s: the LD matrix is not positive semi-definite; "
-                        "restarting with a block ridge (lambda up to %.4g)", label, self.ridge_.max())
-            stop, history = self._run(t0)
+            psd = not self.ridge_.any()
+            if psd:
+                log.warning("VIPRS diverged on %s although its LD matrix is positive "
+                            "semi-definite: the summary statistics disagree with the panel's LD "
+                            "(out-of-sample LD); restarting with a ridge", label)
+            else:
+                log.warning("VIPRS diverged on %s: the LD matrix is not positive semi-definite; "
+                            "restarting with a block ridge (lambda up to %.4g)", label,
+                            self.ridge_.max())
+                stop, history = self._run(t0)
         for floor in RIDGE_ESCALATION:
             if stop != "diverged":
                 break
             # the panel's LD and the GWAS sample disagree more than the smallest eigenvalue
-            # shows (typical when N is small against M): strengthen the ridge everywhere
-            self.ridge_ = np.maximum(4 * self.ridge_, floor)
+            # shows (typical when N is large against the panel): strengthen the ridge everywhere
+            self.ridge_ = np.maximum(self.ridge_, floor)
             log.warning("VIPRS still diverged on %s; restarting with a ridge of at least %.3g",
                         label, floor)
             stop, history = self._run(t0)
         if stop == "diverged":
+            kind = "is" if psd else "is not"
             raise VibankError(f"VIPRS diverged on {label} even with a ridge of up to "
-                              f"{self.ridge_.max():.4g}; the summary statistics may not match "
-                              "the LD panel: use the mismatch filter")
+                              f"{self.ridge_.max():.4g} (the LD matrix {kind} positive "
+                              "semi-definite); check the summary statistics against the LD panel "
+                              "(allele coding, sample size) or use the mismatch filter")
         self._store_results(stop, history, t0)
         if sizes is not None:  # each chromosome's share of h2 (its zeta and eta'q terms)
             eta, zeta = self._moments()
