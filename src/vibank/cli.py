@@ -134,7 +134,7 @@ def _cmd_fit(args):
                          grid_out=f"{args.out}.grid.tsv", bfile=args.bfile,
                          validation_keep=args.validation_keep, phenotypes=args.phenotypes,
                          strategy=args.strategy, metric=args.metric, grid_size=args.grid_size,
-                         bo_calls=args.bo_calls, seed=args.seed, max_iter=args.max_iter, **common)
+                         bo_calls=args.bo_calls, seed=args.seed, max_iter=args.grid_max_iter, **common)
         print(f"{args.strategy}: {len(table)} fits -> {args.out}.grid.tsv, {args.out}.chr*.*")
         return
     if len(args.ld) == 1:
@@ -236,6 +236,8 @@ def build_parser():
     fit.add_argument("--threads", type=int, default=1)
     fit.add_argument("--min-overlap", dest="min_overlap", type=float, default=0.75)
     fit.add_argument("--max-iter", dest="max_iter", type=int, default=1000)
+    fit.add_argument("--grid-max-iter", dest="grid_max_iter", type=int, default=300,
+                     help="maximum iterations of each fit of gs, bma and bo")
     fit.set_defaults(func=_cmd_fit)
     return parser
 

@@ -118,7 +118,7 @@ rule tune_prs:
         runtime=240,
     params:
         min_overlap=config["prs"]["min_overlap"],
-        max_iter=config["prs"]["max_iter"],
+        max_iter=config["prs"]["grid_max_iter"],
         prior=get_prs_prior,
         prior_options=get_prs_prior_options,
         strategy=get_prs_strategy,
