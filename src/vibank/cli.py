@@ -12,6 +12,7 @@ import yaml
 
 from vibank import __version__
 from vibank.errors import VibankError
+from vibank.io.sumstats_formats import FORMATS
 
 
 def _load_config(path):
@@ -109,13 +110,18 @@ def _cmd_fit(args):
     from vibank.ld import LDMatrix
     from vibank.pipelines import fit_prs_chromosome, fit_prs_genome
 
+    if len(args.sumstats) == 1 and len(args.ld) > 1:  # one genome-wide file, split by the stores
+        args.sumstats = args.sumstats * len(args.ld)
     if len(args.sumstats) != len(args.ld):
         raise VibankError(f"--sumstats names {len(args.sumstats)} files but --ld {len(args.ld)}")
+    sumstats_options = {"sumstats_format": args.format, "n": args.n, "audit_out": args.audit,
+                        "harmonise_options": {"keep_ambiguous": args.keep_ambiguous,
+                                              "allow_low_overlap": args.allow_low_overlap}}
     options = {"mixture": {"n_components": args.n_components},
                "alpha": {"alpha": args.alpha, "fit_alpha": args.fit_alpha}}.get(args.prior, {})
     common = dict(trait=args.trait, model_name=args.model_name, prior=args.prior,
                   prior_options=options, n_threads=args.threads, min_overlap=args.min_overlap,
-                  max_iter=args.max_iter)
+                  max_iter=args.max_iter, sumstats_options=sumstats_options)
 
     def outputs(prefix):
         return {"effects": f"{prefix}.effects.tsv.gz", "json": f"{prefix}.json",
@@ -236,6 +242,14 @@ def build_parser():
     fit.add_argument("--threads", type=int, default=1)
     fit.add_argument("--min-overlap", dest="min_overlap", type=float, default=0.75)
     fit.add_argument("--max-iter", dest="max_iter", type=int, default=1000)
+    fit.add_argument("--format", default="auto", choices=["auto", *FORMATS],
+                     help="summary-statistics format (auto: detected from the header)")
+    fit.add_argument("--n", type=float, help="GWAS sample size where the file gives none")
+    fit.add_argument("--audit", help="write the per-variant harmonisation audit here (TSV)")
+    fit.add_argument("--keep-ambiguous", dest="keep_ambiguous", action="store_true",
+                     help="orient A/T and C/G SNPs by allele frequency instead of dropping them")
+    fit.add_argument("--allow-low-overlap", dest="allow_low_overlap", action="store_true",
+                     help="warn instead of refusing when few variants match the LD panel")
     fit.add_argument("--grid-max-iter", dest="grid_max_iter", type=int, default=300,
                      help="maximum iterations of each fit of gs, bma and bo")
     fit.set_defaults(func=_cmd_fit)

@@ -14,9 +14,10 @@ from vibank import columns as col
 from vibank.errors import VibankError
 from vibank.io.atomic import write_table
 from vibank.io.score_files import write_effect_table, write_json, write_pgs_catalog, write_plink_score
-from vibank.io.sumstats import read_sumstats
+from vibank.io.sumstats_formats import read_sumstats_any
 from vibank.ld import LDMatrix, symmetric_band
 from vibank.prs import VIPRS, std_beta_from_z, symmetric_offdiagonal
+from vibank.sumstats import harmonise
 
 log = logging.getLogger(__name__)
 
@@ -45,18 +46,20 @@ def match_to_ld(sumstats, variants):
     return merged.drop(columns=["index", f"{col.A1}_ld", f"{col.A2}_ld"]), mask, counts
 
 
-def _load_chromosome(sumstats_path, ld_path, min_overlap):
-    """Sumstats matched to one chromosome's LD store, with the LD as E-step rows."""
-    sumstats = read_sumstats(sumstats_path)
+def _load_chromosome(sumstats_path, ld_path, min_overlap, *, sumstats_format="auto", n=None,
+                     column_map=None, harmonise_options=None):
+    """Sumstats (any supported format) harmonised to one chromosome's LD store, with the LD as
+    E-step rows; the per-variant audit of what was dropped comes back under ``audit``."""
+    sumstats, read_audit = read_sumstats_any(sumstats_path, format=sumstats_format, n=n,
+                                             column_map=column_map)
     ld = LDMatrix(ld_path)
     chrom = ld.attrs.get("chrom", "?")
     variants = ld.variants()
-    matched, mask, counts = match_to_ld(sumstats, variants)
-    overlap = len(matched) / max(len(sumstats), 1)
-    log.info("chr%s: %d of %d variants matched the LD (%s)", chrom, len(matched), len(sumstats), counts)
-    if overlap < min_overlap:
-        raise VibankError(f"{sumstats_path}: only {overlap:.1%} of the variants match {ld_path} "
-                          f"(min_overlap {min_overlap:.0%})")
+    matched, mask, audit, counts = harmonise(
+        sumstats, variants, min_overlap=min_overlap, label=str(sumstats_path),
+        ld_label=str(ld_path), **(harmonise_options or {}))
+    audit = pd.concat([read_audit, audit], ignore_index=True) if len(read_audit) else audit
+    log.info("chr%s: %d of %d variants harmonised to the LD", chrom, len(matched), len(sumstats))
     # the store's per-block extremal eigenvalues, in the indices of the matched variants
     kept = np.concatenate([[0], np.cumsum(mask)])
     eigenvalues = [{**block, "start": int(kept[block["start"]]), "stop": int(kept[block["stop"]])}
@@ -69,7 +72,8 @@ def _load_chromosome(sumstats_path, ld_path, min_overlap):
     maf = matched[col.MAF].to_numpy(float) if col.MAF in matched else np.full(len(matched), np.nan)
     maf = np.where(np.isnan(maf), variants[col.MAF].to_numpy(float)[mask], maf)
     return {
-        "path": sumstats_path, "matched": matched, "counts": counts, "chrom": chrom, "n": n,
+        "path": sumstats_path, "matched": matched, "counts": counts, "audit": audit,
+        "chrom": chrom, "n": n,
         "b": std_beta_from_z(matched[col.Z].to_numpy(float), n), "maf": maf,
         # band rows (windowed, block, sample LD) stream no column indices; other layouts use CSR
         "rows": symmetric_band(stored) or symmetric_offdiagonal(stored),
@@ -140,7 +144,7 @@ def _posterior(model):
 
 def fit_prs_chromosome(sumstats_path, ld_path, *, out_effects, out_json, out_pgs, out_score,
                        trait, model_name="viprs-ss-vem", prior="spike_slab", prior_options=None,
-                       n_threads=1, min_overlap=0.75, max_iter=1000):
+                       n_threads=1, min_overlap=0.75, max_iter=1000, sumstats_options=None):
     """Fit VIPRS on one chromosome and write its result files.
 
     Parameters
@@ -153,7 +157,7 @@ def fit_prs_chromosome(sumstats_path, ld_path, *, out_effects, out_json, out_pgs
         (n_components, update_components, alpha, fit_alpha)
     min_overlap : refuse when fewer than this share of the sumstats variants match the LD
     """
-    c = _load_chromosome(sumstats_path, ld_path, min_overlap)
+    c, = _load_all([sumstats_path], [ld_path], min_overlap, sumstats_options)
     model = _make_model(prior, prior_options, n_threads, max_iter)
     freq = _frequencies([c], prior)
     model.fit(c["b"], c["n"], c["rows"], ld_scale=c["scale"], ld_eigenvalues=c["eigenvalues"],
@@ -166,8 +170,21 @@ def fit_prs_chromosome(sumstats_path, ld_path, *, out_effects, out_json, out_pgs
     return model
 
 
-def _load_genome(sumstats_paths, ld_paths, min_overlap):
-    chromosomes = [_load_chromosome(s, l, min_overlap) for s, l in zip(sumstats_paths, ld_paths)]
+def _load_all(sumstats_paths, ld_paths, min_overlap, sumstats_options=None):
+    """_load_chromosome over (sumstats, LD) pairs. ``sumstats_options``: sumstats_format, n,
+    column_map, harmonise_options (see _load_chromosome) and audit_out, a path receiving the
+    per-variant audit of every chromosome (written atomically)."""
+    options = dict(sumstats_options or {})
+    audit_out = options.pop("audit_out", None)
+    chromosomes = [_load_chromosome(s, l, min_overlap, **options)
+                   for s, l in zip(sumstats_paths, ld_paths)]
+    if audit_out is not None:
+        write_table(pd.concat([c["audit"] for c in chromosomes], ignore_index=True), audit_out)
+    return chromosomes
+
+
+def _load_genome(sumstats_paths, ld_paths, min_overlap, sumstats_options=None):
+    chromosomes = _load_all(sumstats_paths, ld_paths, min_overlap, sumstats_options)
     scales = {c["scale"] for c in chromosomes}
     if len(scales) > 1 or len({np.asarray(c["rows"].data).dtype for c in chromosomes}) > 1:
         raise VibankError(f"{', '.join(map(str, ld_paths))}: a genome-wide fit needs LD stores "
@@ -193,7 +210,7 @@ def _label(chromosomes):
 
 def fit_prs_genome(sumstats_paths, ld_paths, outputs, *, trait, model_name="viprs-ss-vem",
                    prior="spike_slab", prior_options=None, n_threads=1, min_overlap=0.75,
-                   max_iter=1000):
+                   max_iter=1000, sumstats_options=None):
     """Fit VIPRS jointly on several chromosomes (shared hyperparameters) and write the result
     files of each chromosome.
 
@@ -204,7 +221,7 @@ def fit_prs_genome(sumstats_paths, ld_paths, outputs, *, trait, model_name="vipr
     Other parameters as ``fit_prs_chromosome``; each JSON holds the shared hyperparameters, the
     chromosome's own h2 and the genome's (``h2_genome``).
     """
-    chromosomes, scale = _load_genome(sumstats_paths, ld_paths, min_overlap)
+    chromosomes, scale = _load_genome(sumstats_paths, ld_paths, min_overlap, sumstats_options)
     model = _make_model(prior, prior_options, n_threads, max_iter)
     model.fit(*_genome_data(chromosomes), ld_scale=scale, ld_eigenvalues=_eigenvalues(chromosomes),
               allele_frequency=_frequencies(chromosomes, prior), label=_label(chromosomes))
@@ -265,7 +282,7 @@ def validation_data(chromosomes, bfile, keep_path, phenotype_path, trait):
 def tune_prs(sumstats_paths, ld_paths, outputs, *, grid_out, bfile, validation_keep, phenotypes,
              trait, model_name, strategy, metric="validation", prior="spike_slab",
              prior_options=None, grid_size=30, bo_calls=20, seed=0, n_threads=1,
-             min_overlap=0.75, max_iter=1000):
+             min_overlap=0.75, max_iter=1000, sumstats_options=None):
     """Tune pi by grid search (gs), model averaging (bma) or Bayesian optimisation (bo) over all
     chromosomes at once (prs_vi.md section 7), and write each chromosome's result files.
 
@@ -277,7 +294,7 @@ def tune_prs(sumstats_paths, ld_paths, outputs, *, grid_out, bfile, validation_k
     """
     from vibank.prs import tuning
 
-    chromosomes, scale = _load_genome(sumstats_paths, ld_paths, min_overlap)
+    chromosomes, scale = _load_genome(sumstats_paths, ld_paths, min_overlap, sumstats_options)
     n_variants = sum(len(c["b"]) for c in chromosomes)
     score, metric_name = tuning.training_elbo, "elbo"
     if metric == "validation":
@@ -341,7 +358,7 @@ def ldsc_h2(chromosomes, ld_scores):
 
 def fit_baseline(sumstats_paths, ld_paths, outputs, *, grid_out, method, bfile, validation_keep,
                  ld_panel_keep, phenotypes, trait, model_name, options=None, seed=0,
-                 n_threads=1, min_overlap=0.75, workdir=None):
+                 n_threads=1, min_overlap=0.75, workdir=None, sumstats_options=None):
     """Fit a baseline PRS (prs_vi.md section 10) on all chromosomes of a trait and fold and write
     the same files as VIPRS.
 
@@ -356,7 +373,7 @@ def fit_baseline(sumstats_paths, ld_paths, outputs, *, grid_out, method, bfile, 
     from vibank.prs import baselines, tuning
 
     options = dict(options or {})
-    chromosomes, scale = _load_genome(sumstats_paths, ld_paths, min_overlap)
+    chromosomes, scale = _load_genome(sumstats_paths, ld_paths, min_overlap, sumstats_options)
     x_val, y_val, binary = validation_data(chromosomes, bfile, validation_keep, phenotypes, trait)
     metric_name = "validation_auprc" if binary else "validation_r2"
     metric = tuning.validation_auprc if binary else tuning.validation_r2

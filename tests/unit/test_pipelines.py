@@ -95,8 +95,9 @@ def test_fit_prs_chromosome__writes_every_result_file(study):
 def test_fit_prs_chromosome__refuses_low_overlap(study, tmp_path):
     ss = study["ss"].copy()
     ss["SNP"] = [f"x{j}" for j in range(M)]
+    ss["POS"] += 1  # neither IDs nor positions match the panel
     write_sumstats(ss, tmp_path / "other.tsv.gz")
-    with pytest.raises(VibankError, match="only 0.0% of the variants match"):
+    with pytest.raises(VibankError, match=r"other.tsv.gz: only 0 variants pair up with .*chr1.zarr \(0.0%"):
         fit_prs_chromosome(tmp_path / "other.tsv.gz", study["dir"] / "chr1.zarr",
                            out_effects=tmp_path / "e", out_json=tmp_path / "j", out_pgs=tmp_path / "p",
                            out_score=tmp_path / "s", trait="t")
@@ -137,3 +138,43 @@ def test_cli_fit__validation_metric_needs_validation_data(study, tmp_path, capsy
                  str(study["dir"] / "chr1.zarr"), "--out", str(tmp_path / "gs"), "--strategy", "bo"])
     err = capsys.readouterr().err
     assert code != 0 and "needs --bfile" in err and "Traceback" not in err
+
+
+def test_fit_prs_chromosome__external_format_with_swaps_flips_and_mismatches(study, tmp_path):
+    """A plink2 --glm file of the same GWAS with a third of the alleles swapped, a third on the
+    other strand and a few variants with alleles the panel lacks: harmonised, audited, and the
+    fit equals the fit of the canonical file without those variants."""
+    rng = np.random.default_rng(3)
+    ss = study["ss"]
+    kind = rng.choice(["same", "swap", "flip"], size=M)
+    bad = rng.choice(M, size=5, replace=False)
+    complement = {"A": "T", "C": "G", "G": "C", "T": "A"}
+    a1, a2 = ss["A1"].to_numpy(object).copy(), ss["A2"].to_numpy(object).copy()
+    swap, flip = kind == "swap", kind == "flip"
+    a1[swap], a2[swap] = ss["A2"].to_numpy(object)[swap], ss["A1"].to_numpy(object)[swap]
+    a1[flip] = [complement[a] for a in a1[flip]]
+    a2[flip] = [complement[a] for a in a2[flip]]
+    a1[bad], a2[bad] = "A", "C"  # an allele pair the panel's variants (A/G) do not have
+    sign = np.where(kind == "swap", -1.0, 1.0)
+    glm = pd.DataFrame({"#CHROM": "chr1", "POS": ss["POS"], "ID": ss["SNP"], "REF": a2, "ALT": a1,
+                        "A1": a1, "OBS_CT": ss["N"], "BETA": sign * ss["BETA"], "SE": ss["SE"],
+                        "T_STAT": sign * ss["Z"], "P": ss["P"]})
+    path = tmp_path / "external.PHENO1.glm.linear"
+    glm.to_csv(path, sep="\t", index=False)
+    outputs = {k: tmp_path / f"ext.{k}" for k in ("effects", "json", "pgs", "score")}
+    audit = tmp_path / "audit.tsv"
+    fit_prs_chromosome(path, study["dir"] / "chr1.zarr", out_effects=outputs["effects"],
+                       out_json=outputs["json"], out_pgs=outputs["pgs"], out_score=outputs["score"],
+                       trait="t", sumstats_options={"audit_out": audit})
+    reference = {k: tmp_path / f"ref.{k}" for k in ("effects", "json", "pgs", "score")}
+    write_sumstats(ss.drop(index=ss.index[bad]), tmp_path / "canonical.tsv.gz")
+    fit_prs_chromosome(tmp_path / "canonical.tsv.gz", study["dir"] / "chr1.zarr",
+                       out_effects=reference["effects"], out_json=reference["json"],
+                       out_pgs=reference["pgs"], out_score=reference["score"], trait="t")
+    dropped = pd.read_csv(audit, sep="\t")
+    assert sorted(dropped["SNP"]) == sorted(ss["SNP"].iloc[bad])
+    assert dropped["reason"].nunique() == 1 and dropped["detail"].str.contains("A/C").all()
+    ext = pd.read_csv(outputs["effects"], sep="\t").set_index("SNP")
+    ref = pd.read_csv(reference["effects"], sep="\t").set_index("SNP")
+    assert len(ext) == M - 5 and (ext["A1"] == ref.loc[ext.index, "A1"]).all()
+    np.testing.assert_allclose(ext["BETA"], ref.loc[ext.index, "BETA"], rtol=1e-6, atol=1e-9)
