@@ -1,0 +1,227 @@
+"""VIPRS grid search (VIPRS-GS) against the spike-and-slab Gibbs sampler over the same pi grid.
+
+Usage::
+
+    .venv/bin/python bench/gs_vs_gibbs_bench.py [--results results] [--trait sparse] [--fold 1]
+        [--grid-size 30] [--threads 2] [--burnin 100] [--samples 500]
+
+Data: a demo study's outputs under ``--results`` (``make demo``, or only the files needed:
+``snakemake --snakefile workflow/Snakefile --directory DIR <targets> --configfile
+config/config.yaml`` with the targets results/gwas/{trait}/fold{k}/chr{1,2,3}.sumstats.tsv.gz,
+results/ld/windowed3cm/chr{1,2,3}.zarr, results/splits/fold{k}/validation.keep and
+results/phenotypes/phenotypes.tsv; the QC genotypes come with them). Every chromosome's sumstats
+are matched to the windowed 3 cM LD panel; R^2 is measured on the fold's validation samples.
+
+The grid is ``pi_grid(M, grid_size)``: log-spaced pi from 1/M to 0.5 over all M variants.
+
+- VIPRS-GS: ``tuning.grid_search`` over ``hyperparameter_grid(pi)``, one genome-wide fit per
+  point (pi fixed, sigma2_beta and sigma2_eps by the M-step, one E-step thread, at most
+  ``--max-iter`` iterations, the LD stores' eigenvalues for the ridge), ``--threads`` fits at
+  once, as the workflow's rule tune_prs runs it;
+- Gibbs: the same ``tuning.grid_search`` (``--threads`` fits at once in a thread pool: the sweep
+  kernel runs under ``nogil``) over the same pi values, each point's hyperparameters fixed. A
+  point is one ``GibbsSpikeSlab`` per chromosome with the same hyperparameters, effects
+  concatenated (exact: with fixed hyperparameters the chromosomes are independent). The sampler
+  needs sigma2_beta and sigma2_eps; three choices, one table row each:
+
+  - ``viprs-h2``: the h2 that VIPRS estimated at the same pi, as LDpred2 sets its grid:
+    sigma2_beta = h2 / (M pi), sigma2_eps = 1 - h2;
+  - ``viprs-fit``: VIPRS's own fitted sigma2_beta and sigma2_eps at the same pi (the exact
+    prior and residual variance VIPRS ended with);
+  - ``ldsc``: the LD-score regression h2 for every point (what the workflow's rule
+    fit_baseline uses), sigma2_beta = h2 / (M pi), sigma2_eps = 1 - h2: independent of VIPRS.
+
+  The first two run only at points where VIPRS succeeded, and their times leave out the VIPRS
+  fits that supplied the hyperparameters.
+
+A diverged fit (VibankError) is counted as failed, as tuning does. VIPRS regularises a non
+positive semi-definite LD itself (block ridge, then escalating ridges, restarting the fit); the
+Gibbs sampler runs on the LD as stored. Prints one markdown table, then notes on the ridges and
+on where VIPRS's time goes.
+"""
+
+import argparse
+import logging
+import os
+import sys
+import time
+from types import SimpleNamespace
+
+import numpy as np
+
+from vibank import columns as col
+from vibank.errors import VibankError
+from vibank.ld import LDMatrix
+from vibank.pipelines import _eigenvalues, _genome_data, _load_genome, ldsc_h2, validation_data
+from vibank.prs import tuning
+from vibank.prs.baselines import GibbsSpikeSlab
+from vibank.prs.model import independent_segments
+
+GIBBS_PRIORS = ("viprs-h2", "viprs-fit", "ldsc")
+
+
+class RestartCounter(logging.Handler):
+    """Counts VIPRS's restarts after divergence from its log warnings (and silences vibank's log)."""
+
+    def __init__(self):
+        super().__init__(logging.WARNING)
+        self.block, self.escalated = 0, 0
+
+    def emit(self, record):
+        message = record.getMessage()
+        self.block += message.startswith("VIPRS diverged")
+        self.escalated += message.startswith("VIPRS still diverged")
+
+
+def gibbs_fit_point(chromosomes, segments, scale, *, n_burnin, n_samples, seed):
+    """``fit_point`` for tuning: a grid point {pi, sigma2_beta, sigma2_eps} fitted chromosome by
+    chromosome, returned as one model (eta_ concatenated, h2_ summed)."""
+
+    def fit_point(params):
+        t0 = time.perf_counter()
+        etas, h2 = [], 0.0
+        for c, seg in zip(chromosomes, segments):
+            model = GibbsSpikeSlab(**params, n_burnin=n_burnin, n_samples=n_samples, seed=seed,
+                                   n_threads=1)
+            model.fit(c["b"], c["n"], c["rows"], ld_scale=scale, segments=seg,
+                      label=f"chromosome {c['chrom']}")
+            etas.append(model.eta_)
+            h2 += model.h2_
+        result = SimpleNamespace(elbo=np.nan, n_iter=n_burnin + n_samples, stop_reason="completed",
+                                 seconds=time.perf_counter() - t0)
+        return SimpleNamespace(eta_=np.concatenate(etas), h2_=h2, result_=result)
+
+    return fit_point
+
+
+def timed_grid_search(points, fit_point, score, threads):
+    """(TuningResult or None when every point failed, wall seconds)."""
+    t0 = time.perf_counter()
+    try:
+        result = tuning.grid_search(points, fit_point, score, n_jobs=threads)
+    except VibankError:
+        result = None
+    return result, time.perf_counter() - t0
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--results", default="results", help="the demo study's results directory")
+    parser.add_argument("--trait", default="sparse")
+    parser.add_argument("--fold", type=int, default=1)
+    parser.add_argument("--chromosomes", nargs="+", default=["1", "2", "3"])
+    parser.add_argument("--ld-panel", default="windowed3cm")
+    parser.add_argument("--grid-size", type=int, default=30)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--burnin", type=int, default=100)
+    parser.add_argument("--samples", type=int, default=500)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--max-iter", dest="max_iter", type=int, default=300,
+                        help="iteration cap of each VIPRS grid fit (the workflow's prs.grid_max_iter)")
+    parser.add_argument("--gibbs-priors", nargs="+", choices=GIBBS_PRIORS, default=list(GIBBS_PRIORS))
+    args = parser.parse_args()
+    counter = RestartCounter()
+    logging.getLogger("vibank").addHandler(counter)  # also keeps the warnings off the terminal
+
+    res = args.results
+    sumstats = [f"{res}/gwas/{args.trait}/fold{args.fold}/chr{c}.sumstats.tsv.gz" for c in args.chromosomes]
+    ld_paths = [f"{res}/ld/{args.ld_panel}/chr{c}.zarr" for c in args.chromosomes]
+    chromosomes, scale = _load_genome(sumstats, ld_paths, 0.75)
+    x_val, y_val, binary = validation_data(chromosomes, f"{res}/qc/qc",
+                                           f"{res}/splits/fold{args.fold}/validation.keep",
+                                           f"{res}/phenotypes/phenotypes.tsv", args.trait)
+    if binary:
+        raise SystemExit(f"{args.trait} is binary: this benchmark compares validation R^2")
+    score = tuning.selection_score("validation_r2", x_val=x_val, y_val=y_val)
+    m = sum(len(c["b"]) for c in chromosomes)
+    pis = tuning.pi_grid(m, args.grid_size)
+    rows = []
+
+    # -- VIPRS-GS ------------------------------------------------------------------------
+    fitted = {}  # pi -> what the Gibbs rows and the notes need from each VIPRS fit
+    viprs_point = tuning.viprs_fit_point(*_genome_data(chromosomes), ld_scale=scale, n_threads=1,
+                                         max_iter=args.max_iter,
+                                         fit_kwargs={"ld_eigenvalues": _eigenvalues(chromosomes)})
+
+    def recording_fit_point(params):
+        model = viprs_point(params)
+        history = model.result_.history
+        # the successful run's iterations; the rest of the fit is set-up and diverged runs
+        iterating = (history[-1]["seconds"] - history[0]["seconds"]) * len(history) / max(len(history) - 1, 1)
+        fitted[params["pi"]] = {"h2": model.h2_, "sigma2_beta": model.sigma2_beta_,
+                                "sigma2_eps": model.sigma2_eps_, "ridge": float(model.ridge_.max()),
+                                "seconds": model.result_.seconds, "iterating": iterating}
+        return model
+
+    viprs, seconds = timed_grid_search(tuning.hyperparameter_grid(pis), recording_fit_point, score,
+                                       args.threads)
+    rows.append(("VIPRS-GS (M-step s2b, s2e)", viprs, seconds, args.grid_size))
+
+    # -- Gibbs over the same pi values ----------------------------------------------------
+    ld_scores = np.concatenate([LDMatrix(p).variants().set_index(col.SNP).loc[
+        c["matched"][col.SNP], "LD_SCORE"].to_numpy(float) for p, c in zip(ld_paths, chromosomes)])
+    h2_ldsc = ldsc_h2(chromosomes, ld_scores)
+    labels = {"viprs-h2": "Gibbs, h2 = VIPRS's h2 at the point",
+              "viprs-fit": "Gibbs, VIPRS's fitted s2b and s2e at the point",
+              "ldsc": f"Gibbs, LD-score h2 = {h2_ldsc:.3f}"}
+    for prior in args.gibbs_priors:
+        points = []
+        for pi in map(float, pis):
+            if prior == "ldsc":
+                h2 = h2_ldsc
+            elif pi not in fitted:
+                continue  # VIPRS failed here: no hyperparameters to hand on
+            elif prior == "viprs-fit":
+                points.append({"pi": pi, "sigma2_beta": fitted[pi]["sigma2_beta"],
+                               "sigma2_eps": fitted[pi]["sigma2_eps"]})
+                continue
+            else:
+                h2 = min(max(fitted[pi]["h2"], 1e-3), 0.999)
+            points.append({"pi": pi, "sigma2_beta": h2 / (m * pi), "sigma2_eps": 1 - h2})
+        t0 = time.perf_counter()
+        segments = [independent_segments(c["rows"]) for c in chromosomes]  # once per grid
+        fit_point = gibbs_fit_point(chromosomes, segments, scale, n_burnin=args.burnin,
+                                    n_samples=args.samples, seed=args.seed)
+        result, _ = timed_grid_search(points, fit_point, score, args.threads)
+        rows.append((labels[prior], result, time.perf_counter() - t0, len(points)))
+
+    # -- report ---------------------------------------------------------------------------
+    print(f"Command: {os.path.basename(sys.executable)} {' '.join(sys.argv)}")
+    print(f"Machine: {os.cpu_count()} hardware threads; {args.threads} fits at once, one thread each")
+    print(f"Data: {res}, trait {args.trait}, fold {args.fold}, LD panel {args.ld_panel}; "
+          f"{m:,} variants (" + ", ".join(f"chr{c['chrom']} {len(c['b']):,}" for c in chromosomes)
+          + f"), GWAS N = {np.median(np.concatenate([c['n'] for c in chromosomes])):,.0f}, "
+          f"{len(y_val)} validation samples; pi grid {pis[0]:.3g} to {pis[-1]:.3g}, "
+          f"{args.grid_size} points; Gibbs {args.burnin} burn-in + {args.samples} kept sweeps")
+    print()
+    print("| method | grid points | total s | s / grid point | best pi | validation R² at best | "
+          "failed points | time / VIPRS-GS |")
+    print("|---|---|---|---|---|---|---|---|")
+    base = rows[0][2]
+    for label, result, seconds, n_points in rows:
+        not_run = args.grid_size - n_points
+        failed = (args.grid_size if result is None else
+                  int((result.table["stop_reason"] == "failed").sum()))
+        failed_text = f"{failed}" + (f" (+{not_run} not run: VIPRS failed there)" if not_run else "")
+        if result is None:
+            best = "– | –"
+        else:
+            best = f"{result.best_params['pi']:.3g} | {result.table.at[result.best_index, 'metric']:.4f}"
+        print(f"| {label} | {n_points} | {seconds:.1f} | {seconds / max(n_points, 1):.2f} | {best} | "
+              f"{failed_text} | {seconds / base:.2f} |")
+    print()
+    if fitted:
+        ridged = [v["ridge"] for v in fitted.values() if v["ridge"] > 0]
+        total = sum(v["seconds"] for v in fitted.values())
+        iterating = sum(v["iterating"] for v in fitted.values())
+        print(f"VIPRS: {len(ridged)} of {len(fitted)} successful fits needed a ridge (largest "
+              f"{max(ridged, default=0):.3g}); restarts after divergence: {counter.block} with "
+              f"the block ridge, {counter.escalated} with an escalated ridge. Of {total:.1f} s of "
+              f"fitting (summed over fits), {iterating:.1f} s went to the iterations of the "
+              "successful runs, the rest to set-up and diverged runs.")
+    print("Gibbs ran on the LD as stored (no ridge); its seconds leave out the VIPRS fits that "
+          "supplied the viprs-h2 and viprs-fit hyperparameters.")
+
+
+if __name__ == "__main__":
+    main()
