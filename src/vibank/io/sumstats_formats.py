@@ -15,6 +15,7 @@ import gzip
 import logging
 import re
 import warnings
+import zlib
 
 import numpy as np
 import pandas as pd
@@ -276,11 +277,22 @@ def detect_format(header, path=""):
     best = max(scores.values())
     if best == 0:
         raise VibankError(f"{path}: cannot tell the summary-statistics format from the header "
-                          f"({' '.join(header[:12])}); give the format or a column_map")
+                          f"({' '.join(header[:12])}){_closest(header)}; give the format or a "
+                          f"column_map")
     tied = [name for name, score in scores.items() if score == best]
     by_suffix = [n for n in tied if any(str(path).endswith(s) or str(path).endswith(s + ".gz")
                                         for s in FORMATS[n].suffixes)]
     return (by_suffix or tied)[0]
+
+
+def _closest(header):
+    """'; closest: <format> (missing <columns>)' for the signature that lacks the fewest."""
+    lacking = [(len(sig - set(header)), -len(sig), name, sorted(sig - set(header)))
+               for name, cls in FORMATS.items() for sig in cls.signatures]
+    n_missing, _, name, missing = min(lacking)
+    if n_missing > 2:
+        return ""
+    return f"; closest: {name} (missing {', '.join(missing)})"
 
 
 def read_sumstats_any(path, *, format="auto", n=None, column_map=None):
@@ -361,8 +373,8 @@ def _sniff(path):
         raise VibankError(f"{path}: file not found") from None
     except IsADirectoryError:
         raise VibankError(f"{path}: is a directory, not a summary-statistics file") from None
-    except (UnicodeDecodeError, OSError, EOFError) as err:
-        raise VibankError(f"{path}: not a text table ({type(err).__name__})") from None
+    except (UnicodeDecodeError, OSError, EOFError, zlib.error) as err:
+        raise VibankError(_unreadable(path, err)) from None
     line = line.rstrip("\r\n")
     if not line.strip():
         raise VibankError(f"{path}: file is empty")
@@ -388,8 +400,9 @@ def _read_text(path, skip, sep):
             raw = pd.read_csv(path, sep=sep, skiprows=skip, dtype=str, keep_default_na=False,
                               na_filter=False, compression=compression, index_col=False)
     except pd.errors.ParserWarning:
-        line = _first_long_line(path, skip, sep, compression)
-        raise VibankError(f"{path}: line {line} has more fields than the header") from None
+        line = _first_bad_line(path, skip, sep, compression)
+        raise VibankError(f"{path}: line {line[0] if line else '?'} has more fields than the "
+                          f"header") from None
     except pd.errors.ParserError as err:
         found = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", str(err))
         if found:
@@ -398,16 +411,34 @@ def _read_text(path, skip, sep):
                 from None
         last = str(err).strip().splitlines()[-1]
         raise VibankError(f"{path}: malformed table ({last})") from None
-    except (pd.errors.EmptyDataError, UnicodeDecodeError) as err:
-        raise VibankError(f"{path}: not a text table ({type(err).__name__})") from None
+    except (pd.errors.EmptyDataError, UnicodeDecodeError, OSError, EOFError, zlib.error) as err:
+        raise VibankError(_unreadable(path, err)) from None
     raw.columns = [str(c).strip() for c in raw.columns]
     if raw.empty:
         raise VibankError(f"{path}: header only, no variant rows")
+    # pandas reads the fields a row lacks as "": a row cut short (a truncated download) ends in
+    # an empty field, and only then are the lines counted (an empty last value is allowed)
+    if (raw.iloc[:, -1] == "").any():
+        line = _first_bad_line(path, skip, sep, compression, short=True)
+        if line is not None:
+            number, fields = line
+            raise VibankError(f"{path}: line {number} has {fields} fields, the header "
+                              f"{raw.shape[1]}")
     return raw
 
 
-def _first_long_line(path, skip, sep, compression):
-    """Line number of the first row with more fields than the header (only on the error path)."""
+def _unreadable(path, err):
+    """One line for a file that cannot be decoded: truncated or corrupt gzip, binary data."""
+    if isinstance(err, EOFError):
+        return f"{path}: gzip file is truncated (it ends before its end-of-stream marker)"
+    if isinstance(err, (zlib.error, gzip.BadGzipFile)):
+        return f"{path}: not a valid gzip file ({' '.join(str(err).split())})"
+    return f"{path}: not a text table ({type(err).__name__})"
+
+
+def _first_bad_line(path, skip, sep, compression, short=False):
+    """(line number, fields) of the first row with more fields than the header (fewer with
+    ``short``), or None; only on the error paths."""
     opener = gzip.open if compression else open
     with opener(path, "rt") as handle:
         width = None
@@ -418,9 +449,9 @@ def _first_long_line(path, skip, sep, compression):
             fields = len(line.split("\t")) if sep == "\t" else len(line.split())
             if width is None:
                 width = fields
-            elif fields > width:
-                return number
-    return "?"
+            elif (fields < width) if short else (fields > width):
+                return number, fields
+    return None
 
 
 def _is_gzip(path):
