@@ -232,6 +232,24 @@ def test_end_to_end__tiny_config(tmp_path):
     runtime = pd.read_csv(again / "results/eval/runtime.tsv", sep="\t")
     assert len(runtime) == len(h2) and (runtime["seconds"] > 0).all()
     assert set(runtime["rule"]) == {"fit_prs", "tune_prs", "fit_baseline"}
+    # pQTL: chunk fits of every CAVI mode, combined tables, evaluation against the simulation
+    qtl_modes = config["qtl"]["model"]["cavi_modes"]
+    chunks = pd.read_csv(again / "results/qtl/chunks/chr1.tsv", sep="\t")
+    assert chunks["CHUNK"].max() == 2 and chunks["POS"].is_monotonic_increasing
+    qtl_metrics = pd.read_csv(again / "results/qtl/eval/metrics.tsv", sep="\t")
+    assert list(qtl_metrics["cavi"]) == qtl_modes and (qtl_metrics["n_chunks"] == 2).all()
+    assert (qtl_metrics["n_pairs"] == len(chunks) * 20).all() and qtl_metrics["converged"].all()
+    assert (qtl_metrics["auroc"] > 0.9).all() and qtl_metrics["hotspot_auroc"].notna().all()
+    qtl_runtime = pd.read_csv(again / "results/qtl/eval/runtime.tsv", sep="\t")
+    assert len(qtl_runtime) == 2 * len(qtl_modes) and (qtl_runtime["seconds"] > 0).all()
+    for mode in qtl_modes:
+        hot = pd.read_csv(again / f"results/qtl/{mode}/hotspots.tsv", sep="\t")
+        calls = pd.read_csv(again / f"results/qtl/{mode}/calls.tsv", sep="\t")
+        assert len(hot) == len(chunks) and hot["n_proteins"].sum() == len(calls) > 0
+        assert (calls["PPI"] >= 0.5).all() and set(calls["cis_trans"]) <= {"cis", "trans"}
+        assert (again / f"results/qtl/{mode}/loci.tsv").stat().st_size > 0
+    for name in ("hotspots", "heatmap", "runtime"):
+        assert (again / f"results/figures/qtl/{name}.png").stat().st_size > 1000
     # figures and the HTML report: each figure embedded with its caption, under its category
     figures = ("accuracy", "runtime", "transfer", "h2_calibration", "grid_elbo")
     for name in figures:
@@ -243,7 +261,7 @@ def test_end_to_end__tiny_config(tmp_path):
     entries = json.loads(re.search(r"var results = (\{.*?\});\s*</script>", html, re.S).group(1))
     categories = json.loads(re.search(r"var categories = (\{.*?\});\s*</script>", html,
                                       re.S).group(1))
-    assert set(categories) == {"QC", "GWAS", "PRS fit", "CV", "transfer"}
+    assert set(categories) == {"QC", "GWAS", "PRS fit", "CV", "transfer", "pQTL"}
     for name in figures:
         entry = entries[f"results/figures/{name}.png"]
         assert entry["mime_type"] == "image/png" and len(entry["caption"].strip()) > 50

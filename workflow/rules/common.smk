@@ -335,4 +335,5 @@ def get_final_outputs():
         "results/qc/qc_summary.tsv",
         "results/gwas/gwas_summary.tsv",
         *get_gwas_sumstats(),
+        *QTL_OUTPUTS,
     ]

@@ -1,0 +1,136 @@
+"""Figures of the pQTL pipeline, drawn from the tables of :mod:`vibank.qtl_pipelines`
+(hotspots.tsv, associations.tsv.gz, runtime.tsv; columns in docs/formats.md).
+
+Each function takes table paths or DataFrames and an output stem, writes ``<stem>.png`` and
+``<stem>.pdf`` and returns their paths.
+"""
+
+import numpy as np
+import pandas as pd
+
+from vibank.plot._style import PALETTE, note, read_table, save, styled, subplots
+
+HOTSPOT_COLUMNS = ["SNP", "CHR", "POS", "THETA", "n_proteins", "expected_proteins"]
+ASSOCIATION_COLUMNS = ["SNP", "protein", "PPI"]
+RUNTIME_COLUMNS = ["cavi", "chrom", "chunk", "p", "iterations", "seconds"]
+CHROM_COLOURS = (PALETTE[0], PALETTE[1])
+
+
+def _chrom_key(chrom):
+    """Sort key of chromosome names: numbers in numeric order, then the others."""
+    text = str(chrom)
+    return (0, int(text), "") if text.isdigit() else (1, 0, text)
+
+
+def _genome_axis(table):
+    """x positions of the variants along the concatenated chromosomes, and the chromosomes'
+    (name, midpoint) for the ticks; the table comes back in genome order."""
+    table = table.assign(CHR=table["CHR"].astype(str))
+    chroms = sorted(pd.unique(table["CHR"]), key=_chrom_key)
+    table = table.sort_values(["CHR", "POS"], key=lambda s: s.map(_chrom_key) if s.name == "CHR"
+                              else s, kind="stable").reset_index(drop=True)
+    offset, x, ticks = 0.0, np.empty(len(table)), []
+    for chrom in chroms:
+        rows = np.flatnonzero(table["CHR"].to_numpy() == chrom)
+        pos = table["POS"].to_numpy(dtype=float)[rows]
+        x[rows] = offset + pos - pos.min()
+        ticks.append((chrom, offset + (pos.max() - pos.min()) / 2))
+        offset += pos.max() - pos.min() + 0.02 * max(pos.max() - pos.min(), 1.0) + 1.0
+    return table, x, ticks, chroms
+
+
+@styled
+def hotspots(hotspot_table, stem):
+    """Hotspot atlas: the number of proteins called per variant (the hotspot size, atlasQTL's
+    ``plot``) and the hotspot propensity theta along the genome, one colour per chromosome."""
+    table = read_table(hotspot_table, HOTSPOT_COLUMNS)
+    fig, (top, bottom) = subplots(2, panel_size=(8.0, 2.4), max_cols=1, sharex=True)
+    if table.empty:
+        note(top, "no variant")
+        return save(fig, stem)
+    table, x, ticks, chroms = _genome_axis(table)
+    colour = np.array([CHROM_COLOURS[chroms.index(c) % 2] for c in table["CHR"]])
+    size = table["n_proteins"].to_numpy()
+    top.vlines(x[size > 0], 0, size[size > 0], colors=colour[size > 0], linewidth=1)
+    top.scatter(x[size > 0], size[size > 0], c=colour[size > 0], s=10, zorder=3)
+    top.set_ylabel("proteins called")
+    top.set_ylim(bottom=0, top=max(1, size.max()) * 1.1)
+    for rank in np.argsort(-size, kind="stable")[:3]:
+        if size[rank] > 0:
+            top.annotate(table["SNP"].iloc[rank], (x[rank], size[rank]), fontsize=7,
+                         xytext=(3, 3), textcoords="offset points")
+    bottom.scatter(x, table["THETA"], c=colour, s=4)
+    bottom.set_ylabel("hotspot propensity θ")
+    bottom.set_xticks([t[1] for t in ticks], [f"chr{t[0]}" for t in ticks])
+    bottom.set_xlabel("variant position (chromosomes end to end)")
+    fig.tight_layout()
+    return save(fig, stem)
+
+
+@styled
+def ppi_heatmap(associations, hotspot_table, stem, *, top=10, max_proteins=40):
+    """PPIs of the ``top`` largest hotspots (rows, by proteins called then expected number)
+    against the proteins called for any of them (columns, at most ``max_proteins`` by their
+    largest PPI)."""
+    hot = read_table(hotspot_table, HOTSPOT_COLUMNS)
+    hot = hot.sort_values(["n_proteins", "expected_proteins"], ascending=False, kind="stable")
+    chosen = hot[hot["n_proteins"] > 0].head(top)
+    fig, (ax,) = subplots(1, panel_size=(7.5, 0.3 * max(len(chosen), 4) + 1.5), max_cols=1)
+    if chosen.empty:
+        note(ax, "no variant with a protein called")
+        return save(fig, stem)
+    long = read_table(associations, ASSOCIATION_COLUMNS)
+    long = long[long["SNP"].isin(chosen["SNP"])]
+    matrix = long.pivot_table(index="SNP", columns="protein", values="PPI", aggfunc="max")
+    matrix = matrix.reindex(chosen["SNP"])
+    strongest = matrix.max(axis=0).sort_values(ascending=False, kind="stable")
+    proteins = strongest[strongest >= 0.5].index[:max_proteins]
+    matrix = matrix[sorted(proteins)]
+    image = ax.imshow(matrix.to_numpy(dtype=float), aspect="auto", vmin=0, vmax=1, cmap="viridis",
+                      interpolation="nearest")
+    ax.set_yticks(range(len(matrix)), [f"{s} ({n})" for s, n in zip(chosen["SNP"],
+                                                                   chosen["n_proteins"])])
+    ax.set_xticks(range(matrix.shape[1]), matrix.columns, rotation=90, fontsize=6)
+    ax.set_xlabel("protein")
+    ax.set_ylabel("hotspot variant (proteins called)")
+    fig.colorbar(image, ax=ax, label="PPI", fraction=0.03)
+    fig.tight_layout()
+    return save(fig, stem)
+
+
+@styled
+def runtime(runtime_table, stem, *, modes=None):
+    """Wall-clock seconds and iterations of each chunk's fit, one bar per CAVI mode (full vs
+    adaptive focus), and for two modes or more the runtime relative to the first one."""
+    table = read_table(runtime_table, RUNTIME_COLUMNS)
+    order = list(modes or []) + [m for m in pd.unique(table["cavi"]) if m not in (modes or [])]
+    order = [m for m in order if m in set(table["cavi"])]
+    fig, axes = subplots(2, panel_size=(max(4.0, 0.35 * table["chunk"].size + 2), 2.6),
+                         max_cols=1, sharex=True)
+    if table.empty:
+        note(axes[0], "no fit")
+        return save(fig, stem)
+    table = table.assign(label="chr" + table["chrom"].astype(str) + ":"
+                         + table["chunk"].astype(str))
+    labels = list(pd.unique(table.sort_values(["chrom", "chunk"], key=lambda s: s.map(_chrom_key)
+                                              if s.name == "chrom" else s)["label"]))
+    width = 0.8 / max(len(order), 1)
+    for k, mode in enumerate(order):
+        rows = table[table["cavi"] == mode].set_index("label").reindex(labels)
+        x = np.arange(len(labels)) + (k - (len(order) - 1) / 2) * width
+        total = rows["seconds"].sum()
+        for ax, column in zip(axes, ("seconds", "iterations")):
+            ax.bar(x, rows[column], width, color=PALETTE[k % len(PALETTE)],
+                   label=f"{mode} ({total:.1f} s in all)" if column == "seconds" else mode)
+    axes[0].set_ylabel("seconds")
+    axes[1].set_ylabel("iterations")
+    axes[0].legend(frameon=False)
+    if len(order) > 1:
+        wide = table.pivot_table(index="label", columns="cavi", values="seconds").reindex(labels)
+        cuts = [f"{m}: {100 * (1 - wide[m].sum() / wide[order[0]].sum()):+.0f}%"
+                for m in order[1:]]
+        axes[0].set_title(f"total runtime cut vs {order[0]}: " + ", ".join(cuts))
+    axes[1].set_xticks(range(len(labels)), labels, rotation=90)
+    axes[1].set_xlabel("chunk")
+    fig.tight_layout()
+    return save(fig, stem)

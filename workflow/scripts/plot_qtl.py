@@ -1,0 +1,19 @@
+from pathlib import Path
+
+from vibank.workflow import snakemake_job
+
+with snakemake_job(snakemake):
+    from vibank.plot.qtl import hotspots, ppi_heatmap, runtime
+
+    out = snakemake.output
+    hotspots(snakemake.input.hotspots, Path(out.hotspots).with_suffix(""))
+    ppi_heatmap(
+        snakemake.input.associations,
+        snakemake.input.hotspots,
+        Path(out.heatmap).with_suffix(""),
+    )
+    runtime(
+        snakemake.input.runtime,
+        Path(out.runtime).with_suffix(""),
+        modes=snakemake.params.modes,
+    )
