@@ -25,26 +25,57 @@ def _require(path):
     return path
 
 
+def _read_plink_text(path, names):
+    """A whitespace-separated .bim/.fam as text columns ``names``; one-line errors."""
+    if path.is_dir():
+        raise VibankError(f"{path}: is a directory")
+    try:
+        table = pd.read_csv(path, sep=r"\s+", header=None, dtype=str)
+    except pd.errors.EmptyDataError:
+        raise VibankError(f"{path}: file is empty") from None
+    except pd.errors.ParserError as err:
+        raise VibankError(f"{path}: malformed ({' '.join(str(err).split())})") from None
+    if table.shape[1] != len(names):
+        raise VibankError(f"{path}: expected {len(names)} columns, found {table.shape[1]} (row 1)")
+    table.columns = names
+    return table
+
+
+def _numeric(table, name, dtype, path):
+    """Column ``name`` as ``dtype``; the first value that is not a number is named by row."""
+    values = pd.to_numeric(table[name], errors="coerce")
+    bad = values.isna() | (dtype is np.int64) & (values != values.round())
+    if bad.any():
+        row = int(np.flatnonzero(bad.to_numpy())[0])
+        kind = "an integer" if dtype is np.int64 else "a number"
+        raise VibankError(f"{path}: row {row + 1}, column {table.columns.get_loc(name) + 1} "
+                          f"({name}): {table[name].iloc[row]!r} is not {kind}")
+    return values.astype(dtype)
+
+
 def read_bim(prefix):
     """Read ``prefix.bim`` into a DataFrame with columns CHR SNP CM POS A1 A2."""
     path = _require(f"{prefix}.bim")
-    bim = pd.read_csv(path, sep=r"\s+", header=None, dtype=str)
-    if bim.shape[1] != 6:
-        raise VibankError(f"{path}: expected 6 columns, found {bim.shape[1]} (row 1)")
-    bim.columns = BIM_COLUMNS
-    bim[col.POS] = bim[col.POS].astype(np.int64)
-    bim[col.CM] = bim[col.CM].astype(float)
+    bim = _read_plink_text(path, BIM_COLUMNS)
+    bim[col.POS] = _numeric(bim, col.POS, np.int64, path)
+    bim[col.CM] = _numeric(bim, col.CM, float, path)
     return bim
 
 
 def read_fam(prefix):
-    """Read ``prefix.fam`` into a DataFrame with columns FID IID PAT MAT SEX PHENO."""
+    """Read ``prefix.fam`` into a DataFrame with columns FID IID PAT MAT SEX PHENO.
+
+    Sample IDs (IID) must be unique: vibank matches samples by IID.
+    """
     path = _require(f"{prefix}.fam")
-    fam = pd.read_csv(path, sep=r"\s+", header=None, dtype=str)
-    if fam.shape[1] != 6:
-        raise VibankError(f"{path}: expected 6 columns, found {fam.shape[1]} (row 1)")
-    fam.columns = FAM_COLUMNS
-    fam[col.SEX] = fam[col.SEX].astype(int)
+    fam = _read_plink_text(path, FAM_COLUMNS)
+    fam[col.SEX] = _numeric(fam, col.SEX, np.int64, path).astype(int)
+    dup = fam[col.IID].duplicated().to_numpy()
+    if dup.any():
+        row = int(np.flatnonzero(dup)[0])
+        first = int(np.flatnonzero((fam[col.IID] == fam[col.IID].iloc[row]).to_numpy())[0])
+        raise VibankError(f"{path}: row {row + 1}: duplicated sample ID {fam[col.IID].iloc[row]} "
+                          f"(also row {first + 1}); sample IDs (column 2) must be unique")
     return fam
 
 
@@ -86,13 +117,37 @@ def read_dosages(prefix, *, sample_index=None, variant_index=None, num_threads=N
     """Read A1 allele counts as int8 (n_samples, n_variants), -127 for missing calls."""
     from bed_reader import open_bed
 
-    _require(f"{prefix}.bed")
-    with open_bed(f"{prefix}.bed", count_A1=True, num_threads=num_threads) as bed:
+    path = _require(f"{prefix}.bed")
+    _check_bed_magic(path)
+    with open_bed(path, count_A1=True, num_threads=num_threads) as bed:
+        _check_bed_size(path, prefix, bed.iid_count, bed.sid_count)
         index = (
             slice(None) if sample_index is None else sample_index,
             slice(None) if variant_index is None else variant_index,
         )
         return bed.read(index=index, dtype=np.int8, order="F")
+
+
+def _check_bed_magic(path):
+    """Refuse a file that is not a variant-major PLINK 1 .bed."""
+    with open(path, "rb") as handle:
+        magic = handle.read(3)
+    if magic[:2] != b"\x6c\x1b":
+        raise VibankError(f"{path}: not a PLINK 1 .bed file (starts with {magic[:2].hex()}, "
+                          f"expected 6c1b)")
+    if magic[2:] != b"\x01":
+        raise VibankError(f"{path}: a sample-major .bed file; rewrite it with plink --make-bed")
+
+
+def _check_bed_size(path, prefix, n_samples, n_variants):
+    """Refuse a .bed whose size does not fit the .fam and .bim (bed-reader reads a subset of a
+    too-short file without complaint)."""
+    want = 3 + n_variants * ((n_samples + 3) // 4)
+    size = path.stat().st_size
+    if size != want:
+        raise VibankError(f"{path}: {size} bytes, but {n_samples} samples ({prefix}.fam) and "
+                          f"{n_variants} variants ({prefix}.bim) need {want}: the .bed is "
+                          f"truncated or the .bim/.fam belong to another fileset")
 
 
 def read_sample_table(path):
