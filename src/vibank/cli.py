@@ -5,6 +5,8 @@ print one line (``vibank: error: ...``) and exit 1; no traceback.
 """
 
 import argparse
+import contextlib
+import dataclasses
 import logging
 import sys
 
@@ -51,30 +53,50 @@ def _parse_populations(text):
     return sizes
 
 
+@contextlib.contextmanager
+def _config_errors(path):
+    """Prefix the config file to the errors of its settings (when one was given)."""
+    try:
+        yield
+    except VibankError as err:
+        if path is None:
+            raise
+        raise VibankError(f"{path}: {err}") from None
+
+
 def _cmd_simulate_cohort(args):
     from vibank.simulate import CohortParams, simulate_cohort
 
     cfg = _load_config(args.config)
     sim = _section(cfg, "cohort", "simulate", path=args.config)
+    known = {f.name for f in dataclasses.fields(CohortParams)} - {"seed"}
+    unknown = sorted(set(sim) - known)
+    if unknown:
+        raise VibankError(f"{args.config}: cohort.simulate: unknown key(s) {', '.join(unknown)}; "
+                          f"known: {', '.join(sorted(known))}")
     if args.populations:
         sim["populations"] = _parse_populations(args.populations)
     for key in ("n_chromosomes", "chromosome_length"):
         if getattr(args, key) is not None:
             sim[key] = getattr(args, key)
     seed = args.seed if args.seed is not None else cfg.get("seed", 1)
-    info = simulate_cohort(args.out, args.samples, CohortParams(**sim, seed=seed), n_jobs=args.jobs)
+    with _config_errors(args.config):
+        params = CohortParams(**sim, seed=seed)
+    info = simulate_cohort(args.out, args.samples, params, n_jobs=args.jobs)
     print(f"{info['n_samples']} samples, {sum(info['n_variants'].values())} variants "
           f"in {info['seconds']:.1f} s -> {args.out}.bed")
 
 
 def _cmd_simulate_phenotypes(args):
-    from vibank.simulate.phenotypes import simulate_phenotypes
+    from vibank.simulate.phenotypes import check_traits, simulate_phenotypes
 
     cfg = _load_config(args.config)
     ph = _section(cfg, "phenotypes", path=args.config)
     traits = _section(ph, "traits", path=args.config)
     if not traits:
         raise VibankError(f"{args.config}: phenotypes.traits is empty")
+    with _config_errors(args.config):
+        check_traits(traits)
     effects = {t: f"{args.out_dir}/true_effects_{t}.tsv.gz" for t in traits}
     simulate_phenotypes(
         args.bfile, args.samples, traits, f"{args.out_dir}/phenotypes.tsv", effects,

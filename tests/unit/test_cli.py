@@ -107,7 +107,8 @@ def test_main__unknown_config_key_is_one_line_error(tmp_path, capsys):
     code = main(["simulate", "cohort", "--out", str(tmp_path / "c"), "--samples",
                  str(tmp_path / "s.tsv"), "--config", str(config)])
     assert code == 1
-    _assert_one_line_error(capsys.readouterr().err, "config:", "n_chromosome")
+    _assert_one_line_error(capsys.readouterr().err, str(config),
+                           "cohort.simulate: unknown key(s) n_chromosome")
 
 
 @pytest.mark.parametrize("populations", ["EUR=10,AFR", "EUR=abc"])

@@ -37,6 +37,27 @@ def trait_rng(seed, trait):
     return np.random.default_rng(np.random.SeedSequence([seed, zlib.crc32(trait.encode())]))
 
 
+#: trait settings that must be numbers
+NUMERIC_TRAIT_KEYS = ("h2", "pi", "prevalence")
+
+
+def check_traits(traits):
+    """One-line error (``phenotypes.traits.<trait>.<key>: ...``) for a malformed trait spec."""
+    for name, spec in traits.items():
+        where = f"phenotypes.traits.{name}"
+        if not isinstance(spec, dict):
+            raise VibankError(f"{where} must be a mapping (type, architecture, h2, ...)")
+        arch = spec.get("architecture", "spike_slab")
+        if arch not in ARCHITECTURES:
+            raise VibankError(f"{where}.architecture: unknown architecture {arch!r}; choose "
+                              f"from {', '.join(ARCHITECTURES)}")
+        for key in NUMERIC_TRAIT_KEYS:
+            value = spec.get(key)
+            if value is not None and (isinstance(value, bool) or
+                                      not isinstance(value, (int, float))):
+                raise VibankError(f"{where}.{key}: {value!r} is not a number")
+
+
 def draw_effects(n_variants, spec, rng):
     """Unscaled standardised effects for one trait and its causal mask.
 
@@ -113,6 +134,7 @@ def simulate_phenotypes(bfile, sample_table, traits, out_phenotypes, out_effects
     """
     if not traits:
         raise VibankError("phenotypes.traits is empty: define at least one trait")
+    check_traits(traits)
     bim, fam = read_bim(bfile), read_fam(bfile)
     samples = samples_for_fam(sample_table, bfile).set_index(col.IID)
     ref = (samples[col.POP] == reference_population).to_numpy()
