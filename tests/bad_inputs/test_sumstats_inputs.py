@@ -78,6 +78,16 @@ def _n_missing_without_n(study, path):
     return ["--format", "vibank"], ["no sample-size column (N", "give the GWAS sample size"]
 
 
+def _n_not_positive(study, path):
+    write_tsv(study.sumstats.drop(columns="N"), path)
+    return ["--format", "vibank", "--n", "-5"], ["the given sample size n = -5.0 is not positive"]
+
+
+def _semicolon_separated(study, path):
+    study.sumstats.to_csv(path, index=False, sep=";")
+    return [], ["line 1", "semicolon-separated"]
+
+
 def _missing_file(study, path):
     return [], ["file not found"]
 
@@ -143,6 +153,8 @@ FATAL = {
     "row_with_extra_field": (_extra_field, "ss.tsv"),
     "row_with_missing_fields": (_short_row, "ss.tsv"),
     "n_missing_without_n": (_n_missing_without_n, "ss.tsv"),
+    "n_given_not_positive": (_n_not_positive, "ss.tsv"),
+    "semicolon_delimiter": (_semicolon_separated, "ss.txt"),
     "file_does_not_exist": (_missing_file, "absent.tsv"),
     "directory_as_file": (_directory, "ss_dir"),
     "gzip_corrupt": (_gzip_garbage, "ss.tsv.gz"),
