@@ -167,20 +167,25 @@ def fit_prs_chromosome(sumstats_path, ld_path, *, out_effects, out_json, out_pgs
                "threads": n_threads, "ridge_max": float(model.ridge_.max())}
     _write_chromosome(c, _posterior(model), slice(None), outputs, trait=trait,
                       model_name=model_name, summary=summary)
+    _write_audit([c], sumstats_options)
     return model
 
 
 def _load_all(sumstats_paths, ld_paths, min_overlap, sumstats_options=None):
     """_load_chromosome over (sumstats, LD) pairs. ``sumstats_options``: sumstats_format, n,
     column_map, harmonise_options (see _load_chromosome) and audit_out, a path receiving the
-    per-variant audit of every chromosome (written atomically)."""
+    per-variant audit of every chromosome (see _write_audit)."""
     options = dict(sumstats_options or {})
-    audit_out = options.pop("audit_out", None)
-    chromosomes = [_load_chromosome(s, l, min_overlap, **options)
-                   for s, l in zip(sumstats_paths, ld_paths)]
-    if audit_out is not None:
-        write_table(pd.concat([c["audit"] for c in chromosomes], ignore_index=True), audit_out)
-    return chromosomes
+    options.pop("audit_out", None)  # written by _write_audit once the fit has succeeded
+    return [_load_chromosome(s, l, min_overlap, **options)
+            for s, l in zip(sumstats_paths, ld_paths)]
+
+
+def _write_audit(chromosomes, sumstats_options):
+    """Write the chromosomes' harmonisation audit to sumstats_options["audit_out"], if given."""
+    path = (sumstats_options or {}).get("audit_out")
+    if path is not None:
+        write_table(pd.concat([c["audit"] for c in chromosomes], ignore_index=True), path)
 
 
 def _load_genome(sumstats_paths, ld_paths, min_overlap, sumstats_options=None):
@@ -231,6 +236,7 @@ def fit_prs_genome(sumstats_paths, ld_paths, outputs, *, trait, model_name="vipr
                    "threads": n_threads, "ridge_max": float(model.ridge_[lo:hi].max())}
         _write_chromosome(c, _posterior(model), slice(lo, hi), out, trait=trait,
                           model_name=model_name, summary=summary)
+    _write_audit(chromosomes, sumstats_options)
     return model
 
 
@@ -253,11 +259,20 @@ def validation_data(chromosomes, bfile, keep_path, phenotype_path, trait):
     pheno = pd.read_csv(phenotype_path, sep="\t", dtype={col.IID: str})
     if trait not in pheno.columns:
         raise VibankError(f"{phenotype_path}: no column {trait}")
-    y_all = np.array(pheno.set_index(col.IID)[trait].reindex(fam[col.IID].to_numpy()), dtype=float)
+    values = pd.to_numeric(pheno[trait], errors="coerce")
+    bad = values.isna() & pheno[trait].notna() & (pheno[trait].astype(str) != "NA")
+    if bad.any():
+        raise VibankError(f"{phenotype_path}: row {int(np.flatnonzero(bad)[0]) + 2}, column {trait}: "
+                          f"{pheno[trait][bad].iloc[0]!r} is not a number")
+    y_all = np.array(values.set_axis(pheno[col.IID]).reindex(fam[col.IID].to_numpy()), dtype=float)
     y_all[y_all == -9] = np.nan
     samples = np.flatnonzero(fam[col.IID].isin(keep).to_numpy() & np.isfinite(y_all))
     if len(samples) < 10:
         raise VibankError(f"{keep_path}: only {len(samples)} validation samples with a {trait} phenotype")
+    n_keep = int(fam[col.IID].isin(keep).sum())
+    if n_keep > len(samples):
+        log.info("%d of %d validation samples have no %s phenotype and are left out",
+                 n_keep - len(samples), n_keep, trait)
     matched = pd.concat([c["matched"] for c in chromosomes])
     position = pd.Series(np.arange(len(bim)), index=bim[col.SNP].to_numpy())
     missing = ~matched[col.SNP].isin(position.index)
@@ -343,6 +358,7 @@ def tune_prs(sumstats_paths, ld_paths, outputs, *, grid_out, bfile, validation_k
                    "score_variance_share": float(eta[part] @ eta[part] / max(eta @ eta, 1e-300))}
         _write_chromosome(c, posterior, part, out, trait=trait, model_name=model_name,
                           summary=summary)
+    _write_audit(chromosomes, sumstats_options)
     return table
 
 
@@ -467,4 +483,5 @@ def fit_baseline(sumstats_paths, ld_paths, outputs, *, grid_out, method, bfile, 
                    "chosen": chosen, "h2_ldsc": h2, "genome_wide": True, "threads": n_threads}
         _write_chromosome(c, posterior, part, out, trait=trait, model_name=model_name,
                           summary=summary)
+    _write_audit(chromosomes, sumstats_options)
     return pd.DataFrame(rows)
