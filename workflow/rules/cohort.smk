@@ -15,7 +15,7 @@ if SIMULATED_COHORT:
         threads: 2
         resources:
             mem_mb=mem_mb_for(6000),
-            runtime=30,
+            runtime=runtime_for(30),
         params:
             simulate=config["cohort"]["simulate"],
             seed=config["seed"],
@@ -44,7 +44,7 @@ if SIMULATED_PHENOTYPES:
         threads: 1
         resources:
             mem_mb=mem_mb_for(2000, per_gb_input=4000),
-            runtime=30,
+            runtime=runtime_for(30),
         params:
             traits=config["phenotypes"]["traits"],
             covariate_variance=config["phenotypes"]["covariate_variance"],
@@ -68,7 +68,7 @@ else:
         threads: 1
         resources:
             mem_mb=mem_mb_for(1000),
-            runtime=10,
+            runtime=runtime_for(10),
         params:
             traits=config["phenotypes"]["traits"],
         script:

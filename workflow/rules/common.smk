@@ -130,6 +130,15 @@ def mem_mb_for(base_mb, per_gb_input=0):
     return mem
 
 
+def runtime_for(base_min, per_gb_input=0):
+    """Wall-time request (minutes) growing with input size and with each retry (attempt)."""
+
+    def runtime(wildcards, input, attempt):
+        return int((base_min + per_gb_input * input.size_mb / 1024) * attempt)
+
+    return runtime
+
+
 def get_gwas_is_binary(wildcards):
     return is_binary(wildcards.trait)
 

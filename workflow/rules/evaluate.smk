@@ -26,7 +26,7 @@ rule score_prs:
     threads: 1
     resources:
         mem_mb=mem_mb_for(1000, per_gb_input=500),
-        runtime=30,
+        runtime=runtime_for(30, per_gb_input=10),
     params:
         min_overlap=config["prs"]["min_overlap"],
     script:
@@ -69,7 +69,7 @@ rule evaluate_prs:
     threads: 1
     resources:
         mem_mb=mem_mb_for(1000),
-        runtime=30,
+        runtime=runtime_for(30),
     params:
         runs=get_eval_runs(),
         covariate_names=get_covariate_names(),
@@ -107,7 +107,7 @@ rule summarise_fits:
     threads: 1
     resources:
         mem_mb=mem_mb_for(1000),
-        runtime=10,
+        runtime=runtime_for(10),
     params:
         fits=get_fit_entries(),
     script:

@@ -15,7 +15,7 @@ rule run_gwas:
     threads: 1
     resources:
         mem_mb=mem_mb_for(1000, per_gb_input=500),
-        runtime=30,
+        runtime=runtime_for(30, per_gb_input=30),
     params:
         binary=get_gwas_is_binary,
         covariate_names=get_covariate_names(),
@@ -40,7 +40,7 @@ rule summarise_gwas:
     threads: 1
     resources:
         mem_mb=mem_mb_for(1000),
-        runtime=10,
+        runtime=runtime_for(10),
     params:
         gwas_keys=get_gwas_keys(),
     script:

@@ -13,7 +13,7 @@ rule compute_ld:
     threads: 2
     resources:
         mem_mb=mem_mb_for(2000, per_gb_input=2000),
-        runtime=60,
+        runtime=runtime_for(60, per_gb_input=60),
     params:
         estimator=get_ld_estimator,
         ld=config["ld"],

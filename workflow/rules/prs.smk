@@ -24,7 +24,7 @@ if not config["prs"]["genome_wide"]:
         threads: 2
         resources:
             mem_mb=mem_mb_for(1000, per_gb_input=3000),
-            runtime=60,
+            runtime=runtime_for(60, per_gb_input=60),
         params:
             min_overlap=config["prs"]["min_overlap"],
             max_iter=config["prs"]["max_iter"],
@@ -67,7 +67,7 @@ else:
         threads: 2
         resources:
             mem_mb=mem_mb_for(1000, per_gb_input=3000),
-            runtime=120,
+            runtime=runtime_for(120, per_gb_input=120),
         params:
             min_overlap=config["prs"]["min_overlap"],
             max_iter=config["prs"]["max_iter"],
@@ -115,7 +115,7 @@ rule tune_prs:
     threads: 2
     resources:
         mem_mb=mem_mb_for(2000, per_gb_input=3000),
-        runtime=240,
+        runtime=runtime_for(240, per_gb_input=240),
     params:
         min_overlap=config["prs"]["min_overlap"],
         max_iter=config["prs"]["grid_max_iter"],
@@ -166,7 +166,7 @@ rule fit_baseline:
     threads: 2
     resources:
         mem_mb=mem_mb_for(2000, per_gb_input=3000),
-        runtime=240,
+        runtime=runtime_for(240, per_gb_input=240),
     params:
         min_overlap=config["prs"]["min_overlap"],
         baseline=get_baseline,

@@ -21,7 +21,7 @@ rule qc_genotypes:
     threads: 2
     resources:
         mem_mb=mem_mb_for(2000, per_gb_input=1000),
-        runtime=30,
+        runtime=runtime_for(30, per_gb_input=30),
     params:
         qc=config["qc"],
     script:
@@ -43,7 +43,7 @@ rule compute_pcs:
     threads: 2
     resources:
         mem_mb=mem_mb_for(2000, per_gb_input=2000),
-        runtime=60,
+        runtime=runtime_for(60, per_gb_input=30),
     params:
         pca=config["pca"],
         seed=config["seed"],
@@ -64,7 +64,7 @@ rule make_covariates:
     threads: 1
     resources:
         mem_mb=mem_mb_for(1000),
-        runtime=10,
+        runtime=runtime_for(10),
     script:
         "../scripts/make_covariates.py"
 
@@ -93,7 +93,7 @@ rule make_splits:
     threads: 1
     resources:
         mem_mb=mem_mb_for(1000),
-        runtime=10,
+        runtime=runtime_for(10),
     params:
         splits=config["splits"],
         binary_traits=get_binary_traits(),

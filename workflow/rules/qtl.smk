@@ -17,7 +17,7 @@ checkpoint chunk_qtl_variants:
     threads: 1
     resources:
         mem_mb=mem_mb_for(1000, per_gb_input=500),
-        runtime=20,
+        runtime=runtime_for(20),
     params:
         chunks=QTL["chunks"],
     script:
@@ -40,7 +40,7 @@ rule simulate_proteins:
     threads: 1
     resources:
         mem_mb=mem_mb_for(2000, per_gb_input=1000),
-        runtime=20,
+        runtime=runtime_for(20),
     params:
         simulate=QTL["simulate"],
         cis_window=QTL["calling"]["cis_window_kb"] * 1000,
@@ -62,7 +62,7 @@ rule residualise_proteins:
     threads: 1
     resources:
         mem_mb=mem_mb_for(1000, per_gb_input=3000),
-        runtime=20,
+        runtime=runtime_for(20),
     params:
         covariates=get_qtl_covariate_names(),
     script:
@@ -86,7 +86,7 @@ rule fit_qtl_chunk:
     threads: 2
     resources:
         mem_mb=mem_mb_for(2000, per_gb_input=2000),
-        runtime=120,
+        runtime=runtime_for(120, per_gb_input=60),
     params:
         model_options=get_qtl_model_options,
     script:
@@ -120,7 +120,7 @@ rule combine_qtl:
     threads: 1
     resources:
         mem_mb=mem_mb_for(2000, per_gb_input=4000),
-        runtime=30,
+        runtime=runtime_for(30),
     params:
         calling=QTL["calling"],
     script:
@@ -148,7 +148,7 @@ rule evaluate_qtl:
     threads: 1
     resources:
         mem_mb=mem_mb_for(2000, per_gb_input=4000),
-        runtime=20,
+        runtime=runtime_for(20),
     params:
         modes=QTL_MODES,
         threshold=QTL["calling"]["ppi_threshold"],
@@ -190,7 +190,7 @@ rule plot_qtl:
     threads: 1
     resources:
         mem_mb=mem_mb_for(1000, per_gb_input=2000),
-        runtime=10,
+        runtime=runtime_for(10),
     params:
         modes=QTL_MODES,
     script:

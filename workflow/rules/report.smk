@@ -49,7 +49,7 @@ rule plot_accuracy:
     threads: 1
     resources:
         mem_mb=mem_mb_for(1000),
-        runtime=10,
+        runtime=runtime_for(10),
     params:
         models=MODELS,
     script:
@@ -74,7 +74,7 @@ rule plot_runtime:
     threads: 1
     resources:
         mem_mb=mem_mb_for(1000),
-        runtime=10,
+        runtime=runtime_for(10),
     params:
         models=MODELS,
     script:
@@ -99,7 +99,7 @@ rule plot_transfer:
     threads: 1
     resources:
         mem_mb=mem_mb_for(1000),
-        runtime=10,
+        runtime=runtime_for(10),
     params:
         models=MODELS,
     script:
@@ -124,7 +124,7 @@ rule plot_h2_calibration:
     threads: 1
     resources:
         mem_mb=mem_mb_for(1000),
-        runtime=10,
+        runtime=runtime_for(10),
     params:
         models=MODELS,
         binary_traits=get_binary_traits(),
@@ -150,7 +150,7 @@ rule plot_grid_elbo:
     threads: 1
     resources:
         mem_mb=mem_mb_for(1000),
-        runtime=10,
+        runtime=runtime_for(10),
     params:
         grid_keys=GRID_KEYS,
         binary_traits=get_binary_traits(),
@@ -183,7 +183,7 @@ rule plot_ld_panels:
     threads: 1
     resources:
         mem_mb=mem_mb_for(1000),
-        runtime=10,
+        runtime=runtime_for(10),
     params:
         panels=LD_PANELS,
         n_chroms=len(CHROMS),
