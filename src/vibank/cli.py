@@ -138,7 +138,8 @@ def _cmd_fit(args):
         raise VibankError(f"--sumstats names {len(args.sumstats)} files but --ld {len(args.ld)}")
     sumstats_options = {"sumstats_format": args.format, "n": args.n, "audit_out": args.audit,
                         "harmonise_options": {"keep_ambiguous": args.keep_ambiguous,
-                                              "allow_low_overlap": args.allow_low_overlap}}
+                                              "allow_low_overlap": args.allow_low_overlap},
+                        "mismatch_filter": {"seed": args.seed} if args.mismatch_filter else None}
     options = {"mixture": {"n_components": args.n_components},
                "alpha": {"alpha": args.alpha, "fit_alpha": args.fit_alpha}}.get(args.prior, {})
     common = dict(trait=args.trait, model_name=args.model_name, prior=args.prior,
@@ -272,6 +273,9 @@ def build_parser():
                      help="orient A/T and C/G SNPs by allele frequency instead of dropping them")
     fit.add_argument("--allow-low-overlap", dest="allow_low_overlap", action="store_true",
                      help="warn instead of refusing when few variants match the LD panel")
+    fit.add_argument("--mismatch-filter", dest="mismatch_filter", action="store_true",
+                     help="remove variants whose z-score disagrees with the LD of their "
+                          "neighbours before fitting (audited as ld_mismatch)")
     fit.add_argument("--grid-max-iter", dest="grid_max_iter", type=int, default=300,
                      help="maximum iterations of each fit of gs, bma and bo")
     fit.set_defaults(func=_cmd_fit)

@@ -47,9 +47,13 @@ def match_to_ld(sumstats, variants):
 
 
 def _load_chromosome(sumstats_path, ld_path, min_overlap, *, sumstats_format="auto", n=None,
-                     column_map=None, harmonise_options=None):
+                     column_map=None, harmonise_options=None, mismatch_filter=None):
     """Sumstats (any supported format) harmonised to one chromosome's LD store, with the LD as
-    E-step rows; the per-variant audit of what was dropped comes back under ``audit``."""
+    E-step rows; the per-variant audit of what was dropped comes back under ``audit``.
+
+    ``mismatch_filter``: None (off) or the options of ``vibank.prs.mismatch.mismatch_filter``
+    (prs_vi.md section 9), run on the harmonised z-scores and the panel's LD before fitting; the
+    variants it removes join the audit with reason ``ld_mismatch``."""
     sumstats, read_audit = read_sumstats_any(sumstats_path, format=sumstats_format, n=n,
                                              column_map=column_map)
     ld = LDMatrix(ld_path)
@@ -60,6 +64,8 @@ def _load_chromosome(sumstats_path, ld_path, min_overlap, *, sumstats_format="au
         ld_label=str(ld_path), **(harmonise_options or {}))
     audit = pd.concat([read_audit, audit], ignore_index=True) if len(read_audit) else audit
     log.info("chr%s: %d of %d variants harmonised to the LD", chrom, len(matched), len(sumstats))
+    if mismatch_filter is not None:
+        matched, mask, audit = _remove_mismatches(ld, matched, mask, audit, mismatch_filter, chrom)
     # the store's per-block extremal eigenvalues, in the indices of the matched variants
     kept = np.concatenate([[0], np.cumsum(mask)])
     eigenvalues = [{**block, "start": int(kept[block["start"]]), "stop": int(kept[block["stop"]])}
@@ -80,6 +86,27 @@ def _load_chromosome(sumstats_path, ld_path, min_overlap, *, sumstats_format="au
         "scale": 1.0 / ld.attrs["quantisation_scale"], "build": ld.attrs.get("genome_build", "NR"),
         "eigenvalues": eigenvalues,
     }
+
+
+def _remove_mismatches(ld, matched, mask, audit, options, chrom):
+    """The section 9 filter on the harmonised variants: (matched, mask, audit) without the
+    variants it removes, which are added to the audit."""
+    from vibank.prs.mismatch import mismatch_audit, mismatch_filter
+
+    ld.set_mask(mask)
+    stored = ld.load(keep_quantised=True)
+    rows = symmetric_band(stored) or symmetric_offdiagonal(stored)
+    result = mismatch_filter(matched[col.Z].to_numpy(float), rows,
+                             scale=1.0 / ld.attrs["quantisation_scale"],
+                             snps=matched[col.SNP].to_numpy(), **options)
+    log.info("chr%s: the LD-mismatch filter removed %d of %d variants in %d rounds", chrom,
+             int((~result.keep).sum()), len(matched), result.rounds)
+    if result.keep.all():
+        return matched, mask, audit
+    audit = pd.concat([audit, mismatch_audit(matched, result)], ignore_index=True)
+    mask = mask.copy()
+    mask[np.flatnonzero(mask)[~result.keep]] = False
+    return matched[result.keep].reset_index(drop=True), mask, audit
 
 
 def _make_model(prior, prior_options, n_threads, max_iter):

@@ -178,3 +178,27 @@ def test_fit_prs_chromosome__external_format_with_swaps_flips_and_mismatches(stu
     ref = pd.read_csv(reference["effects"], sep="\t").set_index("SNP")
     assert len(ext) == M - 5 and (ext["A1"] == ref.loc[ext.index, "A1"]).all()
     np.testing.assert_allclose(ext["BETA"], ref.loc[ext.index, "BETA"], rtol=1e-6, atol=1e-9)
+
+
+def test_fit_prs_chromosome__mismatch_filter_removes_flipped_variants(study, tmp_path):
+    """Summary statistics with a few signs flipped against the panel's LD: the section 9
+    filter, switched on through sumstats_options, removes them before fitting and audits them."""
+    ss = study["ss"].copy()
+    z = ss["Z"].to_numpy()
+    # flip variants with a clear signal, so that their neighbours contradict them
+    flipped = np.argsort(-np.abs(z))[[0, 3, 6]]
+    ss.loc[flipped, ["Z", "BETA"]] *= -1
+    write_sumstats(ss, tmp_path / "flipped.tsv.gz")
+    outputs = {k: tmp_path / f"fit.{k}" for k in ("effects", "json", "pgs", "score")}
+    fit_prs_chromosome(tmp_path / "flipped.tsv.gz", study["dir"] / "chr1.zarr",
+                       out_effects=outputs["effects"], out_json=outputs["json"],
+                       out_pgs=outputs["pgs"], out_score=outputs["score"], trait="t",
+                       sumstats_options={"mismatch_filter": {"seed": 1},
+                                         "audit_out": tmp_path / "audit.tsv"})
+    audit = pd.read_csv(tmp_path / "audit.tsv", sep="\t")
+    removed = set(audit.loc[audit["reason"] == "ld_mismatch", "SNP"])
+    # (the filter also flags some true signals next to strong ones: its accuracy is tested in
+    # test_mismatch.py; here, that its removals reach the audit and the fit)
+    assert set(ss["SNP"].iloc[flipped]) <= removed and len(removed) < M // 4
+    effects = pd.read_csv(outputs["effects"], sep="\t")
+    assert removed.isdisjoint(effects["SNP"]) and len(effects) == M - len(removed)
