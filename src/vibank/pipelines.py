@@ -71,8 +71,7 @@ def _load_chromosome(sumstats_path, ld_path, min_overlap, *, sumstats_format="au
     eigenvalues = [{**block, "start": int(kept[block["start"]]), "stop": int(kept[block["stop"]])}
                    for block in ld.attrs.get("eigenvalues") or []
                    if kept[block["stop"]] > kept[block["start"]]] or None
-    ld.set_mask(mask)
-    stored = ld.load(keep_quantised=True)
+    rows = _masked_rows(ld, mask)
     n = matched[col.N].to_numpy(float)
     # allele frequency for the alpha prior: the GWAS MAF, else the LD panel's
     maf = matched[col.MAF].to_numpy(float) if col.MAF in matched else np.full(len(matched), np.nan)
@@ -81,11 +80,18 @@ def _load_chromosome(sumstats_path, ld_path, min_overlap, *, sumstats_format="au
         "path": sumstats_path, "matched": matched, "counts": counts, "audit": audit,
         "chrom": chrom, "n": n,
         "b": std_beta_from_z(matched[col.Z].to_numpy(float), n), "maf": maf,
-        # band rows (windowed, block, sample LD) stream no column indices; other layouts use CSR
-        "rows": symmetric_band(stored) or symmetric_offdiagonal(stored),
+        "rows": rows,
         "scale": 1.0 / ld.attrs["quantisation_scale"], "build": ld.attrs.get("genome_build", "NR"),
         "eigenvalues": eigenvalues,
     }
+
+
+def _masked_rows(ld, mask):
+    """The LD of the ``mask`` variants as E-step rows: band rows (windowed, block, sample LD)
+    stream no column indices; other layouts are CSR."""
+    ld.set_mask(mask)
+    stored = ld.load(keep_quantised=True)
+    return symmetric_band(stored) or symmetric_offdiagonal(stored)
 
 
 def _remove_mismatches(ld, matched, mask, audit, options, chrom):
@@ -93,9 +99,7 @@ def _remove_mismatches(ld, matched, mask, audit, options, chrom):
     variants it removes, which are added to the audit."""
     from vibank.prs.mismatch import mismatch_audit, mismatch_filter
 
-    ld.set_mask(mask)
-    stored = ld.load(keep_quantised=True)
-    rows = symmetric_band(stored) or symmetric_offdiagonal(stored)
+    rows = _masked_rows(ld, mask)
     result = mismatch_filter(matched[col.Z].to_numpy(float), rows,
                              scale=1.0 / ld.attrs["quantisation_scale"],
                              snps=matched[col.SNP].to_numpy(), **options)
