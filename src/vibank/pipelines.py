@@ -152,7 +152,7 @@ def _write_chromosome(c, posterior, part, outputs, *, trait, model_name, summary
     chromosome's slice of them, ``summary`` the JSON fields of the fit (``_fit_summary``).
     """
     matched = c["matched"]
-    maf = matched[col.MAF].to_numpy(float) if col.MAF in matched else c["maf"]
+    maf = c["maf"]  # the GWAS's, else the panel's
     sd = np.sqrt(2 * maf * (1 - maf))
     eta = np.asarray(posterior["eta"][part], dtype=np.float64)
     effects = pd.DataFrame({
@@ -213,9 +213,15 @@ def _load_all(sumstats_paths, ld_paths, min_overlap, sumstats_options=None):
 
 
 def _write_audit(chromosomes, sumstats_options):
-    """Write the chromosomes' harmonisation audit to sumstats_options["audit_out"], if given."""
+    """Write the chromosomes' harmonisation audit to sumstats_options["audit_out"], if given:
+    one path (all chromosomes in one table) or a list with one path per chromosome."""
     path = (sumstats_options or {}).get("audit_out")
-    if path is not None:
+    if path is None:
+        return
+    if isinstance(path, (list, tuple)):
+        for c, one in zip(chromosomes, path, strict=True):
+            write_table(c["audit"], one)
+    else:
         write_table(pd.concat([c["audit"] for c in chromosomes], ignore_index=True), path)
 
 
@@ -318,7 +324,7 @@ def validation_data(chromosomes, bfile, keep_path, phenotype_path, trait):
     g[:, flip] = 2 - g[:, flip]
     mean = np.nanmean(g, axis=0)
     g = np.where(np.isnan(g), mean, g) - mean
-    maf = matched[col.MAF].to_numpy(float) if col.MAF in matched else np.concatenate([c["maf"] for c in chromosomes])
+    maf = np.concatenate([c["maf"] for c in chromosomes])  # the GWAS's, else the panel's
     g /= np.sqrt(2 * maf * (1 - maf)).astype(np.float32)
     y = y_all[samples]
     binary = bool(np.isin(y, (1, 2)).all())
@@ -328,7 +334,7 @@ def validation_data(chromosomes, bfile, keep_path, phenotype_path, trait):
 def tune_prs(sumstats_paths, ld_paths, outputs, *, grid_out, bfile, validation_keep, phenotypes,
              trait, model_name, strategy, metric="validation", prior="spike_slab",
              prior_options=None, grid_size=30, bo_calls=20, seed=0, n_threads=1,
-             min_overlap=0.75, max_iter=1000, sumstats_options=None):
+             min_overlap=0.75, max_iter=1000, sumstats_options=None, phenotype=None):
     """Tune pi by grid search (gs), model averaging (bma) or Bayesian optimisation (bo) over all
     chromosomes at once (prs_vi.md section 7), and write each chromosome's result files.
 
@@ -337,6 +343,8 @@ def tune_prs(sumstats_paths, ld_paths, outputs, *, grid_out, bfile, validation_k
     selection metric is ``validation`` (R^2 of the validation phenotype on the score, or AUPRC
     for a binary trait, from the validation samples' genotypes) or ``elbo``. Grid fits run on
     ``n_threads`` threads, one E-step thread each. ``grid_out`` receives the table of every fit.
+    ``phenotype``: the validation phenotype column (default: ``trait``; an external GWAS names
+    the study phenotype it predicts).
     """
     from vibank.prs import tuning
 
@@ -344,7 +352,8 @@ def tune_prs(sumstats_paths, ld_paths, outputs, *, grid_out, bfile, validation_k
     n_variants = sum(len(c["b"]) for c in chromosomes)
     score, metric_name = tuning.training_elbo, "elbo"
     if metric == "validation":
-        x_val, y_val, binary = validation_data(chromosomes, bfile, validation_keep, phenotypes, trait)
+        x_val, y_val, binary = validation_data(chromosomes, bfile, validation_keep, phenotypes,
+                                               phenotype or trait)
         metric_name = "validation_auprc" if binary else "validation_r2"
         score = tuning.selection_score(metric_name, x_val=x_val, y_val=y_val)
         log.info("%s on %d validation samples", metric_name, len(y_val))
@@ -405,7 +414,8 @@ def ldsc_h2(chromosomes, ld_scores):
 
 def fit_baseline(sumstats_paths, ld_paths, outputs, *, grid_out, method, bfile, validation_keep,
                  ld_panel_keep, phenotypes, trait, model_name, options=None, seed=0,
-                 n_threads=1, min_overlap=0.75, workdir=None, sumstats_options=None):
+                 n_threads=1, min_overlap=0.75, workdir=None, sumstats_options=None,
+                 phenotype=None):
     """Fit a baseline PRS (prs_vi.md section 10) on all chromosomes of a trait and fold and write
     the same files as VIPRS.
 
@@ -416,12 +426,14 @@ def fit_baseline(sumstats_paths, ld_paths, outputs, *, grid_out, method, bfile, 
     options : method settings (gibbs: grid_size, h2_multipliers, n_burnin, n_samples; ct:
         p_thresholds).
     workdir : where C+T's scratch directory for plink goes (default: the system's).
+    phenotype : the validation phenotype column (default: ``trait``).
     """
     from vibank.prs import baselines, tuning
 
     options = dict(options or {})
     chromosomes, scale = _load_genome(sumstats_paths, ld_paths, min_overlap, sumstats_options)
-    x_val, y_val, binary = validation_data(chromosomes, bfile, validation_keep, phenotypes, trait)
+    x_val, y_val, binary = validation_data(chromosomes, bfile, validation_keep, phenotypes,
+                                           phenotype or trait)
     metric_name = "validation_auprc" if binary else "validation_r2"
     metric = tuning.validation_auprc if binary else tuning.validation_r2
     bounds = np.cumsum([0] + [len(c["b"]) for c in chromosomes])

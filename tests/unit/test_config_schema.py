@@ -9,8 +9,26 @@ from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
 REPO = Path(__file__).parents[2]
-SCHEMA = str(REPO / "workflow" / "schemas" / "config.schema.yaml")
+SCHEMAS = REPO / "workflow" / "schemas"
+SCHEMA = str(SCHEMAS / "config.schema.yaml")
+#: sections validated against their own schema after the main one (rules/common.smk)
+SECTIONS = {"qtl": "qtl.schema.yaml", "external_gwas": "external.schema.yaml"}
 DEFAULT = REPO / "config" / "config.yaml"
+
+
+def full_schema():
+    """config.schema.yaml with the section schemas in place of their entries."""
+    schema = yaml.safe_load(Path(SCHEMA).read_text())
+    for section, name in SECTIONS.items():
+        schema["properties"][section] = yaml.safe_load((SCHEMAS / name).read_text())
+    return schema
+
+
+def validate_all(config):
+    """Validate as the workflow does: the whole config, then each section."""
+    validate(config, SCHEMA)
+    for section, name in SECTIONS.items():
+        validate(config[section], str(SCHEMAS / name))
 
 
 @pytest.fixture
@@ -19,9 +37,11 @@ def demo():
 
 
 def _walk(node, path=""):
-    """Yield (path, schema) for every named or patterned property in the schema."""
+    """Yield (path, schema) for every named or patterned property in the schema that is not
+    required (a required key has no default)."""
     for key, sub in node.get("properties", {}).items():
-        yield f"{path}.{key}".lstrip("."), sub
+        if key not in node.get("required", []):
+            yield f"{path}.{key}".lstrip("."), sub
         yield from _walk(sub, f"{path}.{key}")
     for sub in node.get("patternProperties", {}).values():
         yield from _walk(sub, f"{path}.*")
@@ -38,7 +58,7 @@ def _objects(node, path=""):
 
 
 def test_schema__every_key_has_description_default_and_type():
-    schema = yaml.safe_load(Path(SCHEMA).read_text())
+    schema = full_schema()
     keys = list(_walk(schema))
     assert len(keys) > 60
     for path, sub in keys:
@@ -46,7 +66,7 @@ def test_schema__every_key_has_description_default_and_type():
 
 
 def test_schema__every_object_rejects_unknown_keys():
-    schema = yaml.safe_load(Path(SCHEMA).read_text())
+    schema = full_schema()
     for path, sub in _objects(schema):
         assert sub.get("additionalProperties") is not None, path
         if sub["additionalProperties"] is not False:  # a mapping: label -> value
@@ -55,13 +75,13 @@ def test_schema__every_object_rejects_unknown_keys():
 
 def test_validate__default_config_passes(demo):
     config = copy.deepcopy(demo)
-    validate(config, SCHEMA)
+    validate_all(config)
     assert config["phenotypes"]["traits"]["sparse"]["h2"] == 0.5
 
 
 def test_validate__empty_config_gets_demo_defaults(demo):
     config = {}
-    validate(config, SCHEMA)
+    validate_all(config)
     assert config["seed"] == demo["seed"]
     assert config["cohort"]["simulate"]["populations"] == {"EUR": 6000, "AFR": 1000, "EAS": 1000}
     assert config["cohort"]["simulate"] == demo["cohort"]["simulate"]
@@ -71,7 +91,7 @@ def test_validate__empty_config_gets_demo_defaults(demo):
     # trait-level defaults are filled inside the default traits too
     assert config["phenotypes"]["traits"]["mixture"]["type"] == "quantitative"
     assert config["phenotypes"]["traits"]["mixture"]["mixture_pi"] is None
-    validate(demo, SCHEMA)
+    validate_all(demo)
     assert config == demo
 
 
@@ -124,11 +144,15 @@ def test_validate__bad_architecture_rejected():
         ({"pca": {"approx": "yes"}}, r"'yes' is not one of \[True, False, 'auto'\]"),
         ({"splits": {"n_folds": 1}}, r"less than the minimum of 2"),
         ({"gwas": {"covariates": ["BMI"]}}, r"'BMI' is not one of"),
+        ({"prs": {"mismatch_filter": {"enabled": "yes"}}}, r"'yes' is not of type 'boolean'"),
+        ({"external_gwas": {"e": {"file": "x.tsv"}}}, r"'phenotype' is a required property"),
+        ({"external_gwas": {"e": {"phenotype": "t", "format": "csv"}}}, r"'csv' is not one of"),
+        ({"qtl": {"chunks": {"r2": 2}}}, r"greater than the maximum of 1"),
     ],
 )
 def test_validate__bad_values_rejected(config, message):
     with pytest.raises(WorkflowError, match=message):
-        validate(config, SCHEMA)
+        validate_all(config)
 
 
 def test_validate__own_study_passes():
@@ -139,5 +163,5 @@ def test_validate__own_study_passes():
                "long_range_ld_file": "data/lrld.bed"},
         "pca": {"approx": False},
     }
-    validate(config, SCHEMA)
+    validate_all(config)
     assert config["splits"]["reference_population"] == "EUR"

@@ -187,3 +187,18 @@ def test_harmonise__drop_in_for_match_to_ld():
     assert (old_mask == new_mask).all()
     for name in (col.SNP, col.A1, col.A2, col.Z, col.BETA, col.N):
         assert new[name].tolist() == old[name].tolist(), name
+
+
+def test_harmonise__same_strand_keeps_ambiguous_and_takes_alleles_literally():
+    ld = ld_table().drop(columns=col.A1_FREQ)
+    ld.loc[5, [col.A1, col.A2]] = ["A", "T"]
+    s = sumstats_from(ld)
+    s.loc[6, [col.A1, col.A2]] = s.loc[6, [col.A2, col.A1]].to_numpy()  # a swap still pairs up
+    s.loc[0, [col.A1, col.A2]] = ["T", "G"]  # LD A/C complemented: not the same strand
+    res = harmonise(s, ld, strand="same")
+    assert reasons(res.audit) == {"rs0": "allele_mismatch"}
+    z = res.matched.set_index(col.SNP)[col.Z]
+    assert z["rs5"] == s[col.Z][5] and z["rs6"] == -s[col.Z][6]
+    assert res.summary["ambiguous_resolved"] == 0 and res.summary["strand_flipped"] == 0
+    with pytest.raises(ValueError, match="strand"):
+        harmonise(s, ld, strand="both")

@@ -321,3 +321,13 @@ def test_write_ld_store__failure_keeps_the_previous_store(tmp_path, panel, monke
     assert sorted(p.name for p in tmp_path.iterdir()) == ["chr7.zarr"]
     monkeypatch.undo()
     assert LDMatrix(path).attrs["dtype"] == "int16"
+
+
+def test_ldmatrix_variants__a1_frequency_when_written(tmp_path, panel):
+    freq = np.linspace(0.05, 0.95, M)
+    with_freq = {**panel, "variants": {**panel["variants"], "a1_freq": freq}}
+    table = LDMatrix(_write(tmp_path / "chr7.zarr", with_freq)).variants()
+    assert list(table.columns)[-1] == "A1_FREQ"
+    np.testing.assert_array_equal(table["A1_FREQ"].to_numpy(np.float64), freq)
+    older = LDMatrix(_write(tmp_path / "old.zarr", panel)).variants()  # stores without it
+    assert "A1_FREQ" not in older

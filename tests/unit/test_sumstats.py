@@ -41,7 +41,7 @@ def _write_glm(path, header, rows):
 def test_glm_to_sumstats__linear_columns_and_values(tmp_path):
     glm = _write_glm(tmp_path / "g.q.glm.linear", LINEAR_HEADER, LINEAR_ROWS)
     sumstats, dropped = glm_to_sumstats(glm)
-    assert list(sumstats.columns) == col.SUMSTATS_ORDER
+    assert list(sumstats.columns) == [*col.SUMSTATS_ORDER, col.A1_FREQ]
     assert sumstats[col.SNP].tolist() == ["rs1", "rs2", "rs5"]
     assert sumstats[col.CHR].tolist() == ["1", "1", "2"]
     assert sumstats[col.POS].tolist() == [100, 200, 250]
@@ -59,7 +59,7 @@ def test_glm_to_sumstats__linear_columns_and_values(tmp_path):
 def test_glm_to_sumstats__logistic_hybrid_uses_z_stat(tmp_path):
     glm = _write_glm(tmp_path / "g.b.glm.logistic.hybrid", LOGISTIC_HEADER, LOGISTIC_ROWS)
     sumstats, dropped = glm_to_sumstats(glm)
-    assert list(sumstats.columns) == col.SUMSTATS_ORDER
+    assert list(sumstats.columns) == [*col.SUMSTATS_ORDER, col.A1_FREQ]
     assert sumstats[col.SNP].tolist() == ["rs1", "rs2"]
     np.testing.assert_allclose(sumstats[col.Z], [3.5, -2.2])
     np.testing.assert_allclose(sumstats[col.MAF], [0.3, 0.03])

@@ -109,7 +109,7 @@ def test_end_to_end__tiny_config(tmp_path):
                 path = tmp_path / f"results/gwas/{trait}/fold{fold}/chr{chrom}.sumstats.tsv.gz"
                 ss = pd.read_csv(path, sep="\t")
                 assert list(ss.columns) == ["CHR", "SNP", "POS", "A1", "A2", "N", "MAF", "BETA",
-                                            "SE", "Z", "P"]
+                                            "SE", "Z", "P", "A1_FREQ"]
                 assert len(ss) > 100 and ss["P"].between(0, 1).all()
     qc = pd.read_csv(tmp_path / "results/qc/qc_summary.tsv", sep="\t")
     assert list(qc["filter"])[:2] == ["input", "duplicate_id"]

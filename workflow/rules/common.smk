@@ -3,15 +3,31 @@ from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
 
-def validate_config(config):
-    """Validate against the schema (filling defaults); report the first problem in one line."""
+def _validate(section, schema):
+    """Validate config (or one section of it) against a schema, filling defaults; report the
+    first problem in one line naming the config files and the key."""
     try:
-        validate(config, workflow.source_path("../schemas/config.schema.yaml"))
+        validate(section, workflow.source_path(f"../schemas/{schema}"))
     except WorkflowError as err:
+        return err
+    return None
+
+
+def validate_config(config):
+    """The whole config against config.schema.yaml, then the qtl and external_gwas sections
+    against their own schemas."""
+    for prefix, section, schema in (
+        ([], config, "config.schema.yaml"),
+        (["qtl"], lambda: config["qtl"], "qtl.schema.yaml"),
+        (["external_gwas"], lambda: config["external_gwas"], "external.schema.yaml"),
+    ):
+        err = _validate(section() if callable(section) else section, schema)
+        if err is None:
+            continue
         cause = err.__context__  # the jsonschema ValidationError
         if not hasattr(cause, "absolute_path"):
-            raise
-        where = ".".join(str(p) for p in cause.absolute_path) or "top level"
+            raise err
+        where = ".".join(str(p) for p in [*prefix, *cause.absolute_path]) or "top level"
         files = ", ".join(str(f) for f in workflow.configfiles)
         raise WorkflowError(
             f"{files}: config error at {where}: {cause.message}"
@@ -21,6 +37,9 @@ def validate_config(config):
 validate_config(config)
 
 TRAITS = list(config["phenotypes"]["traits"])
+# external summary statistics (rules/external.smk) are fitted and evaluated like traits
+EXTERNAL = config["external_gwas"]
+FIT_TRAITS = TRAITS + list(EXTERNAL)
 FOLDS = [str(k) for k in range(1, config["splits"]["n_folds"] + 1)]
 SIMULATED_COHORT = config["cohort"]["source"] == "simulate"
 SIMULATED_PHENOTYPES = config["phenotypes"]["source"] == "simulate"
@@ -47,25 +66,6 @@ if config["prs"]["ld_panel"] not in LD_PANELS:
     raise WorkflowError(
         f"config error at prs.ld_panel: {config['prs']['ld_panel']!r} is not one of ld.panels"
     )
-MODELS = list(config["prs"]["models"])
-for _model, _spec in config["prs"]["models"].items():
-    _unknown = sorted(set(_spec.get("traits") or []) - set(TRAITS))
-    if _unknown:
-        raise WorkflowError(
-            f"config error at prs.models.{_model}.traits: {_unknown[0]!r} is not one of "
-            "phenotypes.traits"
-        )
-# variational EM fits one chromosome per job (or the genome when prs.genome_wide); the tuned
-# strategies (gs, bma, bo) fit all chromosomes of a trait and fold in one job
-# baselines (ldpred-inf, gibbs, ct) likewise fit a trait and fold in one job
-_SPECS = config["prs"]["models"]
-VEM_MODELS = [
-    m for m, s in _SPECS.items() if s["method"] == "viprs" and s["strategy"] == "vem"
-]
-TUNED_MODELS = [
-    m for m, s in _SPECS.items() if s["method"] == "viprs" and s["strategy"] != "vem"
-]
-BASELINE_MODELS = [m for m, s in _SPECS.items() if s["method"] != "viprs"]
 
 
 def one_of(names):
@@ -75,9 +75,9 @@ def one_of(names):
 
 
 wildcard_constraints:
-    trait="|".join(TRAITS),
+    trait="|".join(FIT_TRAITS),
     ld_panel="|".join(LD_PANELS),
-    model="|".join(MODELS),
+    model="|".join(config["prs"]["models"]),
     fold="|".join(FOLDS),
     chrom="|".join(CHROMS),
 
@@ -165,176 +165,6 @@ def get_ld_stores(wildcards=None):
     )
 
 
-def get_prs_ld_store(wildcards):
-    panel = config["prs"]["ld_panel"]
-    return f"results/ld/{panel}/chr{wildcards.chrom}.zarr"
-
-
-def get_prs_ld_stores_all(wildcards):
-    panel = config["prs"]["ld_panel"]
-    return [f"results/ld/{panel}/chr{chrom}.zarr" for chrom in CHROMS]
-
-
-def get_prs_sumstats_all(wildcards):
-    return [
-        f"results/gwas/{wildcards.trait}/fold{wildcards.fold}/chr{chrom}.sumstats.tsv.gz"
-        for chrom in CHROMS
-    ]
-
-
-def get_prs_prior(wildcards):
-    return config["prs"]["models"][wildcards.model]["prior"]
-
-
-def get_prs_prior_options(wildcards):
-    """VIPRS options of the model's prior (n_components, alpha, ...)."""
-    spec = config["prs"]["models"][wildcards.model]
-    if spec["prior"] == "mixture":
-        keys = ("n_components", "update_components")
-    elif spec["prior"] == "alpha":
-        keys = ("alpha", "fit_alpha")
-    else:
-        keys = ()
-    return {key: spec[key] for key in keys}
-
-
-def get_prs_strategy(wildcards):
-    spec = config["prs"]["models"][wildcards.model]
-    return {key: spec[key] for key in ("strategy", "metric", "grid_size", "bo_calls")}
-
-
-def get_baseline(wildcards):
-    """Method and settings of a baseline model."""
-    spec = config["prs"]["models"][wildcards.model]
-    keys = ("grid_size", "h2_multipliers", "n_burnin", "n_samples", "p_thresholds")
-    return {
-        "method": spec["method"],
-        "options": {k: spec[k] for k in keys if k in spec},
-    }
-
-
-def model_traits(model):
-    """The traits a model is fitted to (``traits`` in its config, default all)."""
-    return config["prs"]["models"][model].get("traits") or TRAITS
-
-
-def get_prs_fits(wildcards=None):
-    return [
-        f"results/prs/{model}/{trait}/fold{fold}/chr{chrom}.json"
-        for model in MODELS
-        for trait in model_traits(model)
-        for fold in FOLDS
-        for chrom in CHROMS
-    ]
-
-
-# -- evaluation (rules/evaluate.smk) --------------------------------------------------------
-TARGET_POPULATIONS = list(config["splits"]["target_populations"])
-EVAL_TARGETS = ["test", "validation", *TARGET_POPULATIONS]
-EVAL_TABLES = [
-    f"results/eval/{name}.tsv"
-    for name in ("metrics", "cv_summary", "transfer", "h2", "runtime")
-]
-
-
-def get_fit_keys():
-    """(model, trait, fold) of every PRS fit."""
-    return [(m, t, f) for m in MODELS for t in model_traits(m) for f in FOLDS]
-
-
-def get_score_keys():
-    """(model, trait, fold, target) of every scored sample set."""
-    return [(m, t, f, s) for m, t, f in get_fit_keys() for s in EVAL_TARGETS]
-
-
-def get_prs_score_files(wildcards):
-    prefix = f"results/prs/{wildcards.model}/{wildcards.trait}/fold{wildcards.fold}"
-    return [f"{prefix}/chr{chrom}.score.tsv" for chrom in CHROMS]
-
-
-def get_target_keeps_of_fold(wildcards):
-    """Keep files of the scored sets of a fold, in EVAL_TARGETS order: the fold's test and
-    validation samples, then the target populations."""
-    fold = f"results/splits/fold{wildcards.fold}"
-    return [
-        (
-            f"{fold}/{s}.keep"
-            if s in ("test", "validation")
-            else f"results/splits/target_{s}.keep"
-        )
-        for s in EVAL_TARGETS
-    ]
-
-
-def get_eval_runs():
-    """Every scored set as a dict: model, trait, fold, target, sscore and json paths."""
-    runs = []
-    for m, t, f, s in get_score_keys():
-        prefix = f"results/eval/scores/{m}/{t}/fold{f}/{s}"
-        runs.append(
-            dict(
-                model=m,
-                trait=t,
-                fold=f,
-                target=s,
-                sscore=f"{prefix}.sscore",
-                json=f"{prefix}.json",
-            )
-        )
-    return runs
-
-
-def get_eval_scores(kind):
-    """Paths of kind "sscore" (score tables) or "json" (overlap summaries) of get_eval_runs()."""
-    return [run[kind] for run in get_eval_runs()]
-
-
-def get_fit_entries():
-    """Every fit as a dict: model, trait, fold, json (per-chromosome fit JSONs), rule and
-    benchmark paths (one per chromosome for per-chromosome fits)."""
-    entries = []
-    for m, t, f in get_fit_keys():
-        if m not in VEM_MODELS:
-            producer = "tune_prs" if m in TUNED_MODELS else "fit_baseline"
-        else:
-            producer = "fit_prs_genome" if config["prs"]["genome_wide"] else "fit_prs"
-        if producer == "fit_prs":
-            paths = [f"benchmarks/fit_prs/{m}/{t}/fold{f}/chr{c}.tsv" for c in CHROMS]
-        else:
-            paths = [f"benchmarks/{producer}/{m}/{t}/fold{f}.tsv"]
-        jsons = [f"results/prs/{m}/{t}/fold{f}/chr{c}.json" for c in CHROMS]
-        entries.append(
-            {
-                "model": m,
-                "trait": t,
-                "fold": f,
-                "json": jsons,
-                "rule": producer,
-                "paths": paths,
-            }
-        )
-    return entries
-
-
-def get_fit_benchmarks(wildcards=None):
-    return [path for entry in get_fit_entries() for path in entry["paths"]]
-
-
-def get_fold_keeps(role):
-    """{fold: keep file} of the folds' train, validation or test samples."""
-    return {f: f"results/splits/fold{f}/{role}.keep" for f in FOLDS}
-
-
-def get_target_keeps():
-    """{population: keep file} of the ancestry-transfer targets."""
-    return {p: f"results/splits/target_{p}.keep" for p in TARGET_POPULATIONS}
-
-
-def get_traits_summary():
-    """The simulation's true h2 and pi per trait (none for phenotypes from a file)."""
-    return "results/phenotypes/traits.tsv" if SIMULATED_PHENOTYPES else []
-
-
 def get_final_outputs():
     return [
         *FIGURE_OUTPUTS,
@@ -344,5 +174,6 @@ def get_final_outputs():
         "results/qc/qc_summary.tsv",
         "results/gwas/gwas_summary.tsv",
         *get_gwas_sumstats(),
+        *get_external_outputs(),
         *QTL_OUTPUTS,
     ]

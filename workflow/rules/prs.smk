@@ -6,13 +6,14 @@ if not config["prs"]["genome_wide"]:
 
     rule fit_prs:
         input:
-            sumstats="results/gwas/{trait}/fold{fold}/chr{chrom}.sumstats.tsv.gz",
+            sumstats=get_prs_sumstats,
             ld=get_prs_ld_store,
         output:
             effects="results/prs/{model}/{trait}/fold{fold}/chr{chrom}.effects.tsv.gz",
             json="results/prs/{model}/{trait}/fold{fold}/chr{chrom}.json",
             pgs="results/prs/{model}/{trait}/fold{fold}/chr{chrom}.pgs.txt.gz",
             score="results/prs/{model}/{trait}/fold{fold}/chr{chrom}.score.tsv",
+            audit="results/prs/{model}/{trait}/fold{fold}/chr{chrom}.audit.tsv.gz",
         log:
             "logs/fit_prs/{model}/{trait}/fold{fold}/chr{chrom}.log",
         benchmark:
@@ -27,6 +28,7 @@ if not config["prs"]["genome_wide"]:
             runtime=runtime_for(60, per_gb_input=60),
         params:
             min_overlap=config["prs"]["min_overlap"],
+            sumstats_options=get_sumstats_options,
             max_iter=config["prs"]["max_iter"],
             prior=get_prs_prior,
             prior_options=get_prs_prior_options,
@@ -56,6 +58,10 @@ else:
                 "results/prs/{{model}}/{{trait}}/fold{{fold}}/chr{chrom}.score.tsv",
                 chrom=CHROMS,
             ),
+            audit=expand(
+                "results/prs/{{model}}/{{trait}}/fold{{fold}}/chr{chrom}.audit.tsv.gz",
+                chrom=CHROMS,
+            ),
         log:
             "logs/fit_prs_genome/{model}/{trait}/fold{fold}.log",
         benchmark:
@@ -70,6 +76,7 @@ else:
             runtime=runtime_for(120, per_gb_input=120),
         params:
             min_overlap=config["prs"]["min_overlap"],
+            sumstats_options=get_sumstats_options,
             max_iter=config["prs"]["max_iter"],
             prior=get_prs_prior,
             prior_options=get_prs_prior_options,
@@ -103,6 +110,10 @@ rule tune_prs:
             "results/prs/{{model}}/{{trait}}/fold{{fold}}/chr{chrom}.score.tsv",
             chrom=CHROMS,
         ),
+        audit=expand(
+            "results/prs/{{model}}/{{trait}}/fold{{fold}}/chr{chrom}.audit.tsv.gz",
+            chrom=CHROMS,
+        ),
         grid="results/prs/{model}/{trait}/fold{fold}/grid.tsv",
     log:
         "logs/tune_prs/{model}/{trait}/fold{fold}.log",
@@ -118,6 +129,8 @@ rule tune_prs:
         runtime=runtime_for(240, per_gb_input=240),
     params:
         min_overlap=config["prs"]["min_overlap"],
+        sumstats_options=get_sumstats_options,
+        phenotype=get_phenotype,
         max_iter=config["prs"]["grid_max_iter"],
         prior=get_prs_prior,
         prior_options=get_prs_prior_options,
@@ -154,6 +167,10 @@ rule fit_baseline:
             "results/prs/{{model}}/{{trait}}/fold{{fold}}/chr{chrom}.score.tsv",
             chrom=CHROMS,
         ),
+        audit=expand(
+            "results/prs/{{model}}/{{trait}}/fold{{fold}}/chr{chrom}.audit.tsv.gz",
+            chrom=CHROMS,
+        ),
         grid="results/prs/{model}/{trait}/fold{fold}/grid.tsv",
     log:
         "logs/fit_baseline/{model}/{trait}/fold{fold}.log",
@@ -169,6 +186,8 @@ rule fit_baseline:
         runtime=runtime_for(240, per_gb_input=240),
     params:
         min_overlap=config["prs"]["min_overlap"],
+        sumstats_options=get_sumstats_options,
+        phenotype=get_phenotype,
         baseline=get_baseline,
         seed=config["seed"],
     script:

@@ -24,7 +24,9 @@ FIGURE_OUTPUTS = [
     f"{FIGURES}/{n}.{ext}" for n in FIGURE_NAMES for ext in ("png", "pdf")
 ]
 # (model, trait, fold) of every grid table drawn by plot_grid_elbo, and the tables
-GRID_KEYS = [(m, t, f) for m in GS_MODELS for t in model_traits(m) for f in FOLDS]
+GRID_KEYS = [
+    (m, t, f) for m in GS_MODELS for t in model_traits(m) for f in trait_folds(t)
+]
 GRID_TABLES = [f"results/prs/{m}/{t}/fold{f}/grid.tsv" for m, t, f in GRID_KEYS]
 LD_BENCHMARKS = expand(
     "benchmarks/compute_ld/{ld_panel}/chr{chrom}.tsv", ld_panel=LD_PANELS, chrom=CHROMS
@@ -127,7 +129,7 @@ rule plot_h2_calibration:
         runtime=runtime_for(10),
     params:
         models=MODELS,
-        binary_traits=get_binary_traits(),
+        binary_traits=get_binary_fit_traits(),
     script:
         "../scripts/plot_h2_calibration.py"
 
@@ -153,7 +155,7 @@ rule plot_grid_elbo:
         runtime=runtime_for(10),
     params:
         grid_keys=GRID_KEYS,
-        binary_traits=get_binary_traits(),
+        binary_traits=get_binary_fit_traits(),
     script:
         "../scripts/plot_grid_elbo.py"
 

@@ -21,5 +21,7 @@ with snakemake_job(snakemake):
         seed=snakemake.params.seed,
         n_threads=snakemake.threads,
         min_overlap=snakemake.params.min_overlap,
+        sumstats_options={**snakemake.params.sumstats_options, "audit_out": list(out.audit)},
+        phenotype=snakemake.params.phenotype,
         workdir=snakemake.resources.get("tmpdir"),
     )

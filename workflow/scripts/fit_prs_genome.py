@@ -13,5 +13,6 @@ with snakemake_job(snakemake):
         prior_options=snakemake.params.prior_options,
         n_threads=snakemake.threads,
         min_overlap=snakemake.params.min_overlap,
+        sumstats_options={**snakemake.params.sumstats_options, "audit_out": list(out.audit)},
         max_iter=snakemake.params.max_iter,
     )

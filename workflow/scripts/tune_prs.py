@@ -25,5 +25,7 @@ with snakemake_job(snakemake):
         prior_options=snakemake.params.prior_options,
         n_threads=snakemake.threads,
         min_overlap=snakemake.params.min_overlap,
+        sumstats_options={**snakemake.params.sumstats_options, "audit_out": list(out.audit)},
+        phenotype=snakemake.params.phenotype,
         max_iter=snakemake.params.max_iter,
     )

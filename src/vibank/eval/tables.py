@@ -103,11 +103,12 @@ def metrics_table(runs, *, phenotypes, covariates, covariate_names, binary_trait
     Parameters
     ----------
     runs : iterable of dicts with model, trait, fold, target, sscore (score table of
-        :func:`vibank.eval.scoring.score_samples`) and json (its overlap summary)
+        :func:`vibank.eval.scoring.score_samples`), json (its overlap summary) and optionally
+        phenotype (the column scored against; default: trait, e.g. an external GWAS's trait)
     phenotypes : FID IID <trait>... table
     covariates : FID IID <covariate>... table
     covariate_names : the covariate columns adjusted for
-    binary_traits : names of the binary traits
+    binary_traits : names of the binary phenotypes
     """
     cov = pd.read_csv(covariates, sep="\t", dtype={col.FID: str, col.IID: str})
     missing = [c for c in covariate_names if c not in cov.columns]
@@ -117,13 +118,13 @@ def metrics_table(runs, *, phenotypes, covariates, covariate_names, binary_trait
     pheno = {}
     rows = []
     for run in runs:
-        trait = run["trait"]
-        if trait not in pheno:
-            pheno[trait] = read_phenotype(phenotypes, trait, binary=trait in binary_traits)
+        trait, phenotype = run["trait"], run.get("phenotype", run["trait"])
+        binary = phenotype in binary_traits
+        if phenotype not in pheno:
+            pheno[phenotype] = read_phenotype(phenotypes, phenotype, binary=binary)
         with open(run["json"]) as fh:
             overlap = json.load(fh)["overlap"]
-        values = score_metrics(read_scores(run["sscore"]), pheno[trait], cov,
-                               binary=trait in binary_traits)
+        values = score_metrics(read_scores(run["sscore"]), pheno[phenotype], cov, binary=binary)
         rows.append({"model": run["model"], "trait": trait, "fold": int(run["fold"]),
                      "target": run["target"], "overlap": overlap, **values})
     return pd.DataFrame(rows, columns=METRICS_COLUMNS)
@@ -240,7 +241,8 @@ def h2_table(fits, traits_summary=None):
 
     Parameters
     ----------
-    fits : iterable of dicts with model, trait, fold and json (the per-chromosome fit JSONs)
+    fits : iterable of dicts with model, trait, fold and json (the per-chromosome fit JSONs),
+        and phenotype (the simulated trait whose truth applies; default: trait)
     traits_summary : the simulation's traits.tsv (trait, h2, pi, ...) or None
     """
     truth = pd.DataFrame(columns=["h2", "pi"])
@@ -255,13 +257,13 @@ def h2_table(fits, traits_summary=None):
         h2 = [p.get("h2") for p in parts]
         pi = np.array([np.nan if p.get("pi") is None else p["pi"] for p in parts], dtype=float)
         m = np.array([p.get("n_variants", 0) for p in parts], dtype=float)
-        trait = fit["trait"]
+        trait, phenotype = fit["trait"], fit.get("phenotype", fit["trait"])
         rows.append({
             "model": fit["model"], "trait": trait, "fold": int(fit["fold"]),
             "h2_estimated": np.nan if any(v is None for v in h2) else float(np.sum(h2)),
-            "h2_true": truth["h2"].get(trait, np.nan),
+            "h2_true": truth["h2"].get(phenotype, np.nan),
             "pi_estimated": float(pi @ m / m.sum()) if m.sum() > 0 else np.nan,
-            "pi_true": truth["pi"].get(trait, np.nan),
+            "pi_true": truth["pi"].get(phenotype, np.nan),
         })
     return pd.DataFrame(rows, columns=H2_COLUMNS)
 

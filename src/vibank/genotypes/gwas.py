@@ -64,6 +64,7 @@ def glm_to_sumstats(glm_path):
             col.SE: glm["SE"].to_numpy(float),
             col.Z: glm[stat].to_numpy(float),
             col.P: glm["P"].to_numpy(float),
+            col.A1_FREQ: freq,
         }
     )
     for reason, n in dropped.items():

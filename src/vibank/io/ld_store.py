@@ -11,6 +11,8 @@ Layout of ``<name>.zarr`` (format version 1)::
     variants/pos           (m,) int64
     variants/cm, maf, ld_score  (m,) float64
     variants/n_ref         (m,) int64                      panel samples with an observed call
+    variants/a1_freq       (m,) float64, optional          A1's frequency in the panel (orients
+                                                           strand-ambiguous GWAS SNPs)
 
 Quantised values: float = stored / 32767 (int16) or stored / 127 (int8), rounded to nearest.
 Attributes: ``vibank_ld_format`` (int), ``estimator`` (name), ``estimator_params`` (dict),
@@ -83,7 +85,8 @@ def write_ld_store(path, ld, variants, attrs, *, dtype="float32"):
     ----------
     path : output directory (``.zarr``)
     ld : ``vibank.ld.estimators.SparseLD``
-    variants : dict of the variant fields (snp, chr, a1, a2, pos, cm, maf, ld_score, n_ref)
+    variants : dict of the variant fields (snp, chr, a1, a2, pos, cm, maf, ld_score, n_ref;
+        optionally a1_freq)
     attrs : dict of attributes (estimator, estimator_params, n_ref, chrom, ...)
     dtype : stored value type: float32, float64, int16 or int8
     """
@@ -105,6 +108,8 @@ def write_ld_store(path, ld, variants, attrs, *, dtype="float32"):
             _array(var, name, np.asarray(variants[name]).astype(str))
         for name, kind in NUMERIC_FIELDS.items():
             _array(var, name, np.asarray(variants[name], dtype=kind))
+        if variants.get("a1_freq") is not None:
+            _array(var, "a1_freq", np.asarray(variants["a1_freq"], dtype=np.float64))
         root.attrs.update({
             **attrs,
             "vibank_ld_format": FORMAT_VERSION,
@@ -232,13 +237,16 @@ def read_ld_arrays(root, attrs):
 
 
 def read_ld_variants(root, attrs):
-    """Variant table (SNP CHR POS CM A1 A2 MAF LD_SCORE N_REF) of either store layout."""
+    """Variant table (SNP CHR POS CM A1 A2 MAF LD_SCORE N_REF, and A1_FREQ when the store has
+    it) of either store layout."""
     import pandas as pd
 
     if attrs["source"] == "vibank":
         g = root["variants"]
         names = {"SNP": "snp", "CHR": "chr", "POS": "pos", "CM": "cm", "A1": "a1", "A2": "a2",
                  "MAF": "maf", "LD_SCORE": "ld_score", "N_REF": "n_ref"}
+        if "a1_freq" in g:
+            names["A1_FREQ"] = "a1_freq"
         return pd.DataFrame({col: _read(root, f"variants/{name}") for col, name in names.items()})
     g = root["metadata"]
     m = attrs["n_variants"]

@@ -15,15 +15,20 @@ _DTYPES = {name: dtype for name, (dtype, _) in col.SUMSTATS_COLUMNS.items()}
 
 
 def write_sumstats(sumstats, path):
-    """Write canonical sumstats (columns in canonical order) atomically, gzip if ``.gz``."""
+    """Write canonical sumstats (columns in canonical order, then A1_FREQ when known)
+    atomically, gzip if ``.gz``."""
     missing = [c for c in col.SUMSTATS_ORDER if c not in sumstats.columns]
     if missing:
         raise ValueError(f"sumstats lacks columns {missing}")
-    write_table(sumstats[col.SUMSTATS_ORDER], path, float_format="%.8g")
+    columns = list(col.SUMSTATS_ORDER)
+    if col.A1_FREQ in sumstats and sumstats[col.A1_FREQ].notna().any():
+        columns.append(col.A1_FREQ)
+    write_table(sumstats[columns], path, float_format="%.8g")
 
 
 def read_sumstats(path):
-    """Read a canonical sumstats file; raise a one-line error naming the file and column."""
+    """Read a canonical sumstats file (A1_FREQ kept when present); raise a one-line error
+    naming the file and column."""
     try:
         table = pd.read_csv(path, sep="\t", dtype={c: str for c in (col.CHR, col.SNP, col.A1, col.A2)})
     except FileNotFoundError:
@@ -40,4 +45,7 @@ def read_sumstats(path):
                 row = int(np.flatnonzero(bad)[0]) + 2
                 raise VibankError(f"{path}: row {row}, column {name}: {table[name][bad].iloc[0]!r} is not a number")
             table[name] = values
+    if col.A1_FREQ in table:
+        table[col.A1_FREQ] = pd.to_numeric(table[col.A1_FREQ], errors="coerce")
+        return table[[*col.SUMSTATS_ORDER, col.A1_FREQ]]
     return table[col.SUMSTATS_ORDER]

@@ -106,7 +106,7 @@ def build_ld_store(bfile, out, *, chrom, keep=None, estimator=None, dtype="float
     fields = {
         "snp": variants[col.SNP], "chr": variants[col.CHR], "a1": variants[col.A1],
         "a2": variants[col.A2], "pos": pos, "cm": cm, "maf": np.minimum(freq, 1 - freq),
-        "ld_score": scores, "n_ref": n_obs,
+        "ld_score": scores, "n_ref": n_obs, "a1_freq": freq,
     }
     attrs = {
         "estimator": estimator.name, "estimator_params": estimator.params(), "n_ref": n_ref,

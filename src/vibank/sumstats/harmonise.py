@@ -56,7 +56,8 @@ class HarmoniseResult(NamedTuple):
     summary: dict
 
 
-def harmonise(sumstats, ld_variants, *, keep_ambiguous=False, ambiguous_max_maf=0.4, min_maf=0.0,
+def harmonise(sumstats, ld_variants, *, strand="check", keep_ambiguous=False,
+              ambiguous_max_maf=0.4, min_maf=0.0,
               n_outlier_factor=qc.N_OUTLIER_FACTOR, min_overlap=0.75, allow_low_overlap=False,
               check_build=True, build_min_shared=20, label="sumstats", ld_label="LD panel"):
     """Match summary statistics to an LD panel's variants; drop and audit what cannot be used.
@@ -67,6 +68,10 @@ def harmonise(sumstats, ld_variants, *, keep_ambiguous=False, ambiguous_max_maf=
         to keep ambiguous SNPs; CHR/POS may be missing, e.g. LDSC files)
     ld_variants : the panel's variant table (``LDMatrix.variants()``: CHR SNP POS A1 A2 MAF, and
         ``A1_FREQ`` when known)
+    strand : "check" (alleles may be on the other strand: complements pair up, strand-ambiguous
+        SNPs are dropped or oriented by frequency) or "same" (the GWAS and the panel come from
+        the same genotype files, as the workflow's own GWAS: alleles are taken literally, no
+        complement pairs up and A/T, C/G SNPs are kept as they read)
     keep_ambiguous : orient A/T and C/G SNPs by allele frequency instead of dropping them
     ambiguous_max_maf : ambiguous SNPs with a MAF above this (GWAS or panel) are dropped anyway
     min_maf : drop variants with a MAF below this (the GWAS's MAF, else the panel's)
@@ -86,6 +91,8 @@ def harmonise(sumstats, ld_variants, *, keep_ambiguous=False, ambiguous_max_maf=
     ------
     VibankError : the genome build seems different, or the overlap is below ``min_overlap``
     """
+    if strand not in ("check", "same"):
+        raise ValueError(f"strand {strand!r}: 'check' or 'same'")
     s = _prepare(sumstats)
     ld = ld_variants.reset_index(drop=True)
     ld_chrom = qc.normalise_chrom(ld[col.CHR]).to_numpy(object) if col.CHR in ld else None
@@ -130,7 +137,7 @@ def harmonise(sumstats, ld_variants, *, keep_ambiguous=False, ambiguous_max_maf=
     drop(duplicated, "duplicate", lambda rows: counts[rows].astype(str) + " rows for this variant")
 
     pairs = _candidate_pairs(s, reason == "", ld, ld_chrom)
-    match = _classify(pairs, s, ld)
+    match = _classify(pairs, s, ld, same_strand=strand == "same")
     n_candidates = np.bincount(pairs["row"], minlength=len(s))
     n_valid = np.bincount(match["row"], minlength=len(s))
     drop(n_candidates == 0, "not_in_ld")
@@ -253,8 +260,9 @@ def _candidate_pairs(s, live, ld, ld_chrom):
     return pairs.sort_values(["row", "ld"]).reset_index(drop=True)
 
 
-def _classify(pairs, s, ld):
-    """Pairs whose alleles agree: same order, swapped, on the other strand, or both."""
+def _classify(pairs, s, ld, same_strand=False):
+    """Pairs whose alleles agree: same order, swapped, on the other strand, or both (with
+    ``same_strand``: same order or swapped, and no pair counts as ambiguous)."""
     a1 = pd.Series(s[col.A1].to_numpy(object)[pairs["row"]], dtype="string")
     a2 = pd.Series(s[col.A2].to_numpy(object)[pairs["row"]], dtype="string")
     l1, l2 = pairs["L1"].astype("string"), pairs["L2"].astype("string")
@@ -265,6 +273,8 @@ def _classify(pairs, s, ld):
     flip = ((c1 == l1) & ((c2 == l2) | no_a2)).fillna(False).to_numpy()
     flipswap = ((c1 == l2) & ((c2 == l1) | no_a2)).fillna(False).to_numpy()
     ambiguous = qc.is_ambiguous(l1, l2).fillna(False).to_numpy()
+    if same_strand:
+        flip[:] = flipswap[:] = ambiguous[:] = False
     out = pairs.assign(
         # the literal reading first: an ambiguous pair reads as same/swap, never as a flip
         sign=np.where(same | flip & ~swap, 1.0, -1.0),

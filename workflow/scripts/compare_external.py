@@ -1,0 +1,5 @@
+from vibank.external_pipelines import compare_fits
+from vibank.workflow import snakemake_job
+
+with snakemake_job(snakemake):
+    compare_fits(snakemake.params.pairs, snakemake.output.table)
