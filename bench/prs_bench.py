@@ -44,8 +44,8 @@ from threadpoolctl import threadpool_limits
 from vibank.io.plink import read_bim, read_dosages
 from vibank.io.sumstats import write_sumstats
 from vibank.ld import LDEstimator, LDMatrix, build_ld_store, symmetric_band
-from vibank.pipelines import match_to_ld
 from vibank.prs import VIPRS, std_beta_from_z, symmetric_offdiagonal
+from vibank.sumstats import harmonise
 
 VIPRS_SCRIPT = textwrap.dedent("""
     import json, sys, time
@@ -129,7 +129,9 @@ def copy_bandwidth(n_bytes=1 << 30):
 def time_vibank(store, ss, threads, iterations):
     """vibank on one LD store: converged fit, then seconds per iteration from the fitted state."""
     ld = LDMatrix(store)
-    matched, _, _ = match_to_ld(ss, ld.variants())
+    matched, mask, _, _ = harmonise(ss, ld.variants(), strand="same", min_overlap=0.0)
+    if not mask.all():
+        raise SystemExit(f"{store}: {int((~mask).sum())} LD variants lack summary statistics")
     r = symmetric_band(ld.load(keep_quantised=True))
     n = matched["N"].to_numpy(float)
     b = std_beta_from_z(matched["Z"].to_numpy(), n)

@@ -22,30 +22,6 @@ from vibank.sumstats import harmonise
 log = logging.getLogger(__name__)
 
 
-def match_to_ld(sumstats, variants):
-    """Align summary statistics to the LD store's variants by ID and alleles.
-
-    Returns the sumstats rows in LD order with Z and BETA signed for the LD's A1, the boolean
-    mask over the LD variants, and counts of what was dropped and why. (Full harmonisation,
-    with strand and build checks, is ``vibank.sumstats`` territory.)
-    """
-    merged = variants[[col.SNP, col.A1, col.A2]].reset_index().merge(
-        sumstats, on=col.SNP, how="inner", suffixes=("_ld", ""))
-    same = (merged[col.A1] == merged[f"{col.A1}_ld"]) & (merged[col.A2] == merged[f"{col.A2}_ld"])
-    swapped = (merged[col.A1] == merged[f"{col.A2}_ld"]) & (merged[col.A2] == merged[f"{col.A1}_ld"])
-    counts = {"not_in_ld": int(len(sumstats) - len(merged)),
-              "allele_mismatch": int((~same & ~swapped).sum()), "swapped": int(swapped.sum())}
-    merged = merged[same | swapped].copy()
-    sign = np.where(swapped[same | swapped], -1.0, 1.0)
-    merged[col.Z] *= sign
-    merged[col.BETA] *= sign
-    merged[col.A1], merged[col.A2] = merged[f"{col.A1}_ld"], merged[f"{col.A2}_ld"]
-    merged = merged.sort_values("index")
-    mask = np.zeros(len(variants), dtype=bool)
-    mask[merged["index"].to_numpy()] = True
-    return merged.drop(columns=["index", f"{col.A1}_ld", f"{col.A2}_ld"]), mask, counts
-
-
 def _load_chromosome(sumstats_path, ld_path, min_overlap, *, sumstats_format="auto", n=None,
                      column_map=None, harmonise_options=None, mismatch_filter=None):
     """Sumstats (any supported format) harmonised to one chromosome's LD store, with the LD as
@@ -64,14 +40,16 @@ def _load_chromosome(sumstats_path, ld_path, min_overlap, *, sumstats_format="au
         ld_label=str(ld_path), **(harmonise_options or {}))
     audit = pd.concat([read_audit, audit], ignore_index=True) if len(read_audit) else audit
     log.info("chr%s: %d of %d variants harmonised to the LD", chrom, len(matched), len(sumstats))
+    rows = None
     if mismatch_filter is not None:
-        matched, mask, audit = _remove_mismatches(ld, matched, mask, audit, mismatch_filter, chrom)
+        matched, mask, audit, rows = _remove_mismatches(ld, matched, mask, audit, mismatch_filter,
+                                                        chrom)
     # the store's per-block extremal eigenvalues, in the indices of the matched variants
     kept = np.concatenate([[0], np.cumsum(mask)])
     eigenvalues = [{**block, "start": int(kept[block["start"]]), "stop": int(kept[block["stop"]])}
                    for block in ld.attrs.get("eigenvalues") or []
                    if kept[block["stop"]] > kept[block["start"]]] or None
-    rows = _masked_rows(ld, mask)
+    rows = _masked_rows(ld, mask) if rows is None else rows
     n = matched[col.N].to_numpy(float)
     # allele frequency for the alpha prior: the GWAS MAF, else the LD panel's
     maf = matched[col.MAF].to_numpy(float) if col.MAF in matched else np.full(len(matched), np.nan)
@@ -96,7 +74,8 @@ def _masked_rows(ld, mask):
 
 def _remove_mismatches(ld, matched, mask, audit, options, chrom):
     """The section 9 filter on the harmonised variants: (matched, mask, audit) without the
-    variants it removes, which are added to the audit."""
+    variants it removes, which are added to the audit, and the E-step rows of the mask when
+    nothing was removed (else None: the caller reads the smaller mask's)."""
     from vibank.prs.mismatch import mismatch_audit, mismatch_filter
 
     rows = _masked_rows(ld, mask)
@@ -106,11 +85,11 @@ def _remove_mismatches(ld, matched, mask, audit, options, chrom):
     log.info("chr%s: the LD-mismatch filter removed %d of %d variants in %d rounds", chrom,
              int((~result.keep).sum()), len(matched), result.rounds)
     if result.keep.all():
-        return matched, mask, audit
+        return matched, mask, audit, rows
     audit = pd.concat([audit, mismatch_audit(matched, result)], ignore_index=True)
     mask = mask.copy()
     mask[np.flatnonzero(mask)[~result.keep]] = False
-    return matched[result.keep].reset_index(drop=True), mask, audit
+    return matched[result.keep].reset_index(drop=True), mask, audit, None
 
 
 def _make_model(prior, prior_options, n_threads, max_iter):

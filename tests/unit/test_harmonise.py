@@ -176,19 +176,6 @@ def test_harmonise__low_overlap_refused_unless_allowed(caplog):
     assert "not_in_ld 20" in caplog.text and "(allowed)" in caplog.text
 
 
-def test_harmonise__drop_in_for_match_to_ld():
-    from vibank.pipelines import match_to_ld
-
-    ld = ld_table()
-    s = sumstats_from(ld, rows=np.arange(0, 40, 2))
-    s.loc[s.index[1], [col.A1, col.A2]] = s.loc[s.index[1], [col.A2, col.A1]].to_numpy()
-    old, old_mask, _ = match_to_ld(s, ld)
-    new, new_mask, _, _ = harmonise(s, ld, min_overlap=0.0)
-    assert (old_mask == new_mask).all()
-    for name in (col.SNP, col.A1, col.A2, col.Z, col.BETA, col.N):
-        assert new[name].tolist() == old[name].tolist(), name
-
-
 def test_harmonise__same_strand_keeps_ambiguous_and_takes_alleles_literally():
     ld = ld_table().drop(columns=col.A1_FREQ)
     ld.loc[5, [col.A1, col.A2]] = ["A", "T"]

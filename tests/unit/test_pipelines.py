@@ -14,7 +14,8 @@ from vibank.io.sumstats import write_sumstats
 from vibank.ld import LDEstimator, compute_ld
 from vibank.ld.estimators import ld_scores, standardise_panel
 from vibank.ld.windows import window_ends
-from vibank.pipelines import fit_prs_chromosome, match_to_ld
+from vibank.pipelines import fit_prs_chromosome
+from vibank.sumstats import harmonise
 
 M = 200
 
@@ -58,14 +59,18 @@ def study(tmp_path_factory):
     return {"dir": tmp, "beta": beta, "swap": swap, "ss": ss}
 
 
-def test_match_to_ld__flips_swapped_and_drops_mismatched(study):
+def test_harmonise_same_strand__flips_swapped_and_drops_mismatched(study):
+    """The matching every workflow fit does (strand "same": the GWAS of the panel's genotypes)."""
     from vibank.ld import LDMatrix
 
     ss = study["ss"].copy()
     ss.loc[3, ["A1", "A2"]] = ["C", "T"]  # another allele pair: dropped
-    ss = pd.concat([ss, ss.iloc[[0]].assign(SNP="absent")])
-    matched, mask, counts = match_to_ld(ss, LDMatrix(study["dir"] / "chr1.zarr").variants())
-    assert counts == {"not_in_ld": 1, "allele_mismatch": 1, "swapped": int(study["swap"].sum()) - study["swap"][3]}
+    ss = pd.concat([ss, ss.iloc[[0]].assign(SNP="absent", POS=10**9)])
+    matched, mask, audit, summary = harmonise(
+        ss, LDMatrix(study["dir"] / "chr1.zarr").variants(), strand="same")
+    assert dict(zip(audit["SNP"], audit["reason"])) == {"absent": "not_in_ld",
+                                                        ss["SNP"][3]: "allele_mismatch"}
+    assert summary["swapped"] == int(study["swap"].sum()) - study["swap"][3]
     assert mask.sum() == M - 1 and not mask[3]
     assert (matched["A1"] == "A").all()
     original = study["ss"].set_index("SNP").loc[matched["SNP"]]

@@ -8,8 +8,8 @@ GWAS with the panel's while both minor allele frequencies stay below ``ambiguous
 
 Every dropped variant gets one audit row (``qc.AUDIT_COLUMNS``) with a reason from
 ``FILTER_ORDER``; the counts go to the log (INFO) and to the summary in that order. The result
-keeps ``vibank.pipelines.match_to_ld``'s conventions: rows in LD order, A1/A2 (and CHR, SNP, POS)
-from the LD panel, Z and BETA signed for the panel's A1, and a boolean mask over its variants.
+has rows in LD order, A1/A2 (and CHR, SNP, POS) from the LD panel, Z and BETA signed for the
+panel's A1, and a boolean mask over its variants.
 """
 
 import logging
