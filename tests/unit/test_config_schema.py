@@ -92,7 +92,9 @@ def test_validate__empty_config_gets_demo_defaults(demo):
     assert config["phenotypes"]["traits"]["mixture"]["type"] == "quantitative"
     assert config["phenotypes"]["traits"]["mixture"]["mixture_pi"] is None
     validate_all(demo)
-    assert config == demo
+    # external GWAS are the study's own: the demo's example is not a default
+    assert config["external_gwas"] == {}
+    assert config == {**demo, "external_gwas": {}}
 
 
 def test_validate__trait_defaults_filled():
