@@ -85,8 +85,11 @@ def harmonise_external(path, ld_paths, out_sumstats, *, out_audit, out_summary, 
     summary = pd.DataFrame(rows)
     total = {key: int(summary[key].sum()) for key in summary if key not in ("name", "chrom",
                                                                              "overlap", "input")}
+    # each chromosome counts the others' variants as other_chromosome; in total, only those on
+    # none of the panel's chromosomes are
+    on_panel = int((summary["input"] - summary["other_chromosome"]).sum())
     total.update(name=name, chrom="all", input=len(sumstats) + len(read_audit),
-                 read_dropped=len(read_audit),
+                 read_dropped=len(read_audit), other_chromosome=len(sumstats) - on_panel,
                  overlap=float(total["paired"] / max(len(sumstats), 1)))
     summary = pd.concat([summary.assign(read_dropped=0), pd.DataFrame([total])],
                         ignore_index=True)

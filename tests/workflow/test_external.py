@@ -48,7 +48,7 @@ def test_external_gwas__harmonised_fitted_and_evaluated(study):
     assert total["strand_flipped"] == kept["strand_flipped"] == counts["strand_flipped"] > 100
     assert total["ambiguous_resolved"] > 100  # A/T, C/G oriented by allele frequency
     assert set(audit["reason"]) == {"allele_mismatch", "ambiguous_maf"}
-    assert total["matched"] + len(audit) == total["input"]
+    assert total["matched"] + len(audit) == total["input"] and total["other_chromosome"] == 0
     assert set(audit["SNP"][audit["reason"] == "allele_mismatch"]) == \
         set(changes["SNP"][changes["change"] == "allele_mismatch"])
     # the external file's fit equals the canonical file's (issue 7 acceptance: r >= 0.95)
