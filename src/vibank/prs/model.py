@@ -17,7 +17,7 @@ from threadpoolctl import threadpool_limits
 from tqdm.auto import tqdm
 
 from vibank.errors import VibankError
-from vibank.ld import SymmetricBand, extremal_eigenvalues_csr, row_sums_of_squares
+from vibank.ld import SymmetricBand, extremal_eigenvalues_csr
 from vibank.prs._kernels import _e_step
 
 log = logging.getLogger(__name__)
@@ -30,6 +30,9 @@ DIVERGENCE_TOL = 1e-3
 RIDGE_MARGIN = 0.01
 #: if the eigenvalue-based ridge is not enough, restart with these ridge floors in turn
 RIDGE_ESCALATION = (0.1, 0.5, 1.0, 2.0)
+#: lazy sweeps hold back changes below min(lazy_tol, this x the previous sweep's max |delta eta|),
+#: so the lag shrinks as the fit converges and the exact sweeps after the flush have little to do
+LAZY_FRACTION = 0.01
 #: bounds of the fitted alpha (prs_vi.md section 2)
 ALPHA_BOUNDS = (-1.5, 0.5)
 
@@ -80,6 +83,22 @@ def concatenate_ld(lds):
                          format="csr")
 
 
+def mean_row_sum_of_squares(data, indptr, scale=1.0, *, chunk=1 << 20):
+    """mean_j sum_k (scale R_jk)^2 over the rows of a row-compressed LD (the mean LD score minus 1).
+
+    Equals ``row_sums_of_squares(data, indptr, scale=scale).mean()`` without its two float64
+    copies of the whole matrix (0.5 GB for 33 M values, which cost up to a second per fit on a
+    loaded machine): the values are squared and summed in chunks.
+    """
+    m = len(indptr) - 1
+    lo, hi = int(indptr[0]), int(indptr[-1])
+    total = 0.0
+    for start in range(lo, hi, chunk):
+        values = np.asarray(data[start:min(start + chunk, hi)], dtype=np.float64)
+        total += float(values @ values)
+    return total * scale**2 / m if m else 0.0
+
+
 def independent_segments(ld):
     """Boundaries of the contiguous variant ranges with no LD between them.
 
@@ -127,6 +146,17 @@ class VIPRS:
     max_iter : int
     tol_elbo : float, relative ELBO tolerance (absolute floor ``tol_elbo_abs``)
     tol_eta : float, tolerance on max |delta eta|
+    lazy_tol : float, lazy neighbour updates: a variant's change of eta reaches its neighbours'
+        q only once it has grown to this (0, the default: every change at once, the exact
+        coordinate ascent of section 3). When the lazy sweeps meet the convergence test, the
+        pending changes are applied (q = R eta again) and the fit goes on with exact sweeps
+        until they meet it too, so the fit ends at the exact sweep's fixed point; lazy sweeps
+        skip the LD rows of the many variants that barely move (cheaper grid fits).
+    initial_ridge : {"none", "block"}, the ridge of the first run. "none" (default): no ridge;
+        the block ridge comes only after a divergence (section 6). "block": start with the block
+        ridge where the LD's eigenvalues show blocks that are not positive semi-definite (the
+        first run without a ridge diverges on such LD in practice, and in a grid search that
+        wasted run recurs at every point); positive semi-definite blocks get none.
     n_threads : int, OpenMP threads of the E-step, over independent LD segments
     dtype : numpy.float64 or numpy.float32, precision of the variational parameters
     progress : show a tqdm progress bar over the iterations
@@ -148,8 +178,8 @@ class VIPRS:
 
     def __init__(self, prior="spike_slab", *, pi=None, sigma2_beta=None, sigma2_eps=None,
                  n_components=4, update_components=True, alpha=-0.25, fix=(), fit_alpha=False,
-                 max_iter=1000, tol_elbo=1e-6, tol_elbo_abs=1e-3, tol_eta=1e-6, n_threads=1,
-                 dtype=np.float64, progress=False):
+                 max_iter=1000, tol_elbo=1e-6, tol_elbo_abs=1e-3, tol_eta=1e-6, lazy_tol=0.0,
+                 initial_ridge="none", n_threads=1, dtype=np.float64, progress=False):
         self.prior = prior
         self.pi = pi
         self.sigma2_beta = sigma2_beta
@@ -163,6 +193,8 @@ class VIPRS:
         self.tol_elbo = tol_elbo
         self.tol_elbo_abs = tol_elbo_abs
         self.tol_eta = tol_eta
+        self.lazy_tol = lazy_tol
+        self.initial_ridge = initial_ridge
         self.n_threads = n_threads
         self.dtype = dtype
         self.progress = progress
@@ -177,6 +209,10 @@ class VIPRS:
             raise ValueError(f"LD is {shape} but there are {len(b)} variants")
         if not (np.all(np.isfinite(b)) and np.all(n > 0)):
             raise ValueError("std_beta must be finite and N positive")
+        if not (np.isfinite(self.lazy_tol) and self.lazy_tol >= 0):
+            raise ValueError(f"lazy_tol must be a number >= 0, not {self.lazy_tol!r}")
+        if self.initial_ridge not in ("none", "block"):
+            raise ValueError(f"initial_ridge must be 'none' or 'block', not {self.initial_ridge!r}")
         unknown = set(self.fix) - set(HYPERPARAMETERS)
         if unknown:
             raise ValueError(f"fix: unknown hyperparameters {sorted(unknown)}")
@@ -205,8 +241,8 @@ class VIPRS:
         m, k = len(b), self._k
         chi2 = b**2 * n / np.maximum(1 - b**2, 1e-12)
         if self._mean_ld_score is None:  # once per fit, not again at each ridge restart
-            self._mean_ld_score = 1.0 + float(row_sums_of_squares(
-                self._ld.data, self._ld_indptr, scale=self._ld_scale).mean())
+            self._mean_ld_score = 1.0 + mean_row_sum_of_squares(self._ld.data, self._ld_indptr,
+                                                                 self._ld_scale)
         h2 = m * (chi2.mean() - 1) / (np.median(n) * self._mean_ld_score)
         h2 = float(np.clip(h2, 1e-3, 0.9))
         pi = np.asarray(self.pi if self.pi is not None else 0.01, dtype=np.float64)
@@ -238,7 +274,22 @@ class VIPRS:
         return _e_step.e_step(
             self._ld.data, self._ld_indices, self._ld_first, self._ld_indptr, self._ld_scale,
             self.segments_, self._b, self._n, self._var_mu, log_prior.astype(self.dtype),
-            log_null, self._gamma, self._mu, self._eta, self._q, s2e, self.n_threads)
+            log_null, self._gamma, self._mu, self._eta, self._q, s2e, self.n_threads,
+            self._pending, self._lazy_threshold())
+
+    def _lazy_threshold(self):
+        """The lazy sweep's tolerance (0: exact sweep)."""
+        if not self._lazy:
+            return 0.0
+        # changes far below tol_eta cannot decide convergence; with float32 state the rounding
+        # of eta alone moves every variant by about that much at each sweep
+        return min(self.lazy_tol, LAZY_FRACTION * max(self._last_delta, self.tol_eta))
+
+    def flush(self):
+        """Apply the lazy sweeps' pending changes of eta to q, so q = R_offdiag eta again."""
+        return _e_step.flush(self._ld.data, self._ld_indices, self._ld_first, self._ld_indptr,
+                             self._ld_scale, self.segments_, self._pending, self._q,
+                             self.n_threads)
 
     def _moments(self):
         """eta and zeta = E[beta^2] per variant (kept until the next E-step changes them)."""
@@ -383,17 +434,25 @@ class VIPRS:
         self.segments_ = independent_segments(ld)
         self._eigenvalues = ld_eigenvalues
         self._b, self._n = b.astype(self.dtype), n.astype(self.dtype)
-        self.ridge_ = np.zeros(len(b))
         self._mean_ld_score = None
+        started = self._block_ridge() if self.initial_ridge == "block" else None
+        self.ridge_ = np.zeros(len(b)) if started is None else started
+        if started is not None and started.any():
+            log.info("the LD matrix of %s is not positive semi-definite: starting with a block "
+                     "ridge (lambda up to %.4g)", label, started.max())
         stop, history = self._run(t0)
         psd = True
         if stop == "diverged":
-            self.ridge_ = self._block_ridge()
+            if started is None:
+                self.ridge_ = self._block_ridge()
             psd = not self.ridge_.any()
             if psd:
                 log.warning("VIPRS diverged on %s although its LD matrix is positive "
                             "semi-definite: the summary statistics disagree with the panel's LD "
                             "(out-of-sample LD); restarting with a ridge", label)
+            elif started is not None:
+                log.warning("VIPRS diverged on %s with the block ridge (lambda up to %.4g)",
+                            label, self.ridge_.max())
             else:
                 log.warning("VIPRS diverged on %s: the LD matrix is not positive semi-definite; "
                             "restarting with a block ridge (lambda up to %.4g)", label,
@@ -402,6 +461,8 @@ class VIPRS:
         for floor in RIDGE_ESCALATION:
             if stop != "diverged":
                 break
+            if np.all(self.ridge_ >= floor):
+                continue  # this floor would not change the ridge: the same run would diverge again
             # the panel's LD and the GWAS sample disagree more than the smallest eigenvalue
             # shows (typical when N is large against the panel): strengthen the ridge everywhere
             self.ridge_ = np.maximum(self.ridge_, floor)
@@ -486,13 +547,16 @@ class VIPRS:
         self._var_mu = np.zeros((m, k), dtype=self.dtype)
         self._eta = np.zeros(m, dtype=self.dtype)
         self._q = np.zeros(m, dtype=self.dtype)
+        self._pending = np.zeros(m, dtype=self.dtype)
+        self._lazy = self.lazy_tol > 0
+        self._last_delta = np.inf  # max |delta eta| of the previous sweep
         self._cached_moments = None
         self.elbo_history_, history = [], []
         stop, previous = "max_iter", -np.inf
         progress = tqdm(total=self.max_iter, desc="VIPRS", unit="it", leave=False,
                         disable=not self.progress)
         for it in range(1, self.max_iter + 1):
-            max_delta = self.e_step()
+            max_delta = self._last_delta = self.e_step()
             self.m_step()
             elbo = self.elbo()
             eta, zeta = self._moments()
@@ -500,7 +564,7 @@ class VIPRS:
             self.elbo_history_.append(elbo)
             history.append({"iteration": it, "elbo": elbo, "pi": self.pi_,
                             "sigma2_beta": self.sigma2_beta_, "sigma2_eps": self.sigma2_eps_,
-                            "h2": h2, "max_delta_eta": max_delta,
+                            "h2": h2, "max_delta_eta": max_delta, "lazy": self._lazy,
                             "seconds": time.perf_counter() - t0})
             if self.prior == "alpha":
                 history[-1]["alpha"] = self.alpha_
@@ -513,8 +577,20 @@ class VIPRS:
                 break
             if abs(elbo - previous) < max(self.tol_elbo * abs(elbo), self.tol_elbo_abs) \
                     and max_delta < self.tol_eta:
-                stop = "converged"
-                break
+                if not self._lazy:
+                    stop = "converged"
+                    break
+                # the lazy sweeps have settled: apply what is pending and let exact sweeps
+                # confirm (or finish) the convergence
+                log.info("iteration %d: lazy sweeps converged; %d pending changes applied, "
+                         "going on with exact sweeps", it, self.flush())
+                self._lazy = False
             previous = elbo
         progress.close()
+        if self._lazy:  # max_iter or divergence during the lazy sweeps: q = R eta at the end
+            self.flush()
+            self._lazy = False
+            eta, zeta = self._moments()
+            self.elbo_history_[-1] = history[-1]["elbo"] = self.elbo()
+            history[-1]["h2"] = self._h2(eta, zeta)
         return stop, history
