@@ -133,3 +133,31 @@ def test_grid_search__grid_options_select_the_same_point(small_panel_problem):
     assert (fast.table["stop_reason"] == "converged").all()
     np.testing.assert_allclose(fast.table["metric"], block.table["metric"], atol=1e-5)
     np.testing.assert_allclose(block.table["metric"][:-1], default.table["metric"][:-1], rtol=1e-12)
+
+
+def test_join_chromosomes__fit_on_joined_inputs_equals_fit_on_lists(small_panel_problem):
+    from vibank.prs.model import join_chromosomes
+
+    p = small_panel_problem
+    ld = p["ld"].tocsr()
+    halves = [slice(0, 200), slice(200, 400)]
+    lists = ([p["b"][h] for h in halves], [5000, np.full(200, 5000.0)],
+             [ld[h, h] for h in halves])
+    joined = join_chromosomes(*lists)
+    assert joined["parts"] == [200, 200]
+    a = VIPRS(max_iter=300).fit(*lists)
+    b = VIPRS(max_iter=300).fit(**joined)
+    np.testing.assert_array_equal(a.eta_, b.eta_)
+    assert a.h2_parts_ == b.h2_parts_
+    point = tuning.viprs_fit_point(*lists, max_iter=300)({"pi": 0.05})
+    reference = VIPRS(max_iter=300, pi=0.05, fix=("pi",)).fit(*lists)
+    np.testing.assert_array_equal(point.eta_, reference.eta_)
+    assert point.h2_parts_ == reference.h2_parts_
+
+
+def test_validation_r2__float32_genotypes_close_to_float64(small_panel_problem):
+    p = small_panel_problem
+    eta = np.random.default_rng(1).normal(0, 0.01, 400)
+    r2_64 = tuning.validation_r2(eta, p["x_val"], p["y_val"])
+    r2_32 = tuning.validation_r2(eta, p["x_val"].astype(np.float32), p["y_val"])
+    assert r2_32 == pytest.approx(r2_64, rel=1e-5)

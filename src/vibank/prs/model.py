@@ -7,7 +7,9 @@ zeta, q, gamma, mu and v, so one iteration reads the LD matrix once.
 """
 
 import logging
+import threading
 import time
+import weakref
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -97,6 +99,48 @@ def mean_row_sum_of_squares(data, indptr, scale=1.0, *, chunk=1 << 20):
         values = np.asarray(data[start:min(start + chunk, hi)], dtype=np.float64)
         total += float(values @ values)
     return total * scale**2 / m if m else 0.0
+
+
+_MEAN_LD_SCORES = {}  # (id of the LD values, rows, scale) -> mean LD score, while the values live
+_MEAN_LD_SCORES_LOCK = threading.Lock()
+
+
+def _mean_ld_score(data, indptr, scale):
+    """1 + ``mean_row_sum_of_squares``, remembered for as long as the LD values array lives:
+    the fits of a grid search share one LD, and each would otherwise read it all once more."""
+    key = (id(data), int(indptr[0]), int(indptr[-1]), len(indptr), float(scale))
+    with _MEAN_LD_SCORES_LOCK:
+        value = _MEAN_LD_SCORES.get(key)
+    if value is None:
+        value = 1.0 + mean_row_sum_of_squares(data, indptr, scale)
+        with _MEAN_LD_SCORES_LOCK:
+            if key not in _MEAN_LD_SCORES:
+                _MEAN_LD_SCORES[key] = value
+                weakref.finalize(data, _MEAN_LD_SCORES.pop, key, None)
+    return value
+
+
+def join_chromosomes(std_beta, n_per_variant, ld, *, allele_frequency=None, ld_eigenvalues=None):
+    """The per-chromosome inputs of a joint fit as one set (what ``VIPRS.fit`` does with lists).
+
+    Returns a dict with ``std_beta``, ``n_per_variant``, ``ld`` (``concatenate_ld``),
+    ``allele_frequency`` and ``ld_eigenvalues`` (blocks shifted to the joint indices; None when
+    not given) and ``parts``, the chromosomes' sizes. ``VIPRS.fit(**joined)`` equals the fit on
+    the lists; joining once serves every fit of a grid search.
+    """
+    sizes = [l.n_variants if isinstance(l, SymmetricBand) else l.shape[0] for l in ld]
+    n_per_variant = np.concatenate([np.broadcast_to(np.asarray(n, float), (s,))
+                                    for n, s in zip(n_per_variant, sizes)])
+    if allele_frequency is not None:
+        allele_frequency = np.concatenate(allele_frequency)
+    if ld_eigenvalues is not None:
+        offsets = np.cumsum([0] + sizes[:-1])
+        ld_eigenvalues = [{**block, "start": block["start"] + int(o),
+                           "stop": block["stop"] + int(o)}
+                          for blocks, o in zip(ld_eigenvalues, offsets) for block in blocks]
+    return {"std_beta": np.concatenate(std_beta), "n_per_variant": n_per_variant,
+            "ld": concatenate_ld(ld), "allele_frequency": allele_frequency,
+            "ld_eigenvalues": ld_eigenvalues, "parts": sizes}
 
 
 def independent_segments(ld):
@@ -241,8 +285,7 @@ class VIPRS:
         m, k = len(b), self._k
         chi2 = b**2 * n / np.maximum(1 - b**2, 1e-12)
         if self._mean_ld_score is None:  # once per fit, not again at each ridge restart
-            self._mean_ld_score = 1.0 + mean_row_sum_of_squares(self._ld.data, self._ld_indptr,
-                                                                 self._ld_scale)
+            self._mean_ld_score = _mean_ld_score(self._ld.data, self._ld_indptr, self._ld_scale)
         h2 = m * (chi2.mean() - 1) / (np.median(n) * self._mean_ld_score)
         h2 = float(np.clip(h2, 1e-3, 0.9))
         pi = np.asarray(self.pi if self.pi is not None else 0.01, dtype=np.float64)
@@ -357,7 +400,7 @@ class VIPRS:
     def elbo(self):
         """Evidence lower bound (section 5), N = median N_j (minus alpha^2/2 when alpha is fitted)."""
         eta, zeta = self._moments()
-        n = np.median(self._n)
+        n = self._n_median
         s2e = self.sigma2_eps_
         fit = self._fit_term(eta, zeta)
         ll = -0.5 * n * np.log(2 * np.pi * s2e) - n / (2 * s2e) * fit
@@ -373,7 +416,7 @@ class VIPRS:
 
     # -- the loop -------------------------------------------------------------------------
     def fit(self, std_beta, n_per_variant, ld, *, ld_scale=1.0, allele_frequency=None,
-            ld_eigenvalues=None, label="chromosome"):
+            ld_eigenvalues=None, parts=None, label="chromosome"):
         """Fit on one chromosome, or jointly on several with shared hyperparameters.
 
         If the fit diverges (non-finite values, h2 outside [0, 1], or a falling ELBO), which is
@@ -401,6 +444,8 @@ class VIPRS:
             LD stores keep them; a block's smallest eigenvalue sets its ridge. The minimum of a
             larger matrix bounds that of any of its principal submatrices, so blocks of a store
             before masking serve. Computed (blocks of 2,000) when needed and not given.
+        parts : sizes of the chromosomes whose inputs ``join_chromosomes`` joined (then
+            ``h2_parts_`` is set as for a fit on the lists)
         label : name of the data in messages (e.g. "chromosome 3")
 
         Returns
@@ -409,20 +454,13 @@ class VIPRS:
         """
         t0 = time.perf_counter()
         if isinstance(ld, (list, tuple)):
-            sizes = [l.n_variants if isinstance(l, SymmetricBand) else l.shape[0] for l in ld]
-            n_per_variant = np.concatenate([np.broadcast_to(np.asarray(n, float), (s,))
-                                            for n, s in zip(n_per_variant, sizes)])
-            std_beta = np.concatenate(std_beta)
-            if allele_frequency is not None:
-                allele_frequency = np.concatenate(allele_frequency)
-            if ld_eigenvalues is not None:
-                offsets = np.cumsum([0] + sizes[:-1])
-                ld_eigenvalues = [{**block, "start": block["start"] + int(o),
-                                   "stop": block["stop"] + int(o)}
-                                  for blocks, o in zip(ld_eigenvalues, offsets) for block in blocks]
-            ld = concatenate_ld(ld)
-        else:
-            sizes = None
+            joined = join_chromosomes(std_beta, n_per_variant, ld,
+                                      allele_frequency=allele_frequency,
+                                      ld_eigenvalues=ld_eigenvalues)
+            std_beta, n_per_variant, ld = joined["std_beta"], joined["n_per_variant"], joined["ld"]
+            allele_frequency, ld_eigenvalues = joined["allele_frequency"], joined["ld_eigenvalues"]
+            parts = joined["parts"]
+        sizes = None if parts is None else list(parts)
         band = isinstance(ld, SymmetricBand)
         if not band:
             ld = sp.csr_matrix(ld)
@@ -434,47 +472,13 @@ class VIPRS:
         self.segments_ = independent_segments(ld)
         self._eigenvalues = ld_eigenvalues
         self._b, self._n = b.astype(self.dtype), n.astype(self.dtype)
+        self._n_median = float(np.median(self._n))
         self._mean_ld_score = None
-        started = self._block_ridge() if self.initial_ridge == "block" else None
-        self.ridge_ = np.zeros(len(b)) if started is None else started
-        if started is not None and started.any():
-            log.info("the LD matrix of %s is not positive semi-definite: starting with a block "
-                     "ridge (lambda up to %.4g)", label, started.max())
-        stop, history = self._run(t0)
-        psd = True
-        if stop == "diverged":
-            if started is None:
-                self.ridge_ = self._block_ridge()
-            psd = not self.ridge_.any()
-            if psd:
-                log.warning("VIPRS diverged on %s although its LD matrix is positive "
-                            "semi-definite: the summary statistics disagree with the panel's LD "
-                            "(out-of-sample LD); restarting with a ridge", label)
-            elif started is not None:
-                log.warning("VIPRS diverged on %s with the block ridge (lambda up to %.4g)",
-                            label, self.ridge_.max())
-            else:
-                log.warning("VIPRS diverged on %s: the LD matrix is not positive semi-definite; "
-                            "restarting with a block ridge (lambda up to %.4g)", label,
-                            self.ridge_.max())
-                stop, history = self._run(t0)
-        for floor in RIDGE_ESCALATION:
-            if stop != "diverged":
-                break
-            if np.all(self.ridge_ >= floor):
-                continue  # this floor would not change the ridge: the same run would diverge again
-            # the panel's LD and the GWAS sample disagree more than the smallest eigenvalue
-            # shows (typical when N is large against the panel): strengthen the ridge everywhere
-            self.ridge_ = np.maximum(self.ridge_, floor)
-            log.warning("VIPRS still diverged on %s; restarting with a ridge of at least %.3g",
-                        label, floor)
-            stop, history = self._run(t0)
-        if stop == "diverged":
-            kind = "is" if psd else "is not"
-            raise VibankError(f"VIPRS diverged on {label} even with a ridge of up to "
-                              f"{self.ridge_.max():.4g} (the LD matrix {kind} positive "
-                              "semi-definite); check the summary statistics against the LD panel "
-                              "(allele coding, sample size) or use the mismatch filter")
+        # BLAS held to one thread for all runs: the M-step and ELBO are length-M dot products,
+        # and a threaded BLAS would fight the E-step's OpenMP threads for the cores (measured:
+        # 4x slower iterations at 2 threads on 2 cores)
+        with threadpool_limits(limits=1, user_api="blas"):
+            stop, history = self._run_with_ridges(t0, label)
         self._store_results(stop, history, t0)
         if sizes is not None:  # each chromosome's share of h2 (its zeta and eta'q terms)
             eta, zeta = self._moments()
@@ -524,17 +528,55 @@ class VIPRS:
                 ridge[block["start"]:block["stop"]] = -block["min"] + RIDGE_MARGIN
         return ridge
 
+    def _run_with_ridges(self, t0, label):
+        """Runs from the initial state until one does not diverge: without a ridge (or with the
+        block ridge, ``initial_ridge="block"``), then the block ridge, then escalating ridges
+        (section 6); raises VibankError when the last one diverges too."""
+        started = self._block_ridge() if self.initial_ridge == "block" else None
+        self.ridge_ = np.zeros(len(self._b)) if started is None else started
+        if started is not None and started.any():
+            log.info("the LD matrix of %s is not positive semi-definite: starting with a block "
+                     "ridge (lambda up to %.4g)", label, started.max())
+        stop, history = self._run(t0)
+        psd = True
+        if stop == "diverged":
+            if started is None:
+                self.ridge_ = self._block_ridge()
+            psd = not self.ridge_.any()
+            if psd:
+                log.warning("VIPRS diverged on %s although its LD matrix is positive "
+                            "semi-definite: the summary statistics disagree with the panel's LD "
+                            "(out-of-sample LD); restarting with a ridge", label)
+            elif started is not None:
+                log.warning("VIPRS diverged on %s with the block ridge (lambda up to %.4g)",
+                            label, self.ridge_.max())
+            else:
+                log.warning("VIPRS diverged on %s: the LD matrix is not positive semi-definite; "
+                            "restarting with a block ridge (lambda up to %.4g)", label,
+                            self.ridge_.max())
+                stop, history = self._run(t0)
+        for floor in RIDGE_ESCALATION:
+            if stop != "diverged":
+                break
+            if np.all(self.ridge_ >= floor):
+                continue  # this floor would not change the ridge: the same run would diverge again
+            # the panel's LD and the GWAS sample disagree more than the smallest eigenvalue
+            # shows (typical when N is large against the panel): strengthen the ridge everywhere
+            self.ridge_ = np.maximum(self.ridge_, floor)
+            log.warning("VIPRS still diverged on %s; restarting with a ridge of at least %.3g",
+                        label, floor)
+            stop, history = self._run(t0)
+        if stop == "diverged":
+            kind = "is" if psd else "is not"
+            raise VibankError(f"VIPRS diverged on {label} even with a ridge of up to "
+                              f"{self.ridge_.max():.4g} (the LD matrix {kind} positive "
+                              "semi-definite); check the summary statistics against the LD panel "
+                              "(allele coding, sample size) or use the mismatch filter")
+        return stop, history
+
     def _run(self, t0):
-        """VEM from the initial state until convergence, max_iter or divergence.
-
-        BLAS is held to one thread meanwhile: the M-step and ELBO are length-M dot products,
-        and a threaded BLAS would fight the E-step's OpenMP threads for the cores (measured:
-        4x slower iterations at 2 threads on 2 cores).
-        """
-        with threadpool_limits(limits=1, user_api="blas"):
-            return self._iterate(t0)
-
-    def _iterate(self, t0):
+        """VEM from the initial state until convergence, max_iter or divergence (BLAS held to
+        one thread by the caller, ``fit``)."""
         m, k = len(self._b), self._k
         self._diag = 1.0 + self.ridge_
         self.alpha_ = float(self.alpha) if self.prior == "alpha" else -1.0
