@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import scipy.sparse as sp
 from scipy.optimize import minimize
+from scipy.special import entr
 from threadpoolctl import threadpool_limits
 from tqdm.auto import tqdm
 
@@ -302,7 +303,10 @@ class VIPRS:
 
     # -- the steps ------------------------------------------------------------------------
     def _slab_variances(self):
-        """(M, K) prior variance s2_k w_j of each slab for each variant."""
+        """(M, K) prior variance s2_k w_j of each slab for each variant; (1, K) when w_j = 1
+        (broadcasts the same way, without an (M, K) array at every iteration)."""
+        if self._het is None:
+            return self._s2[None, :]
         return np.outer(self._slab_weights(), self._s2)
 
     def e_step(self):
@@ -366,7 +370,9 @@ class VIPRS:
             pis = np.maximum(gamma.mean(axis=0), 1e-12)
             self._pis = pis * np.clip(pis.sum(), 1 / m, 1 - 1 / m) / pis.sum()
         if "sigma2_beta" not in self.fix:
-            weighted = gamma * (self._mu.astype(np.float64) ** 2 + self._var_mu) / self._slab_weights()[:, None]
+            weighted = gamma * (self._mu.astype(np.float64) ** 2 + self._var_mu)
+            if self._het is not None:
+                weighted /= self._slab_weights()[:, None]
             if self.update_components:
                 self._s2 = np.maximum(weighted.sum(0) / np.maximum(gamma.sum(0), 1e-12), 1e-12)
             else:  # multipliers d_k fixed: one scale s2b
@@ -405,10 +411,11 @@ class VIPRS:
         fit = self._fit_term(eta, zeta)
         ll = -0.5 * n * np.log(2 * np.pi * s2e) - n / (2 * s2e) * fit
         gamma = self._gamma.astype(np.float64)
-        null = np.maximum(1.0 - gamma.sum(axis=1, keepdims=True), 0.0)
-        g = np.clip(np.hstack([null, gamma]), 1e-10, 1 - 1e-10)
-        prior = np.concatenate([[1 - self._pis.sum()], self._pis])
-        kl_gamma = np.sum(g * np.log(prior / g))
+        null = np.maximum(1.0 - gamma.sum(axis=1), 0.0)
+        # sum_jk g_jk log(prior_k / g_jk) = sum_k log(prior_k) sum_j g_jk + sum_jk entr(g_jk)
+        g, g_null = np.clip(gamma, 1e-10, 1 - 1e-10), np.clip(null, 1e-10, 1 - 1e-10)
+        kl_gamma = (np.log1p(-self._pis.sum()) * g_null.sum() + np.log(self._pis) @ g.sum(axis=0)
+                    + entr(g).sum() + entr(g_null).sum())
         elbo = float(ll + kl_gamma + self._kl_beta(self._slab_variances()))
         if self.fit_alpha and "alpha" not in self.fix:
             elbo -= 0.5 * self.alpha_**2

@@ -20,7 +20,7 @@ stop reason ``"failed"`` and never selected or averaged; any other exception pro
 import logging
 import math
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 
 import numpy as np
@@ -299,7 +299,8 @@ def _evaluate(params, fit_point, score, *previous):
 
 def _fit_grid(points, fit_point, score, n_jobs, warm_start, keep):
     """Rows of every point in grid order, calling ``keep(index, row, model)`` on each success
-    in that order (so only what ``keep`` holds on to stays alive); see :func:`grid_search`."""
+    (so only what ``keep`` holds on to stays alive): in grid order with one job, as the fits
+    finish with several; see :func:`grid_search`."""
     if not points:
         raise ValueError("the grid is empty")
     if n_jobs < 1:
@@ -316,18 +317,27 @@ def _fit_grid(points, fit_point, score, n_jobs, warm_start, keep):
                 previous = model
         return rows
     if n_jobs == 1:
-        return _collect((_evaluate(p, fit_point, score) for p in points), keep)
-    # the E-step releases the GIL; map yields the fits in grid order whatever finishes first
+        rows = []
+        for index, params in enumerate(points):
+            row, model = _evaluate(params, fit_point, score)
+            rows.append(row)
+            if model is not None:
+                keep(index, row, model)
+        return rows
+    # The E-step releases the GIL. The fits start from the last point backwards: along a pi
+    # grid the fits at large pi run longest (drifting towards h2 = 0 up to max_iter), and
+    # started last they would leave one thread working alone at the end. Each fit is kept or
+    # dropped as soon as it finishes, so finished models do not wait for slower ones.
+    rows = [None] * len(points)
     with ThreadPoolExecutor(max_workers=n_jobs) as pool:
-        return _collect(pool.map(lambda p: _evaluate(p, fit_point, score), points), keep)
-
-
-def _collect(outcomes, keep):
-    rows = []
-    for index, (row, model) in enumerate(outcomes):
-        rows.append(row)
-        if model is not None:
-            keep(index, row, model)
+        futures = {pool.submit(_evaluate, points[index], fit_point, score): index
+                   for index in reversed(range(len(points)))}
+        for future in as_completed(futures):
+            index = futures.pop(future)
+            rows[index], model = future.result()
+            if model is not None:
+                keep(index, rows[index], model)
+            del future, model
     return rows
 
 
@@ -374,8 +384,9 @@ def grid_search(points, fit_point, score, *, n_jobs=1, warm_start=False):
     best = {}
 
     def keep(index, row, model):  # hold only the best model so far, not the whole grid
-        value = row["metric"]
-        if np.isfinite(value) and ("metric" not in best or value > best["metric"]):
+        value = row["metric"]  # ties go to the first point in grid order, as in _best_row
+        if np.isfinite(value) and ("metric" not in best or value > best["metric"]
+                                   or (value == best["metric"] and index < best["index"])):
             best.update(index=index, metric=value, model=model)
 
     table = _table(_fit_grid(points, fit_point, score, n_jobs, warm_start, keep))
