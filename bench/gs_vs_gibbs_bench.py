@@ -4,7 +4,7 @@ Usage::
 
     .venv/bin/python bench/gs_vs_gibbs_bench.py [--results results] [--trait sparse] [--fold 1]
         [--grid-size 30] [--threads 2] [--burnin 100] [--samples 500]
-        [--dtype float32] [--lazy-tol 1e-4] [--initial-ridge block] [--exact]
+        [--dtype float32] [--lazy-tol 1e-4] [--initial-ridge block] [--tol-eta 1e-5] [--exact]
 
 Data: a demo study's outputs under ``--results`` (``make demo``, or only the files needed:
 ``snakemake --snakefile workflow/Snakefile --directory DIR <targets> --configfile
@@ -22,8 +22,9 @@ The grid is ``pi_grid(M, grid_size)``: log-spaced pi from 1/M to 0.5 over all M 
   ``--dtype float32`` (variational state in single precision), ``--lazy-tol 1e-4`` (lazy
   neighbour updates, ending with exact sweeps at the exact fixed point) and
   ``--initial-ridge block`` (start at the block ridge when the stored eigenvalues show the
-  LD is not positive semi-definite); ``--exact`` gives VIPRS's defaults (float64, exact
-  sweeps, no ridge before a divergence);
+  LD is not positive semi-definite) and ``--tol-eta 1e-5`` (convergence on max |delta eta|;
+  VIPRS's default 1e-6); ``--exact`` gives VIPRS's defaults (float64, exact sweeps, no ridge
+  before a divergence, tol_eta 1e-6);
 - Gibbs: the same ``tuning.grid_search`` (``--threads`` fits at once in a thread pool: the sweep
   kernel runs under ``nogil``) over the same pi values, each point's hyperparameters fixed. A
   point is one ``GibbsSpikeSlab`` per chromosome with the same hyperparameters, effects
@@ -133,11 +134,13 @@ def main():
                         help="VIPRS lazy neighbour updates (0: exact sweeps)")
     parser.add_argument("--initial-ridge", dest="initial_ridge", choices=("none", "block"),
                         default="block", help="VIPRS's ridge before any divergence")
-    parser.add_argument("--exact", action="store_true",
-                        help="VIPRS's defaults: --dtype float64 --lazy-tol 0 --initial-ridge none")
+    parser.add_argument("--tol-eta", dest="tol_eta", type=float, default=1e-5,
+                        help="VIPRS grid fits' tolerance on max |delta eta|")
+    parser.add_argument("--exact", action="store_true", help="VIPRS's defaults: --dtype float64 "
+                        "--lazy-tol 0 --initial-ridge none --tol-eta 1e-6")
     args = parser.parse_args()
     if args.exact:
-        args.dtype, args.lazy_tol, args.initial_ridge = "float64", 0.0, "none"
+        args.dtype, args.lazy_tol, args.initial_ridge, args.tol_eta = "float64", 0.0, "none", 1e-6
     counter = RestartCounter()
     logging.getLogger("vibank").addHandler(counter)  # also keeps the warnings off the terminal
 
@@ -158,7 +161,7 @@ def main():
     # -- VIPRS-GS ------------------------------------------------------------------------
     fitted = {}  # pi -> what the Gibbs rows and the notes need from each VIPRS fit
     viprs_options = {"dtype": np.dtype(args.dtype).type, "lazy_tol": args.lazy_tol,
-                     "initial_ridge": args.initial_ridge}
+                     "initial_ridge": args.initial_ridge, "tol_eta": args.tol_eta}
     viprs_point = tuning.viprs_fit_point(*_genome_data(chromosomes), ld_scale=scale, n_threads=1,
                                          max_iter=args.max_iter, **viprs_options,
                                          fit_kwargs={"ld_eigenvalues": _eigenvalues(chromosomes)})
@@ -214,7 +217,8 @@ def main():
           f"{len(y_val)} validation samples; pi grid {pis[0]:.3g} to {pis[-1]:.3g}, "
           f"{args.grid_size} points; Gibbs {args.burnin} burn-in + {args.samples} kept sweeps")
     print(f"VIPRS grid fits: max_iter {args.max_iter}, dtype {args.dtype}, "
-          f"lazy_tol {args.lazy_tol:g}, initial_ridge {args.initial_ridge}")
+          f"lazy_tol {args.lazy_tol:g}, initial_ridge {args.initial_ridge}, "
+          f"tol_eta {args.tol_eta:g}")
     print()
     print("| method | grid points | total s | s / grid point | best pi | validation R² at best | "
           "failed points | time / VIPRS-GS |")

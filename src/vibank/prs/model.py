@@ -35,7 +35,7 @@ RIDGE_MARGIN = 0.01
 RIDGE_ESCALATION = (0.1, 0.5, 1.0, 2.0)
 #: lazy sweeps hold back changes below min(lazy_tol, this x the previous sweep's max |delta eta|),
 #: so the lag shrinks as the fit converges and the exact sweeps after the flush have little to do
-LAZY_FRACTION = 0.01
+LAZY_FRACTION = 0.1
 #: bounds of the fitted alpha (prs_vi.md section 2)
 ALPHA_BOUNDS = (-1.5, 0.5)
 
