@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 import numpy as np
 import scipy.sparse as sp
 from scipy.optimize import minimize
-from scipy.special import entr
 from threadpoolctl import threadpool_limits
 from tqdm.auto import tqdm
 
@@ -412,10 +411,10 @@ class VIPRS:
         ll = -0.5 * n * np.log(2 * np.pi * s2e) - n / (2 * s2e) * fit
         gamma = self._gamma.astype(np.float64)
         null = np.maximum(1.0 - gamma.sum(axis=1), 0.0)
-        # sum_jk g_jk log(prior_k / g_jk) = sum_k log(prior_k) sum_j g_jk + sum_jk entr(g_jk)
+        # sum_jk g_jk log(prior_k / g_jk) = sum_k log(prior_k) sum_j g_jk - sum_jk g_jk log g_jk
         g, g_null = np.clip(gamma, 1e-10, 1 - 1e-10), np.clip(null, 1e-10, 1 - 1e-10)
         kl_gamma = (np.log1p(-self._pis.sum()) * g_null.sum() + np.log(self._pis) @ g.sum(axis=0)
-                    + entr(g).sum() + entr(g_null).sum())
+                    - np.sum(g * np.log(g)) - g_null @ np.log(g_null))
         elbo = float(ll + kl_gamma + self._kl_beta(self._slab_variances()))
         if self.fit_alpha and "alpha" not in self.fix:
             elbo -= 0.5 * self.alpha_**2
