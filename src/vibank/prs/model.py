@@ -191,16 +191,20 @@ class VIPRS:
     tol_elbo : float, relative ELBO tolerance (absolute floor ``tol_elbo_abs``)
     tol_eta : float, tolerance on max |delta eta|
     lazy_tol : float, lazy neighbour updates: a variant's change of eta reaches its neighbours'
-        q only once it has grown to this (0, the default: every change at once, the exact
-        coordinate ascent of section 3). When the lazy sweeps meet the convergence test, the
-        pending changes are applied (q = R eta again) and the fit goes on with exact sweeps
-        until they meet it too, so the fit ends at the exact sweep's fixed point; lazy sweeps
-        skip the LD rows of the many variants that barely move (cheaper grid fits).
+        q only once it has grown to min(lazy_tol, ``LAZY_FRACTION`` x the previous sweep's max
+        |delta eta|, not below ``LAZY_FRACTION`` x tol_eta) (0, the default: every change at
+        once, the exact coordinate ascent of section 3). When the lazy sweeps meet the
+        convergence test, the pending changes are applied (q = R eta again) and the fit goes on
+        with exact sweeps until they meet it too: it ends at a fixed point of the exact sweep,
+        reached by another path (where the ELBO has several local optima it may be another
+        one). Lazy sweeps skip the LD rows of the many variants that barely move (cheaper grid
+        fits); at max_iter the pending changes are applied too.
     initial_ridge : {"none", "block"}, the ridge of the first run. "none" (default): no ridge;
         the block ridge comes only after a divergence (section 6). "block": start with the block
-        ridge where the LD's eigenvalues show blocks that are not positive semi-definite (the
-        first run without a ridge diverges on such LD in practice, and in a grid search that
-        wasted run recurs at every point); positive semi-definite blocks get none.
+        ridge where the LD's eigenvalues (``ld_eigenvalues``, computed when not given) show
+        blocks that are not positive semi-definite: the fit the default reaches when its first
+        run, without a ridge, diverges (as it does on such LD in practice; in a grid search
+        that wasted run recurs at every point). Positive semi-definite blocks get no ridge.
     n_threads : int, OpenMP threads of the E-step, over independent LD segments
     dtype : numpy.float64 or numpy.float32, precision of the variational parameters
     progress : show a tqdm progress bar over the iterations
