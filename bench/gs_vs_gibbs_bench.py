@@ -4,6 +4,7 @@ Usage::
 
     .venv/bin/python bench/gs_vs_gibbs_bench.py [--results results] [--trait sparse] [--fold 1]
         [--grid-size 30] [--threads 2] [--burnin 100] [--samples 500]
+        [--dtype float32] [--lazy-tol 1e-4] [--initial-ridge block] [--tol-eta 1e-5] [--exact]
 
 Data: a demo study's outputs under ``--results`` (``make demo``, or only the files needed:
 ``snakemake --snakefile workflow/Snakefile --directory DIR <targets> --configfile
@@ -17,7 +18,13 @@ The grid is ``pi_grid(M, grid_size)``: log-spaced pi from 1/M to 0.5 over all M 
 - VIPRS-GS: ``tuning.grid_search`` over ``hyperparameter_grid(pi)``, one genome-wide fit per
   point (pi fixed, sigma2_beta and sigma2_eps by the M-step, one E-step thread, at most
   ``--max-iter`` iterations, the LD stores' eigenvalues for the ridge), ``--threads`` fits at
-  once, as the workflow's rule tune_prs runs it;
+  once, as the workflow's rule tune_prs runs it. By default with the grid-fit settings
+  ``--dtype float32`` (variational state in single precision), ``--lazy-tol 1e-4`` (lazy
+  neighbour updates, ending with exact sweeps at the exact fixed point) and
+  ``--initial-ridge block`` (start at the block ridge when the stored eigenvalues show the
+  LD is not positive semi-definite) and ``--tol-eta 1e-5`` (convergence on max |delta eta|;
+  VIPRS's default 1e-6); ``--exact`` gives VIPRS's defaults (float64, exact sweeps, no ridge
+  before a divergence, tol_eta 1e-6);
 - Gibbs: the same ``tuning.grid_search`` (``--threads`` fits at once in a thread pool: the sweep
   kernel runs under ``nogil``) over the same pi values, each point's hyperparameters fixed. A
   point is one ``GibbsSpikeSlab`` per chromosome with the same hyperparameters, effects
@@ -69,7 +76,9 @@ class RestartCounter(logging.Handler):
 
     def emit(self, record):
         message = record.getMessage()
-        self.block += message.startswith("VIPRS diverged")
+        # "VIPRS diverged on X: the LD matrix is not ..." restarts with the block ridge; a
+        # divergence with the block ridge (initial_ridge="block") or a PSD LD escalates next
+        self.block += message.startswith("VIPRS diverged") and "restarting with a block" in message
         self.escalated += message.startswith("VIPRS still diverged")
 
 
@@ -119,7 +128,19 @@ def main():
     parser.add_argument("--max-iter", dest="max_iter", type=int, default=300,
                         help="iteration cap of each VIPRS grid fit (the workflow's prs.grid_max_iter)")
     parser.add_argument("--gibbs-priors", nargs="+", choices=GIBBS_PRIORS, default=list(GIBBS_PRIORS))
+    parser.add_argument("--dtype", choices=("float32", "float64"), default="float32",
+                        help="precision of VIPRS's variational state in the grid fits")
+    parser.add_argument("--lazy-tol", dest="lazy_tol", type=float, default=1e-4,
+                        help="VIPRS lazy neighbour updates (0: exact sweeps)")
+    parser.add_argument("--initial-ridge", dest="initial_ridge", choices=("none", "block"),
+                        default="block", help="VIPRS's ridge before any divergence")
+    parser.add_argument("--tol-eta", dest="tol_eta", type=float, default=1e-5,
+                        help="VIPRS grid fits' tolerance on max |delta eta|")
+    parser.add_argument("--exact", action="store_true", help="VIPRS's defaults: --dtype float64 "
+                        "--lazy-tol 0 --initial-ridge none --tol-eta 1e-6")
     args = parser.parse_args()
+    if args.exact:
+        args.dtype, args.lazy_tol, args.initial_ridge, args.tol_eta = "float64", 0.0, "none", 1e-6
     counter = RestartCounter()
     logging.getLogger("vibank").addHandler(counter)  # also keeps the warnings off the terminal
 
@@ -139,8 +160,10 @@ def main():
 
     # -- VIPRS-GS ------------------------------------------------------------------------
     fitted = {}  # pi -> what the Gibbs rows and the notes need from each VIPRS fit
+    viprs_options = {"dtype": np.dtype(args.dtype).type, "lazy_tol": args.lazy_tol,
+                     "initial_ridge": args.initial_ridge, "tol_eta": args.tol_eta}
     viprs_point = tuning.viprs_fit_point(*_genome_data(chromosomes), ld_scale=scale, n_threads=1,
-                                         max_iter=args.max_iter,
+                                         max_iter=args.max_iter, **viprs_options,
                                          fit_kwargs={"ld_eigenvalues": _eigenvalues(chromosomes)})
 
     def recording_fit_point(params):
@@ -193,6 +216,9 @@ def main():
           + f"), GWAS N = {np.median(np.concatenate([c['n'] for c in chromosomes])):,.0f}, "
           f"{len(y_val)} validation samples; pi grid {pis[0]:.3g} to {pis[-1]:.3g}, "
           f"{args.grid_size} points; Gibbs {args.burnin} burn-in + {args.samples} kept sweeps")
+    print(f"VIPRS grid fits: max_iter {args.max_iter}, dtype {args.dtype}, "
+          f"lazy_tol {args.lazy_tol:g}, initial_ridge {args.initial_ridge}, "
+          f"tol_eta {args.tol_eta:g}")
     print()
     print("| method | grid points | total s | s / grid point | best pi | validation R² at best | "
           "failed points | time / VIPRS-GS |")
@@ -216,7 +242,8 @@ def main():
         iterating = sum(v["iterating"] for v in fitted.values())
         print(f"VIPRS: {len(ridged)} of {len(fitted)} successful fits needed a ridge (largest "
               f"{max(ridged, default=0):.3g}); restarts after divergence: {counter.block} with "
-              f"the block ridge, {counter.escalated} with an escalated ridge. Of {total:.1f} s of "
+              f"the block ridge, {counter.escalated} with an escalated ridge (failed points "
+              f"included). Of {total:.1f} s of "
               f"fitting (summed over fits), {iterating:.1f} s went to the iterations of the "
               "successful runs, the rest to set-up and diverged runs.")
     print("Gibbs ran on the LD as stored (no ridge); its seconds leave out the VIPRS fits that "

@@ -13,28 +13,51 @@ def _coordinate(j, r, log_null, var_mu, log_prior, gamma, mu):
     return float(g @ m_j)
 
 
+def _apply(j, step, ld_data, ld_indices, ld_first, ld_indptr, ld_scale, q):
+    """q_k += R_kj step for the neighbours k of variant j (band rows or CSR)."""
+    lo, hi = ld_indptr[j], ld_indptr[j + 1]
+    change = ld_data[lo:hi].astype(np.float64) * ld_scale * step
+    if len(ld_first) > 0:
+        q[ld_first[j]:ld_first[j] + hi - lo] += change
+    else:
+        q[ld_indices[lo:hi]] += change
+
+
 def e_step(ld_data, ld_indices, ld_first, ld_indptr, ld_scale, segments, std_beta, n_per_variant,
-           var_mu, log_prior, log_null, gamma, mu, eta, q, sigma2_eps, tiny=1e-280):
+           var_mu, log_prior, log_null, gamma, mu, eta, q, sigma2_eps, tiny=1e-280, *,
+           pending=None, lazy_tol=0.0):
     """NumPy twin of ``_kernels._e_step.e_step``: one sweep in variant order (the segments are
     independent, so visiting them in order gives the kernel's result), in place; max |delta eta|.
-    CSR when ``ld_first`` is empty, band rows otherwise."""
+    CSR when ``ld_first`` is empty, band rows otherwise. With ``lazy_tol > 0`` a variant's change
+    waits in ``pending`` until |pending_j| reaches ``lazy_tol`` (then q = R (eta - pending))."""
     max_delta = 0.0
-    band = len(ld_first) > 0
     for j in range(len(std_beta)):
         r = n_per_variant[j] * (std_beta[j] - q[j]) / sigma2_eps
         eta_new = _coordinate(j, r, log_null, var_mu, log_prior, gamma, mu)
-        delta = eta_new - eta[j]
+        delta = float(eta.dtype.type(eta_new)) - float(eta[j])  # the stored value's change
         if abs(delta) < tiny:  # the kernel's rule against subnormal numbers in q
             continue
         eta[j] = eta_new
         max_delta = max(max_delta, abs(delta))
-        lo, hi = ld_indptr[j], ld_indptr[j + 1]
-        step = ld_data[lo:hi].astype(np.float64) * ld_scale * delta
-        if band:
-            q[ld_first[j]:ld_first[j] + hi - lo] += step
-        else:
-            q[ld_indices[lo:hi]] += step
+        step = delta
+        if lazy_tol > 0:
+            step = float(pending[j]) + delta
+            if abs(step) < lazy_tol:
+                pending[j] = step
+                continue
+            pending[j] = 0.0
+        _apply(j, step, ld_data, ld_indices, ld_first, ld_indptr, ld_scale, q)
     return max_delta
+
+
+def flush(ld_data, ld_indices, ld_first, ld_indptr, ld_scale, segments, pending, q):
+    """NumPy twin of ``_kernels._e_step.flush``: q += R pending, pending = 0; returns how many
+    variants had a pending change."""
+    changed = np.flatnonzero(pending)
+    for j in changed:
+        _apply(j, float(pending[j]), ld_data, ld_indices, ld_first, ld_indptr, ld_scale, q)
+        pending[j] = 0.0
+    return len(changed)
 
 
 def cavi_individual(x, y, *, pi, sigma2_beta, sigma2_eps, n_iter, multipliers=(1.0,),

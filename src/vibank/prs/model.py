@@ -7,7 +7,9 @@ zeta, q, gamma, mu and v, so one iteration reads the LD matrix once.
 """
 
 import logging
+import threading
 import time
+import weakref
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -17,7 +19,7 @@ from threadpoolctl import threadpool_limits
 from tqdm.auto import tqdm
 
 from vibank.errors import VibankError
-from vibank.ld import SymmetricBand, extremal_eigenvalues_csr, row_sums_of_squares
+from vibank.ld import SymmetricBand, extremal_eigenvalues_csr
 from vibank.prs._kernels import _e_step
 
 log = logging.getLogger(__name__)
@@ -30,6 +32,9 @@ DIVERGENCE_TOL = 1e-3
 RIDGE_MARGIN = 0.01
 #: if the eigenvalue-based ridge is not enough, restart with these ridge floors in turn
 RIDGE_ESCALATION = (0.1, 0.5, 1.0, 2.0)
+#: lazy sweeps hold back changes below min(lazy_tol, this x the previous sweep's max |delta eta|),
+#: so the lag shrinks as the fit converges and the exact sweeps after the flush have little to do
+LAZY_FRACTION = 0.1
 #: bounds of the fitted alpha (prs_vi.md section 2)
 ALPHA_BOUNDS = (-1.5, 0.5)
 
@@ -80,6 +85,64 @@ def concatenate_ld(lds):
                          format="csr")
 
 
+def mean_row_sum_of_squares(data, indptr, scale=1.0, *, chunk=1 << 20):
+    """mean_j sum_k (scale R_jk)^2 over the rows of a row-compressed LD (the mean LD score minus 1).
+
+    Equals ``row_sums_of_squares(data, indptr, scale=scale).mean()`` without its two float64
+    copies of the whole matrix (0.5 GB for 33 M values, which cost up to a second per fit on a
+    loaded machine): the values are squared and summed in chunks.
+    """
+    m = len(indptr) - 1
+    lo, hi = int(indptr[0]), int(indptr[-1])
+    total = 0.0
+    for start in range(lo, hi, chunk):
+        values = np.asarray(data[start:min(start + chunk, hi)], dtype=np.float64)
+        total += float(values @ values)
+    return total * scale**2 / m if m else 0.0
+
+
+_MEAN_LD_SCORES = {}  # (id of the LD values, rows, scale) -> mean LD score, while the values live
+_MEAN_LD_SCORES_LOCK = threading.Lock()
+
+
+def _mean_ld_score(data, indptr, scale):
+    """1 + ``mean_row_sum_of_squares``, remembered for as long as the LD values array lives:
+    the fits of a grid search share one LD, and each would otherwise read it all once more."""
+    key = (id(data), int(indptr[0]), int(indptr[-1]), len(indptr), float(scale))
+    with _MEAN_LD_SCORES_LOCK:
+        value = _MEAN_LD_SCORES.get(key)
+    if value is None:
+        value = 1.0 + mean_row_sum_of_squares(data, indptr, scale)
+        with _MEAN_LD_SCORES_LOCK:
+            if key not in _MEAN_LD_SCORES:
+                _MEAN_LD_SCORES[key] = value
+                weakref.finalize(data, _MEAN_LD_SCORES.pop, key, None)
+    return value
+
+
+def join_chromosomes(std_beta, n_per_variant, ld, *, allele_frequency=None, ld_eigenvalues=None):
+    """The per-chromosome inputs of a joint fit as one set (what ``VIPRS.fit`` does with lists).
+
+    Returns a dict with ``std_beta``, ``n_per_variant``, ``ld`` (``concatenate_ld``),
+    ``allele_frequency`` and ``ld_eigenvalues`` (blocks shifted to the joint indices; None when
+    not given) and ``parts``, the chromosomes' sizes. ``VIPRS.fit(**joined)`` equals the fit on
+    the lists; joining once serves every fit of a grid search.
+    """
+    sizes = [l.n_variants if isinstance(l, SymmetricBand) else l.shape[0] for l in ld]
+    n_per_variant = np.concatenate([np.broadcast_to(np.asarray(n, float), (s,))
+                                    for n, s in zip(n_per_variant, sizes)])
+    if allele_frequency is not None:
+        allele_frequency = np.concatenate(allele_frequency)
+    if ld_eigenvalues is not None:
+        offsets = np.cumsum([0] + sizes[:-1])
+        ld_eigenvalues = [{**block, "start": block["start"] + int(o),
+                           "stop": block["stop"] + int(o)}
+                          for blocks, o in zip(ld_eigenvalues, offsets) for block in blocks]
+    return {"std_beta": np.concatenate(std_beta), "n_per_variant": n_per_variant,
+            "ld": concatenate_ld(ld), "allele_frequency": allele_frequency,
+            "ld_eigenvalues": ld_eigenvalues, "parts": sizes}
+
+
 def independent_segments(ld):
     """Boundaries of the contiguous variant ranges with no LD between them.
 
@@ -127,6 +190,21 @@ class VIPRS:
     max_iter : int
     tol_elbo : float, relative ELBO tolerance (absolute floor ``tol_elbo_abs``)
     tol_eta : float, tolerance on max |delta eta|
+    lazy_tol : float, lazy neighbour updates: a variant's change of eta reaches its neighbours'
+        q only once it has grown to min(lazy_tol, ``LAZY_FRACTION`` x the previous sweep's max
+        |delta eta|, not below ``LAZY_FRACTION`` x tol_eta) (0, the default: every change at
+        once, the exact coordinate ascent of section 3). When the lazy sweeps meet the
+        convergence test, the pending changes are applied (q = R eta again) and the fit goes on
+        with exact sweeps until they meet it too: it ends at a fixed point of the exact sweep,
+        reached by another path (where the ELBO has several local optima it may be another
+        one). Lazy sweeps skip the LD rows of the many variants that barely move (cheaper grid
+        fits); at max_iter the pending changes are applied too.
+    initial_ridge : {"none", "block"}, the ridge of the first run. "none" (default): no ridge;
+        the block ridge comes only after a divergence (section 6). "block": start with the block
+        ridge where the LD's eigenvalues (``ld_eigenvalues``, computed when not given) show
+        blocks that are not positive semi-definite: the fit the default reaches when its first
+        run, without a ridge, diverges (as it does on such LD in practice; in a grid search
+        that wasted run recurs at every point). Positive semi-definite blocks get no ridge.
     n_threads : int, OpenMP threads of the E-step, over independent LD segments
     dtype : numpy.float64 or numpy.float32, precision of the variational parameters
     progress : show a tqdm progress bar over the iterations
@@ -148,8 +226,8 @@ class VIPRS:
 
     def __init__(self, prior="spike_slab", *, pi=None, sigma2_beta=None, sigma2_eps=None,
                  n_components=4, update_components=True, alpha=-0.25, fix=(), fit_alpha=False,
-                 max_iter=1000, tol_elbo=1e-6, tol_elbo_abs=1e-3, tol_eta=1e-6, n_threads=1,
-                 dtype=np.float64, progress=False):
+                 max_iter=1000, tol_elbo=1e-6, tol_elbo_abs=1e-3, tol_eta=1e-6, lazy_tol=0.0,
+                 initial_ridge="none", n_threads=1, dtype=np.float64, progress=False):
         self.prior = prior
         self.pi = pi
         self.sigma2_beta = sigma2_beta
@@ -163,6 +241,8 @@ class VIPRS:
         self.tol_elbo = tol_elbo
         self.tol_elbo_abs = tol_elbo_abs
         self.tol_eta = tol_eta
+        self.lazy_tol = lazy_tol
+        self.initial_ridge = initial_ridge
         self.n_threads = n_threads
         self.dtype = dtype
         self.progress = progress
@@ -177,6 +257,10 @@ class VIPRS:
             raise ValueError(f"LD is {shape} but there are {len(b)} variants")
         if not (np.all(np.isfinite(b)) and np.all(n > 0)):
             raise ValueError("std_beta must be finite and N positive")
+        if not (np.isfinite(self.lazy_tol) and self.lazy_tol >= 0):
+            raise ValueError(f"lazy_tol must be a number >= 0, not {self.lazy_tol!r}")
+        if self.initial_ridge not in ("none", "block"):
+            raise ValueError(f"initial_ridge must be 'none' or 'block', not {self.initial_ridge!r}")
         unknown = set(self.fix) - set(HYPERPARAMETERS)
         if unknown:
             raise ValueError(f"fix: unknown hyperparameters {sorted(unknown)}")
@@ -205,8 +289,7 @@ class VIPRS:
         m, k = len(b), self._k
         chi2 = b**2 * n / np.maximum(1 - b**2, 1e-12)
         if self._mean_ld_score is None:  # once per fit, not again at each ridge restart
-            self._mean_ld_score = 1.0 + float(row_sums_of_squares(
-                self._ld.data, self._ld_indptr, scale=self._ld_scale).mean())
+            self._mean_ld_score = _mean_ld_score(self._ld.data, self._ld_indptr, self._ld_scale)
         h2 = m * (chi2.mean() - 1) / (np.median(n) * self._mean_ld_score)
         h2 = float(np.clip(h2, 1e-3, 0.9))
         pi = np.asarray(self.pi if self.pi is not None else 0.01, dtype=np.float64)
@@ -223,7 +306,10 @@ class VIPRS:
 
     # -- the steps ------------------------------------------------------------------------
     def _slab_variances(self):
-        """(M, K) prior variance s2_k w_j of each slab for each variant."""
+        """(M, K) prior variance s2_k w_j of each slab for each variant; (1, K) when w_j = 1
+        (broadcasts the same way, without an (M, K) array at every iteration)."""
+        if self._het is None:
+            return self._s2[None, :]
         return np.outer(self._slab_weights(), self._s2)
 
     def e_step(self):
@@ -238,7 +324,22 @@ class VIPRS:
         return _e_step.e_step(
             self._ld.data, self._ld_indices, self._ld_first, self._ld_indptr, self._ld_scale,
             self.segments_, self._b, self._n, self._var_mu, log_prior.astype(self.dtype),
-            log_null, self._gamma, self._mu, self._eta, self._q, s2e, self.n_threads)
+            log_null, self._gamma, self._mu, self._eta, self._q, s2e, self.n_threads,
+            self._pending, self._lazy_threshold())
+
+    def _lazy_threshold(self):
+        """The lazy sweep's tolerance (0: exact sweep)."""
+        if not self._lazy:
+            return 0.0
+        # changes far below tol_eta cannot decide convergence; with float32 state the rounding
+        # of eta alone moves every variant by about that much at each sweep
+        return min(self.lazy_tol, LAZY_FRACTION * max(self._last_delta, self.tol_eta))
+
+    def flush(self):
+        """Apply the lazy sweeps' pending changes of eta to q, so q = R_offdiag eta again."""
+        return _e_step.flush(self._ld.data, self._ld_indices, self._ld_first, self._ld_indptr,
+                             self._ld_scale, self.segments_, self._pending, self._q,
+                             self.n_threads)
 
     def _moments(self):
         """eta and zeta = E[beta^2] per variant (kept until the next E-step changes them)."""
@@ -272,7 +373,9 @@ class VIPRS:
             pis = np.maximum(gamma.mean(axis=0), 1e-12)
             self._pis = pis * np.clip(pis.sum(), 1 / m, 1 - 1 / m) / pis.sum()
         if "sigma2_beta" not in self.fix:
-            weighted = gamma * (self._mu.astype(np.float64) ** 2 + self._var_mu) / self._slab_weights()[:, None]
+            weighted = gamma * (self._mu.astype(np.float64) ** 2 + self._var_mu)
+            if self._het is not None:
+                weighted /= self._slab_weights()[:, None]
             if self.update_components:
                 self._s2 = np.maximum(weighted.sum(0) / np.maximum(gamma.sum(0), 1e-12), 1e-12)
             else:  # multipliers d_k fixed: one scale s2b
@@ -306,15 +409,16 @@ class VIPRS:
     def elbo(self):
         """Evidence lower bound (section 5), N = median N_j (minus alpha^2/2 when alpha is fitted)."""
         eta, zeta = self._moments()
-        n = np.median(self._n)
+        n = self._n_median
         s2e = self.sigma2_eps_
         fit = self._fit_term(eta, zeta)
         ll = -0.5 * n * np.log(2 * np.pi * s2e) - n / (2 * s2e) * fit
         gamma = self._gamma.astype(np.float64)
-        null = np.maximum(1.0 - gamma.sum(axis=1, keepdims=True), 0.0)
-        g = np.clip(np.hstack([null, gamma]), 1e-10, 1 - 1e-10)
-        prior = np.concatenate([[1 - self._pis.sum()], self._pis])
-        kl_gamma = np.sum(g * np.log(prior / g))
+        null = np.maximum(1.0 - gamma.sum(axis=1), 0.0)
+        # sum_jk g_jk log(prior_k / g_jk) = sum_k log(prior_k) sum_j g_jk - sum_jk g_jk log g_jk
+        g, g_null = np.clip(gamma, 1e-10, 1 - 1e-10), np.clip(null, 1e-10, 1 - 1e-10)
+        kl_gamma = (np.log1p(-self._pis.sum()) * g_null.sum() + np.log(self._pis) @ g.sum(axis=0)
+                    - np.sum(g * np.log(g)) - g_null @ np.log(g_null))
         elbo = float(ll + kl_gamma + self._kl_beta(self._slab_variances()))
         if self.fit_alpha and "alpha" not in self.fix:
             elbo -= 0.5 * self.alpha_**2
@@ -322,7 +426,7 @@ class VIPRS:
 
     # -- the loop -------------------------------------------------------------------------
     def fit(self, std_beta, n_per_variant, ld, *, ld_scale=1.0, allele_frequency=None,
-            ld_eigenvalues=None, label="chromosome"):
+            ld_eigenvalues=None, parts=None, label="chromosome"):
         """Fit on one chromosome, or jointly on several with shared hyperparameters.
 
         If the fit diverges (non-finite values, h2 outside [0, 1], or a falling ELBO), which is
@@ -350,6 +454,8 @@ class VIPRS:
             LD stores keep them; a block's smallest eigenvalue sets its ridge. The minimum of a
             larger matrix bounds that of any of its principal submatrices, so blocks of a store
             before masking serve. Computed (blocks of 2,000) when needed and not given.
+        parts : sizes of the chromosomes whose inputs ``join_chromosomes`` joined (then
+            ``h2_parts_`` is set as for a fit on the lists)
         label : name of the data in messages (e.g. "chromosome 3")
 
         Returns
@@ -358,20 +464,13 @@ class VIPRS:
         """
         t0 = time.perf_counter()
         if isinstance(ld, (list, tuple)):
-            sizes = [l.n_variants if isinstance(l, SymmetricBand) else l.shape[0] for l in ld]
-            n_per_variant = np.concatenate([np.broadcast_to(np.asarray(n, float), (s,))
-                                            for n, s in zip(n_per_variant, sizes)])
-            std_beta = np.concatenate(std_beta)
-            if allele_frequency is not None:
-                allele_frequency = np.concatenate(allele_frequency)
-            if ld_eigenvalues is not None:
-                offsets = np.cumsum([0] + sizes[:-1])
-                ld_eigenvalues = [{**block, "start": block["start"] + int(o),
-                                   "stop": block["stop"] + int(o)}
-                                  for blocks, o in zip(ld_eigenvalues, offsets) for block in blocks]
-            ld = concatenate_ld(ld)
-        else:
-            sizes = None
+            joined = join_chromosomes(std_beta, n_per_variant, ld,
+                                      allele_frequency=allele_frequency,
+                                      ld_eigenvalues=ld_eigenvalues)
+            std_beta, n_per_variant, ld = joined["std_beta"], joined["n_per_variant"], joined["ld"]
+            allele_frequency, ld_eigenvalues = joined["allele_frequency"], joined["ld_eigenvalues"]
+            parts = joined["parts"]
+        sizes = None if parts is None else list(parts)
         band = isinstance(ld, SymmetricBand)
         if not band:
             ld = sp.csr_matrix(ld)
@@ -383,37 +482,13 @@ class VIPRS:
         self.segments_ = independent_segments(ld)
         self._eigenvalues = ld_eigenvalues
         self._b, self._n = b.astype(self.dtype), n.astype(self.dtype)
-        self.ridge_ = np.zeros(len(b))
+        self._n_median = float(np.median(self._n))
         self._mean_ld_score = None
-        stop, history = self._run(t0)
-        psd = True
-        if stop == "diverged":
-            self.ridge_ = self._block_ridge()
-            psd = not self.ridge_.any()
-            if psd:
-                log.warning("VIPRS diverged on %s although its LD matrix is positive "
-                            "semi-definite: the summary statistics disagree with the panel's LD "
-                            "(out-of-sample LD); restarting with a ridge", label)
-            else:
-                log.warning("VIPRS diverged on %s: the LD matrix is not positive semi-definite; "
-                            "restarting with a block ridge (lambda up to %.4g)", label,
-                            self.ridge_.max())
-                stop, history = self._run(t0)
-        for floor in RIDGE_ESCALATION:
-            if stop != "diverged":
-                break
-            # the panel's LD and the GWAS sample disagree more than the smallest eigenvalue
-            # shows (typical when N is large against the panel): strengthen the ridge everywhere
-            self.ridge_ = np.maximum(self.ridge_, floor)
-            log.warning("VIPRS still diverged on %s; restarting with a ridge of at least %.3g",
-                        label, floor)
-            stop, history = self._run(t0)
-        if stop == "diverged":
-            kind = "is" if psd else "is not"
-            raise VibankError(f"VIPRS diverged on {label} even with a ridge of up to "
-                              f"{self.ridge_.max():.4g} (the LD matrix {kind} positive "
-                              "semi-definite); check the summary statistics against the LD panel "
-                              "(allele coding, sample size) or use the mismatch filter")
+        # BLAS held to one thread for all runs: the M-step and ELBO are length-M dot products,
+        # and a threaded BLAS would fight the E-step's OpenMP threads for the cores (measured:
+        # 4x slower iterations at 2 threads on 2 cores)
+        with threadpool_limits(limits=1, user_api="blas"):
+            stop, history = self._run_with_ridges(t0, label)
         self._store_results(stop, history, t0)
         if sizes is not None:  # each chromosome's share of h2 (its zeta and eta'q terms)
             eta, zeta = self._moments()
@@ -463,17 +538,55 @@ class VIPRS:
                 ridge[block["start"]:block["stop"]] = -block["min"] + RIDGE_MARGIN
         return ridge
 
+    def _run_with_ridges(self, t0, label):
+        """Runs from the initial state until one does not diverge: without a ridge (or with the
+        block ridge, ``initial_ridge="block"``), then the block ridge, then escalating ridges
+        (section 6); raises VibankError when the last one diverges too."""
+        started = self._block_ridge() if self.initial_ridge == "block" else None
+        self.ridge_ = np.zeros(len(self._b)) if started is None else started
+        if started is not None and started.any():
+            log.info("the LD matrix of %s is not positive semi-definite: starting with a block "
+                     "ridge (lambda up to %.4g)", label, started.max())
+        stop, history = self._run(t0)
+        psd = True
+        if stop == "diverged":
+            if started is None:
+                self.ridge_ = self._block_ridge()
+            psd = not self.ridge_.any()
+            if psd:
+                log.warning("VIPRS diverged on %s although its LD matrix is positive "
+                            "semi-definite: the summary statistics disagree with the panel's LD "
+                            "(out-of-sample LD); restarting with a ridge", label)
+            elif started is not None:
+                log.warning("VIPRS diverged on %s with the block ridge (lambda up to %.4g)",
+                            label, self.ridge_.max())
+            else:
+                log.warning("VIPRS diverged on %s: the LD matrix is not positive semi-definite; "
+                            "restarting with a block ridge (lambda up to %.4g)", label,
+                            self.ridge_.max())
+                stop, history = self._run(t0)
+        for floor in RIDGE_ESCALATION:
+            if stop != "diverged":
+                break
+            if np.all(self.ridge_ >= floor):
+                continue  # this floor would not change the ridge: the same run would diverge again
+            # the panel's LD and the GWAS sample disagree more than the smallest eigenvalue
+            # shows (typical when N is large against the panel): strengthen the ridge everywhere
+            self.ridge_ = np.maximum(self.ridge_, floor)
+            log.warning("VIPRS still diverged on %s; restarting with a ridge of at least %.3g",
+                        label, floor)
+            stop, history = self._run(t0)
+        if stop == "diverged":
+            kind = "is" if psd else "is not"
+            raise VibankError(f"VIPRS diverged on {label} even with a ridge of up to "
+                              f"{self.ridge_.max():.4g} (the LD matrix {kind} positive "
+                              "semi-definite); check the summary statistics against the LD panel "
+                              "(allele coding, sample size) or use the mismatch filter")
+        return stop, history
+
     def _run(self, t0):
-        """VEM from the initial state until convergence, max_iter or divergence.
-
-        BLAS is held to one thread meanwhile: the M-step and ELBO are length-M dot products,
-        and a threaded BLAS would fight the E-step's OpenMP threads for the cores (measured:
-        4x slower iterations at 2 threads on 2 cores).
-        """
-        with threadpool_limits(limits=1, user_api="blas"):
-            return self._iterate(t0)
-
-    def _iterate(self, t0):
+        """VEM from the initial state until convergence, max_iter or divergence (BLAS held to
+        one thread by the caller, ``fit``)."""
         m, k = len(self._b), self._k
         self._diag = 1.0 + self.ridge_
         self.alpha_ = float(self.alpha) if self.prior == "alpha" else -1.0
@@ -486,13 +599,16 @@ class VIPRS:
         self._var_mu = np.zeros((m, k), dtype=self.dtype)
         self._eta = np.zeros(m, dtype=self.dtype)
         self._q = np.zeros(m, dtype=self.dtype)
+        self._pending = np.zeros(m, dtype=self.dtype)
+        self._lazy = self.lazy_tol > 0
+        self._last_delta = np.inf  # max |delta eta| of the previous sweep
         self._cached_moments = None
         self.elbo_history_, history = [], []
         stop, previous = "max_iter", -np.inf
         progress = tqdm(total=self.max_iter, desc="VIPRS", unit="it", leave=False,
                         disable=not self.progress)
         for it in range(1, self.max_iter + 1):
-            max_delta = self.e_step()
+            max_delta = self._last_delta = self.e_step()
             self.m_step()
             elbo = self.elbo()
             eta, zeta = self._moments()
@@ -500,7 +616,7 @@ class VIPRS:
             self.elbo_history_.append(elbo)
             history.append({"iteration": it, "elbo": elbo, "pi": self.pi_,
                             "sigma2_beta": self.sigma2_beta_, "sigma2_eps": self.sigma2_eps_,
-                            "h2": h2, "max_delta_eta": max_delta,
+                            "h2": h2, "max_delta_eta": max_delta, "lazy": self._lazy,
                             "seconds": time.perf_counter() - t0})
             if self.prior == "alpha":
                 history[-1]["alpha"] = self.alpha_
@@ -513,8 +629,20 @@ class VIPRS:
                 break
             if abs(elbo - previous) < max(self.tol_elbo * abs(elbo), self.tol_elbo_abs) \
                     and max_delta < self.tol_eta:
-                stop = "converged"
-                break
+                if not self._lazy:
+                    stop = "converged"
+                    break
+                # the lazy sweeps have settled: apply what is pending and let exact sweeps
+                # confirm (or finish) the convergence
+                log.info("iteration %d: lazy sweeps converged; %d pending changes applied, "
+                         "going on with exact sweeps", it, self.flush())
+                self._lazy = False
             previous = elbo
         progress.close()
+        if self._lazy:  # max_iter or divergence during the lazy sweeps: q = R eta at the end
+            self.flush()
+            self._lazy = False
+            eta, zeta = self._moments()
+            self.elbo_history_[-1] = history[-1]["elbo"] = self.elbo()
+            history[-1]["h2"] = self._h2(eta, zeta)
         return stop, history

@@ -20,7 +20,7 @@ stop reason ``"failed"`` and never selected or averaged; any other exception pro
 import logging
 import math
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 
 import numpy as np
@@ -28,7 +28,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from vibank.errors import VibankError
-from vibank.prs.model import VIPRS
+from vibank.prs.model import VIPRS, join_chromosomes
 
 log = logging.getLogger(__name__)
 
@@ -97,10 +97,18 @@ def viprs_fit_point(std_beta, n_per_variant, ld, *, ld_scale=1.0, fit_kwargs=Non
 
     ``model_params`` (prior, max_iter, n_threads, fix, ...) go to every model; the point's
     keys are added to ``fix`` so the M-step leaves them at the grid value. ``fit_kwargs``
-    (allele_frequency, label) go to ``fit``.
+    (allele_frequency, ld_eigenvalues, label) go to ``fit``. Lists (one item per chromosome,
+    a joint fit) are joined here once (``join_chromosomes``) rather than at every fit.
     """
     fixed = tuple(model_params.pop("fix", ()))
     fit_kwargs = dict(fit_kwargs or {})
+    if isinstance(ld, (list, tuple)):
+        joined = join_chromosomes(std_beta, n_per_variant, ld,
+                                  allele_frequency=fit_kwargs.pop("allele_frequency", None),
+                                  ld_eigenvalues=fit_kwargs.pop("ld_eigenvalues", None))
+        std_beta, n_per_variant = joined.pop("std_beta"), joined.pop("n_per_variant")
+        ld = joined.pop("ld")
+        fit_kwargs.update(joined)
 
     def fit_point(params):
         fix = tuple(dict.fromkeys((*fixed, *params)))
@@ -131,9 +139,18 @@ def validation_r2(eta, x_val, y_val):
     Returns
     -------
     float, the squared correlation of score and phenotype (0 for a constant score)
+
+    The score is computed in the precision of ``x_val`` (float32 genotypes: about 1e-7
+    relative error; a mixed float32-float64 product would convert all of x_val at every call).
     """
     y = np.asarray(y_val, dtype=np.float64)
-    return _correlation(np.asarray(x_val @ np.asarray(eta, dtype=np.float64)), y) ** 2
+    return _correlation(_score(eta, x_val), y) ** 2
+
+
+def _score(eta, x_val):
+    """x_val @ eta as float64, the product in x_val's floating precision."""
+    dtype = x_val.dtype if np.issubdtype(x_val.dtype, np.floating) else np.float64
+    return np.asarray(x_val @ np.asarray(eta, dtype=dtype), dtype=np.float64)
 
 
 def validation_auprc(eta, x_val, y_val):
@@ -144,8 +161,7 @@ def validation_auprc(eta, x_val, y_val):
     y = np.asarray(y_val)
     if not np.all(np.isin(y, (0, 1))) or np.unique(y).size != 2:
         raise ValueError("validation_auprc needs a binary y_val (0/1) with cases and controls")
-    score = np.asarray(x_val @ np.asarray(eta, dtype=np.float64))
-    return float(average_precision_score(y.astype(int), score))
+    return float(average_precision_score(y.astype(int), _score(eta, x_val)))
 
 
 def pseudo_validation(eta, b_val, ld, *, squared=True):
@@ -283,7 +299,8 @@ def _evaluate(params, fit_point, score, *previous):
 
 def _fit_grid(points, fit_point, score, n_jobs, warm_start, keep):
     """Rows of every point in grid order, calling ``keep(index, row, model)`` on each success
-    in that order (so only what ``keep`` holds on to stays alive); see :func:`grid_search`."""
+    (so only what ``keep`` holds on to stays alive): in grid order with one job, as the fits
+    finish with several; see :func:`grid_search`."""
     if not points:
         raise ValueError("the grid is empty")
     if n_jobs < 1:
@@ -300,18 +317,27 @@ def _fit_grid(points, fit_point, score, n_jobs, warm_start, keep):
                 previous = model
         return rows
     if n_jobs == 1:
-        return _collect((_evaluate(p, fit_point, score) for p in points), keep)
-    # the E-step releases the GIL; map yields the fits in grid order whatever finishes first
+        rows = []
+        for index, params in enumerate(points):
+            row, model = _evaluate(params, fit_point, score)
+            rows.append(row)
+            if model is not None:
+                keep(index, row, model)
+        return rows
+    # The E-step releases the GIL. The fits start from the last point backwards: along a pi
+    # grid the fits at large pi run longest (drifting towards h2 = 0 up to max_iter), and
+    # started last they would leave one thread working alone at the end. Each fit is kept or
+    # dropped as soon as it finishes, so finished models do not wait for slower ones.
+    rows = [None] * len(points)
     with ThreadPoolExecutor(max_workers=n_jobs) as pool:
-        return _collect(pool.map(lambda p: _evaluate(p, fit_point, score), points), keep)
-
-
-def _collect(outcomes, keep):
-    rows = []
-    for index, (row, model) in enumerate(outcomes):
-        rows.append(row)
-        if model is not None:
-            keep(index, row, model)
+        futures = {pool.submit(_evaluate, points[index], fit_point, score): index
+                   for index in reversed(range(len(points)))}
+        for future in as_completed(futures):
+            index = futures.pop(future)
+            rows[index], model = future.result()
+            if model is not None:
+                keep(index, rows[index], model)
+            del future, model
     return rows
 
 
@@ -358,8 +384,9 @@ def grid_search(points, fit_point, score, *, n_jobs=1, warm_start=False):
     best = {}
 
     def keep(index, row, model):  # hold only the best model so far, not the whole grid
-        value = row["metric"]
-        if np.isfinite(value) and ("metric" not in best or value > best["metric"]):
+        value = row["metric"]  # ties go to the first point in grid order, as in _best_row
+        if np.isfinite(value) and ("metric" not in best or value > best["metric"]
+                                   or (value == best["metric"] and index < best["index"])):
             best.update(index=index, metric=value, model=model)
 
     table = _table(_fit_grid(points, fit_point, score, n_jobs, warm_start, keep))

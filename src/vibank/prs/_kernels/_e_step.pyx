@@ -12,13 +12,21 @@ current by incremental updates, and r_j = N_j (b_j - q_j) / s2e:
     eta_j  = sum_k gamma_jk mu_jk                            (unchanged if it moves < TINY_*)
     q_k   += R_kj (eta_j(new) - eta_j(old))                 for every neighbour k of j
 
+Lazy neighbour updates (``lazy_tol > 0``): the change of eta_j is added to ``pending[j]``
+instead of being streamed into the neighbours' q, until |pending[j]| reaches ``lazy_tol``;
+then q_k += R_kj pending_j and pending_j = 0. Meanwhile q = R_offdiag (eta - pending), so
+the sweep sees its neighbours' means lagging by less than ``lazy_tol`` each; ``flush`` applies
+every pending change, after which q = R_offdiag eta as in the exact sweep (``lazy_tol = 0``,
+which never reads ``pending``). Late in a fit most eta_j move by far less than the tolerance,
+and skipping their LD rows is what makes a sweep cheap.
+
 The LD is the symmetric matrix without its diagonal, in CSR form (``indices`` int32 or int64) or
 in band rows (row j covers columns first[j] .., its diagonal entry stored as 0), with values
 float32/float64, or int8/int16 scaled by ``ld_scale``. Variants are processed in ``segments``:
 contiguous ranges with no LD between them (LD blocks, chromosomes of a genome-wide fit), which
 are independent and run on ``n_threads`` OpenMP threads; within a segment the sweep is
-sequential, so the result does not depend on the thread count. The NumPy twin is
-``vibank.prs._reference.e_step``.
+sequential, so the result does not depend on the thread count. The NumPy twins are
+``vibank.prs._reference.e_step`` and ``vibank.prs._reference.flush``.
 """
 
 import numpy as np
@@ -62,12 +70,26 @@ cdef inline double _coordinate(Py_ssize_t j, Py_ssize_t n_comp, double r, double
     return eta
 
 
+cdef inline void _apply(Py_ssize_t j, double step, bint band, const ld_t[::1] ld_data,
+                        const index_t[::1] ld_indices, const long long[::1] ld_first,
+                        const long long[::1] ld_indptr, floating[::1] q) noexcept nogil:
+    """q_k += R_kj step / ld_scale for the neighbours k of j (``step`` already scaled)."""
+    cdef Py_ssize_t t, start = ld_indptr[j], stop = ld_indptr[j + 1]
+    if band:
+        # q[first_j:first_j + len_j] += ld_data[start:stop] * step
+        axpy(&q[ld_first[j]], &ld_data[start], stop - start, <floating> step)
+    else:
+        # q[ld_indices[start:stop]] += ld_data[start:stop] * step
+        for t in range(start, stop):
+            q[ld_indices[t]] += <floating> (ld_data[t] * step)
+
+
 def e_step(const ld_t[::1] ld_data, const index_t[::1] ld_indices, const long long[::1] ld_first,
            const long long[::1] ld_indptr, double ld_scale, const long long[::1] segments,
            const floating[::1] std_beta, const floating[::1] n_per_variant,
            const floating[:, ::1] var_mu, const floating[:, ::1] log_prior, double log_null,
            floating[:, ::1] gamma, floating[:, ::1] mu, floating[::1] eta, floating[::1] q,
-           double sigma2_eps, int n_threads=1):
+           double sigma2_eps, int n_threads=1, floating[::1] pending=None, double lazy_tol=0.0):
     """One E-step sweep, in place on gamma, mu, eta and q.
 
     Parameters
@@ -85,6 +107,9 @@ def e_step(const ld_t[::1] ld_data, const index_t[::1] ld_indices, const long lo
     gamma, mu : (M, K) variational parameters; eta = sum_k gamma mu; q = R_offdiag eta
     sigma2_eps : s2e
     n_threads : OpenMP threads over the segments
+    pending : (M,) eta changes not yet applied to q (only read when ``lazy_tol > 0``)
+    lazy_tol : apply a variant's change to its neighbours only once |pending_j| reaches this;
+        0 (default) applies every change at once (the exact sweep)
 
     Returns
     -------
@@ -94,17 +119,22 @@ def e_step(const ld_t[::1] ld_data, const index_t[::1] ld_indices, const long lo
     cdef Py_ssize_t n_comp = var_mu.shape[1]
     cdef bint band = ld_first.shape[0] > 0
     cdef Py_ssize_t s, j, t, start, stop
-    cdef double eta_new, delta, seg_max
+    cdef double eta_new, delta, step, seg_max
     cdef double tiny = TINY_FLOAT32 if floating is float else TINY_FLOAT64
     cdef double[::1] seg_maxes = np.zeros(n_seg)
+    cdef bint lazy = lazy_tol > 0
     if n_comp > _MAX_K:
         raise ValueError(f"at most {_MAX_K} slab components")
+    if lazy and (pending is None or pending.shape[0] != eta.shape[0]):
+        raise ValueError("lazy_tol > 0 needs a pending array with one value per variant")
     for s in prange(n_seg, nogil=True, num_threads=max(n_threads, 1), schedule="dynamic"):
         seg_max = 0.0
         for j in range(segments[s], segments[s + 1]):
             eta_new = _coordinate(j, n_comp, n_per_variant[j] * (std_beta[j] - q[j]) / sigma2_eps,
                                   log_null, var_mu, log_prior, gamma, mu)
-            delta = eta_new - eta[j]
+            # the change of the stored eta_j (float32 state: after rounding), so that q follows
+            # exactly the values eta holds
+            delta = <double> (<floating> eta_new) - eta[j]
             if fabs(delta) < tiny:
                 # a change this small would only feed subnormal numbers (100x slower on x86)
                 # into q; eta keeps its value, so q stays exactly R_offdiag eta
@@ -112,14 +142,34 @@ def e_step(const ld_t[::1] ld_data, const index_t[::1] ld_indices, const long lo
             eta[j] = <floating> eta_new
             if fabs(delta) > seg_max:
                 seg_max = fabs(delta)
-            start = ld_indptr[j]
-            stop = ld_indptr[j + 1]
-            if band:
-                # q[first_j:first_j + len_j] += ld_data[start:stop] * delta * ld_scale
-                axpy(&q[ld_first[j]], &ld_data[start], stop - start, <floating> (delta * ld_scale))
-            else:
-                # q[ld_indices[start:stop]] += ld_data[start:stop] * delta * ld_scale
-                for t in range(start, stop):
-                    q[ld_indices[t]] += <floating> (ld_data[t] * (delta * ld_scale))
+            step = delta
+            if lazy:
+                # step = pending[j] + delta; below the tolerance it waits in pending
+                step = pending[j] + delta
+                if fabs(step) < lazy_tol:
+                    pending[j] = <floating> step
+                    continue
+                pending[j] = 0
+            _apply(j, step * ld_scale, band, ld_data, ld_indices, ld_first, ld_indptr, q)
         seg_maxes[s] = seg_max
     return float(np.max(seg_maxes)) if n_seg else 0.0
+
+
+def flush(const ld_t[::1] ld_data, const index_t[::1] ld_indices, const long long[::1] ld_first,
+          const long long[::1] ld_indptr, double ld_scale, const long long[::1] segments,
+          floating[::1] pending, floating[::1] q, int n_threads=1):
+    """Apply every pending eta change to q (q += R_offdiag pending, pending = 0), in place.
+
+    After it q = R_offdiag eta again. Parameters as in ``e_step``; returns how many variants
+    had a pending change.
+    """
+    cdef Py_ssize_t n_seg = segments.shape[0] - 1
+    cdef bint band = ld_first.shape[0] > 0
+    cdef Py_ssize_t s, j, count = 0
+    for s in prange(n_seg, nogil=True, num_threads=max(n_threads, 1), schedule="dynamic"):
+        for j in range(segments[s], segments[s + 1]):
+            if pending[j] != 0:
+                _apply(j, pending[j] * ld_scale, band, ld_data, ld_indices, ld_first, ld_indptr, q)
+                pending[j] = 0
+                count += 1
+    return int(count)
