@@ -310,10 +310,19 @@ def validation_data(chromosomes, bfile, keep_path, phenotype_path, trait):
     return g, (y - 1 if binary else y), binary
 
 
+#: VIPRS settings of every grid fit (gs, bma, bo) unless overridden (config prs.grid): float32
+#: state, lazy neighbour updates, the block ridge from the start on LD that is not PSD, and
+#: convergence at max |delta eta| < 1e-5; docs/benchmarks.md (VIPRS-GS vs Gibbs, session 3):
+#: 4x less time than exact float64 fits, the same selected point and R^2 to 1e-6
+GRID_FIT_OPTIONS = {"dtype": "float32", "lazy_tol": 1e-4, "initial_ridge": "block",
+                    "tol_eta": 1e-5}
+
+
 def tune_prs(sumstats_paths, ld_paths, outputs, *, grid_out, bfile, validation_keep, phenotypes,
              trait, model_name, strategy, metric="validation", prior="spike_slab",
              prior_options=None, grid_size=30, bo_calls=20, seed=0, n_threads=1,
-             min_overlap=0.75, max_iter=1000, sumstats_options=None, phenotype=None):
+             min_overlap=0.75, max_iter=1000, sumstats_options=None, phenotype=None,
+             grid_options=None):
     """Tune pi by grid search (gs), model averaging (bma) or Bayesian optimisation (bo) over all
     chromosomes at once (prs_vi.md section 7), and write each chromosome's result files.
 
@@ -323,7 +332,8 @@ def tune_prs(sumstats_paths, ld_paths, outputs, *, grid_out, bfile, validation_k
     for a binary trait, from the validation samples' genotypes) or ``elbo``. Grid fits run on
     ``n_threads`` threads, one E-step thread each. ``grid_out`` receives the table of every fit.
     ``phenotype``: the validation phenotype column (default: ``trait``; an external GWAS names
-    the study phenotype it predicts).
+    the study phenotype it predicts). ``grid_options`` override ``GRID_FIT_OPTIONS`` (dtype
+    "float32"/"float64", lazy_tol, initial_ridge, tol_eta).
     """
     from vibank.prs import tuning
 
@@ -338,7 +348,8 @@ def tune_prs(sumstats_paths, ld_paths, outputs, *, grid_out, bfile, validation_k
         log.info("%s on %d validation samples", metric_name, len(y_val))
     elif metric != "elbo":
         raise VibankError(f"unknown selection metric {metric!r} (validation or elbo)")
-    options = dict(prior_options or {})
+    grid = {**GRID_FIT_OPTIONS, **(grid_options or {})}
+    options = {**(prior_options or {}), **grid, "dtype": np.dtype(grid["dtype"]).type}
     fit_point = tuning.viprs_fit_point(
         *_genome_data(chromosomes), ld_scale=scale, prior=prior, **options, max_iter=max_iter,
         n_threads=1, fit_kwargs={"allele_frequency": _frequencies(chromosomes, prior),

@@ -132,6 +132,7 @@ rule tune_prs:
         sumstats_options=get_sumstats_options,
         phenotype=get_phenotype,
         max_iter=config["prs"]["grid_max_iter"],
+        grid_options=config["prs"]["grid"],
         prior=get_prs_prior,
         prior_options=get_prs_prior_options,
         strategy=get_prs_strategy,

@@ -28,4 +28,5 @@ with snakemake_job(snakemake):
         sumstats_options={**snakemake.params.sumstats_options, "audit_out": list(out.audit)},
         phenotype=snakemake.params.phenotype,
         max_iter=snakemake.params.max_iter,
+        grid_options=snakemake.params.grid_options,
     )
