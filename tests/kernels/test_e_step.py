@@ -110,20 +110,48 @@ def test_e_step__too_many_components_is_refused(problem):
         _sweep(_e_step, ld, NO_FIRST, np.array([0, problem["m"]]), state, log_null, s2e)
 
 
-@pytest.fixture(scope="module")
-def banded(problem):
-    """The problem's LD restricted to a band of 25 neighbours, as upper SparseLD and band rows."""
+def _banded(problem, width):
+    """The problem's LD restricted to a band of ``width`` neighbours, as upper SparseLD and band rows."""
     from vibank.ld import SparseLD, symmetric_band
 
     m = problem["m"]
     dense = problem["R"].toarray()
     j, k = np.meshgrid(np.arange(m), np.arange(m), indexing="ij")
-    upper = np.where((k > j) & (k - j <= 25), dense, 0.0)
-    lengths = np.minimum(25, m - 1 - np.arange(m))
+    upper = np.where((k > j) & (k - j <= width), dense, 0.0)
+    lengths = np.minimum(width, m - 1 - np.arange(m))
     indptr = np.concatenate([[0], np.cumsum(lengths)])
     data = np.concatenate([upper[i, i + 1:i + 1 + lengths[i]] for i in range(m)])
     sparse = SparseLD(data, indptr, None, m)
     return {"upper": sparse, "band": symmetric_band(sparse), "R": sp.csr_matrix(upper + upper.T)}
+
+
+@pytest.fixture(scope="module")
+def banded(problem):
+    """A band of 25 neighbours (rows of up to 51 values)."""
+    return _banded(problem, 25)
+
+
+@pytest.mark.parametrize("dtype, tol", [(np.float64, 1e-10), (np.float32, 1e-4)])
+@pytest.mark.parametrize("ld_dtype", [np.float64, np.float32, np.int16, np.int8])
+def test_e_step__wide_band_rows_match_reference(problem, dtype, tol, ld_dtype):
+    # rows of up to 299 values: several 64-byte lines of the prefetching axpy for every value
+    # type (64 int8 values a line), with remainders of every length mod the line
+    band = _banded(problem, 150)["band"]
+    scale = 1.0 / QUANTISATION[np.dtype(ld_dtype).name]
+    data = quantise(band.data, ld_dtype)
+    ld = (data, np.empty(0, dtype=np.int32), band.indptr, scale)
+    columns = np.concatenate([band.first[j] + np.arange(band.indptr[j + 1] - band.indptr[j])
+                              for j in range(problem["m"])])
+    dense = sp.csr_matrix((data.astype(np.float64) * scale, columns, band.indptr), shape=problem["R"].shape)
+    ours, log_null, s2e = _state(problem, dtype, (dense.data, dense.indices, dense.indptr, 1.0))
+    ref, _, _ = _state(problem, np.float64, (dense.data, dense.indices, dense.indptr, 1.0))
+    segments = np.array([0, problem["m"]], dtype=np.int64)
+    for _ in range(2):
+        _sweep(_e_step, ld, band.first, segments, ours, log_null, s2e)
+        _sweep(_reference, ld, band.first, segments, ref, log_null, s2e)
+        for name in UPDATED:
+            assert_allclose(ours[name], ref[name], rtol=tol, atol=tol, err_msg=name)
+    assert_allclose(ours["q"], dense @ ours["eta"].astype(np.float64), rtol=tol, atol=tol)
 
 
 @pytest.mark.parametrize("dtype, tol", [(np.float64, 1e-10), (np.float32, 1e-4)])
