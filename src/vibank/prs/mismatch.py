@@ -33,7 +33,7 @@ from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
-from scipy import sparse, stats
+from scipy import sparse, special
 
 from vibank.ld import SparseLD, SymmetricBand
 
@@ -86,7 +86,7 @@ def mismatch_filter(z, ld, *, n_neighbours=100, r_max=0.99, alpha=0.05, max_roun
     rounds = 0
     for rounds in range(1, max_rounds + 1):
         t = neighbour_statistic(z, rows, keep, n_neighbours=n_neighbours, r_max=r_max, rng=rng)
-        p = stats.chi2.sf(t, 1)
+        p = special.chdtrc(1, t)  # chi2_1 survival
         out = keep & (p < alpha / keep.sum())  # NaN (no eligible neighbour) never removes
         if removal == "local":
             out &= ~_flagged_neighbour_larger(t, out, rows)
