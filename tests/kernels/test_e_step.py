@@ -5,6 +5,8 @@ import pytest
 import scipy.sparse as sp
 from numpy.testing import assert_allclose
 
+from simulated import sparse_trait
+
 from vibank.io.ld_store import QUANTISATION, quantise
 from vibank.prs import _reference
 from vibank.prs._kernels import _e_step
@@ -13,17 +15,8 @@ from vibank.prs._kernels import _e_step
 @pytest.fixture(scope="module")
 def problem():
     """In-sample LD of correlated genotypes (n=400, m=300) and sumstats of a sparse trait."""
-    rng = np.random.default_rng(4)
     n, m = 400, 300
-    x = rng.binomial(2, 0.3, size=(n, m)).astype(float)
-    for j in range(1, m):
-        copy = rng.random(n) < 0.6
-        x[copy, j] = x[copy, j - 1]
-    x = (x - x.mean(0)) / x.std(0)
-    beta = np.where(rng.random(m) < 0.05, rng.normal(0, 0.2, m), 0.0)
-    y = x @ beta + rng.standard_normal(n)
-    y = (y - y.mean()) / y.std()
-    r = x.T @ x / n
+    x, y, r = sparse_trait(4, n=n, m=m, copy=0.6)
     np.fill_diagonal(r, 0.0)
     r[np.abs(r) < 0.02] = 0.0  # sparsify like a thresholded matrix
     return {"R": sp.csr_matrix(r), "b": x.T @ y / n, "n": n, "m": m}

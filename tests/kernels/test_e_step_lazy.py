@@ -6,6 +6,8 @@ import pytest
 import scipy.sparse as sp
 from numpy.testing import assert_allclose, assert_array_equal
 
+from simulated import sparse_trait
+
 from vibank.io.ld_store import QUANTISATION, quantise
 from vibank.prs import _reference
 from vibank.prs._kernels import _e_step
@@ -20,17 +22,8 @@ NO_INDICES = np.empty(0, dtype=np.int32)
 def problem():
     """In-sample LD (n = 400, m = 300) of correlated genotypes in 3 independent segments of
     100 variants (band of 20 neighbours within a segment), and a sparse trait's sumstats."""
-    rng = np.random.default_rng(11)
     n, m, width = 400, 300, 20
-    x = rng.binomial(2, 0.3, size=(n, m)).astype(float)
-    for j in range(1, m):
-        copy = rng.random(n) < 0.7
-        x[copy, j] = x[copy, j - 1]
-    x = (x - x.mean(0)) / x.std(0)
-    beta = np.where(rng.random(m) < 0.05, rng.normal(0, 0.2, m), 0.0)
-    y = x @ beta + rng.standard_normal(n)
-    y = (y - y.mean()) / y.std()
-    r = x.T @ x / n
+    x, y, r = sparse_trait(11, n=n, m=m, copy=0.7)
     j, k = np.meshgrid(np.arange(m), np.arange(m), indexing="ij")
     r[(np.abs(j - k) > width) | (j // 100 != k // 100) | (j == k)] = 0.0
     return {"R": r, "b": x.T @ y / n, "n": n, "m": m,

@@ -5,36 +5,17 @@ import logging
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from simulated import small_panel_problem
 
 from vibank.errors import VibankError
 from vibank.ld import extremal_eigenvalues_csr
 from vibank.prs import VIPRS, std_beta_from_z
 
 
-def _genotypes(rng, n, m):
-    x = rng.binomial(2, 0.3, size=(n, m)).astype(float)
-    for j in range(1, m):
-        copy = rng.random(n) < 0.8
-        x[copy, j] = x[copy, j - 1]
-    return (x - x.mean(0)) / x.std(0)
-
-
-@pytest.fixture(scope="module")
-def small_panel_problem():
+@pytest.fixture(scope="module", name="small_panel_problem")
+def small_panel_fixture():
     """Sumstats from 5,000 samples; LD from a 40-sample panel, banded (not PSD)."""
-    rng = np.random.default_rng(8)
-    m = 400
-    x = _genotypes(rng, 5000, m)
-    beta = np.where(rng.random(m) < 0.02, rng.normal(0, 0.2, m), 0.0)
-    y = x @ beta + rng.standard_normal(5000)
-    y = (y - y.mean()) / y.std()
-    b = x.T @ y / 5000
-    panel = _genotypes(np.random.default_rng(9), 40, m)
-    r = panel.T @ panel / 40
-    band = np.abs(np.subtract.outer(np.arange(m), np.arange(m))) <= 15
-    r = np.where(band, r, 0.0)
-    np.fill_diagonal(r, 0.0)
-    return {"b": b, "ld": sp.csr_matrix(r), "beta": beta}
+    return small_panel_problem()
 
 
 def test_fit__small_panel_ld_is_not_psd(small_panel_problem):
