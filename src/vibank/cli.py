@@ -138,7 +138,8 @@ def _cmd_fit(args):
         raise VibankError(f"--sumstats names {len(args.sumstats)} files but --ld {len(args.ld)}")
     sumstats_options = {"sumstats_format": args.format, "n": args.n, "audit_out": args.audit,
                         "harmonise_options": {"keep_ambiguous": args.keep_ambiguous,
-                                              "allow_low_overlap": args.allow_low_overlap},
+                                              "allow_low_overlap": args.allow_low_overlap,
+                                              "strand": args.strand},
                         "mismatch_filter": {"seed": args.seed} if args.mismatch_filter else None}
     options = {"mixture": {"n_components": args.n_components},
                "alpha": {"alpha": args.alpha, "fit_alpha": args.fit_alpha}}.get(args.prior, {})
@@ -271,6 +272,11 @@ def build_parser():
     fit.add_argument("--audit", help="write the per-variant harmonisation audit here (TSV)")
     fit.add_argument("--keep-ambiguous", dest="keep_ambiguous", action="store_true",
                      help="orient A/T and C/G SNPs by allele frequency instead of dropping them")
+    fit.add_argument("--strand", choices=["check", "same"], default="check",
+                     help="check: alleles may be on the other strand (complements pair up, "
+                          "A/T and C/G SNPs are dropped or oriented by frequency); same: the "
+                          "GWAS was run on the LD panel's genotype files (alleles as they read, "
+                          "A/T and C/G SNPs kept)")
     fit.add_argument("--allow-low-overlap", dest="allow_low_overlap", action="store_true",
                      help="warn instead of refusing when few variants match the LD panel")
     fit.add_argument("--mismatch-filter", dest="mismatch_filter", action="store_true",

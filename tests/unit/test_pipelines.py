@@ -2,6 +2,7 @@
 
 import gzip
 import json
+import shutil
 
 import numpy as np
 import pandas as pd
@@ -116,6 +117,28 @@ def test_cli_fit__writes_outputs_and_reports(study, tmp_path, capsys):
     assert "h2 =" in capsys.readouterr().out
     for suffix in (".effects.tsv.gz", ".json", ".pgs.txt.gz", ".score.tsv"):
         assert (tmp_path / f"fit{suffix}").exists()
+
+
+def test_cli_fit__strand_same_keeps_ambiguous_snps(study, tmp_path, capsys):
+    ss = pd.read_csv(study["dir"] / "ss.tsv.gz", sep="\t")
+    store = tmp_path / "chr1.zarr"
+    shutil.copytree(study["dir"] / "chr1.zarr", store)
+    # make the first 10 panel variants A/T, and their sumstats with them
+    import zarr
+
+    a2 = zarr.open_group(str(store), mode="r+")["variants/a2"]
+    values = [str(v) for v in a2[:]]
+    a2[:] = np.array(["T"] * 10 + values[10:], dtype=a2.dtype)
+    ss.loc[:9, "A2"] = np.where(ss.loc[:9, "A1"] == "A", "T", ss.loc[:9, "A2"])
+    ss.loc[:9, "A1"] = np.where(ss.loc[:9, "A1"] == "G", "T", ss.loc[:9, "A1"])
+    ss.to_csv(tmp_path / "ss.tsv", sep="\t", index=False)
+    fitted = {}
+    for strand in ("check", "same"):
+        code = main(["fit", "--sumstats", str(tmp_path / "ss.tsv"), "--ld", str(store), "--out",
+                     str(tmp_path / strand), "--strand", strand])
+        assert code == 0
+        fitted[strand] = json.loads((tmp_path / f"{strand}.json").read_text())["n_variants"]
+    assert fitted == {"check": M - 10, "same": M}
 
 
 def test_cli_fit__mixture_prior(study, tmp_path, capsys):
