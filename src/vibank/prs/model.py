@@ -7,9 +7,7 @@ zeta, q, gamma, mu and v, so one iteration reads the LD matrix once.
 """
 
 import logging
-import threading
 import time
-import weakref
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -101,23 +99,13 @@ def mean_row_sum_of_squares(data, indptr, scale=1.0, *, chunk=1 << 20):
     return total * scale**2 / m if m else 0.0
 
 
-_MEAN_LD_SCORES = {}  # (id of the LD values, rows, scale) -> mean LD score, while the values live
-_MEAN_LD_SCORES_LOCK = threading.Lock()
-
-
-def _mean_ld_score(data, indptr, scale):
-    """1 + ``mean_row_sum_of_squares``, remembered for as long as the LD values array lives:
-    the fits of a grid search share one LD, and each would otherwise read it all once more."""
-    key = (id(data), int(indptr[0]), int(indptr[-1]), len(indptr), float(scale))
-    with _MEAN_LD_SCORES_LOCK:
-        value = _MEAN_LD_SCORES.get(key)
-    if value is None:
-        value = 1.0 + mean_row_sum_of_squares(data, indptr, scale)
-        with _MEAN_LD_SCORES_LOCK:
-            if key not in _MEAN_LD_SCORES:
-                _MEAN_LD_SCORES[key] = value
-                weakref.finalize(data, _MEAN_LD_SCORES.pop, key, None)
-    return value
+def mean_ld_score(ld, scale=1.0):
+    """1 + ``mean_row_sum_of_squares`` of an LD (``SymmetricBand`` or scipy sparse without
+    its diagonal): the mean LD score of the initial h2 (section 6). A grid search computes it
+    once and hands it to every fit (``VIPRS.fit(mean_ld_score=...)``)."""
+    if not isinstance(ld, SymmetricBand):
+        ld = sp.csr_matrix(ld)
+    return 1.0 + mean_row_sum_of_squares(ld.data, ld.indptr, scale)
 
 
 def join_chromosomes(std_beta, n_per_variant, ld, *, allele_frequency=None, ld_eigenvalues=None):
@@ -289,7 +277,7 @@ class VIPRS:
         m, k = len(b), self._k
         chi2 = b**2 * n / np.maximum(1 - b**2, 1e-12)
         if self._mean_ld_score is None:  # once per fit, not again at each ridge restart
-            self._mean_ld_score = _mean_ld_score(self._ld.data, self._ld_indptr, self._ld_scale)
+            self._mean_ld_score = mean_ld_score(self._ld, self._ld_scale)
         h2 = m * (chi2.mean() - 1) / (np.median(n) * self._mean_ld_score)
         h2 = float(np.clip(h2, 1e-3, 0.9))
         pi = np.asarray(self.pi if self.pi is not None else 0.01, dtype=np.float64)
@@ -426,7 +414,7 @@ class VIPRS:
 
     # -- the loop -------------------------------------------------------------------------
     def fit(self, std_beta, n_per_variant, ld, *, ld_scale=1.0, allele_frequency=None,
-            ld_eigenvalues=None, parts=None, label="chromosome"):
+            ld_eigenvalues=None, parts=None, mean_ld_score=None, label="chromosome"):
         """Fit on one chromosome, or jointly on several with shared hyperparameters.
 
         If the fit diverges (non-finite values, h2 outside [0, 1], or a falling ELBO), which is
@@ -456,6 +444,8 @@ class VIPRS:
             before masking serve. Computed (blocks of 2,000) when needed and not given.
         parts : sizes of the chromosomes whose inputs ``join_chromosomes`` joined (then
             ``h2_parts_`` is set as for a fit on the lists)
+        mean_ld_score : ``mean_ld_score(ld, ld_scale)`` when already known (computed when not
+            given: it reads the whole LD once)
         label : name of the data in messages (e.g. "chromosome 3")
 
         Returns
@@ -483,7 +473,7 @@ class VIPRS:
         self._eigenvalues = ld_eigenvalues
         self._b, self._n = b.astype(self.dtype), n.astype(self.dtype)
         self._n_median = float(np.median(self._n))
-        self._mean_ld_score = None
+        self._mean_ld_score = mean_ld_score
         # BLAS held to one thread for all runs: the M-step and ELBO are length-M dot products,
         # and a threaded BLAS would fight the E-step's OpenMP threads for the cores (measured:
         # 4x slower iterations at 2 threads on 2 cores)

@@ -28,7 +28,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from vibank.errors import VibankError
-from vibank.prs.model import VIPRS, join_chromosomes
+from vibank.prs.model import VIPRS, join_chromosomes, mean_ld_score
 
 log = logging.getLogger(__name__)
 
@@ -97,8 +97,9 @@ def viprs_fit_point(std_beta, n_per_variant, ld, *, ld_scale=1.0, fit_kwargs=Non
 
     ``model_params`` (prior, max_iter, n_threads, fix, ...) go to every model; the point's
     keys are added to ``fix`` so the M-step leaves them at the grid value. ``fit_kwargs``
-    (allele_frequency, ld_eigenvalues, label) go to ``fit``. Lists (one item per chromosome,
-    a joint fit) are joined here once (``join_chromosomes``) rather than at every fit.
+    (allele_frequency, ld_eigenvalues, label) go to ``fit``. Lists (one item per chromosome, a
+    joint fit) are joined, and the LD's mean LD score computed, here once rather than at every
+    fit.
     """
     fixed = tuple(model_params.pop("fix", ()))
     fit_kwargs = dict(fit_kwargs or {})
@@ -109,6 +110,8 @@ def viprs_fit_point(std_beta, n_per_variant, ld, *, ld_scale=1.0, fit_kwargs=Non
         std_beta, n_per_variant = joined.pop("std_beta"), joined.pop("n_per_variant")
         ld = joined.pop("ld")
         fit_kwargs.update(joined)
+    # the LD's mean LD score (initial h2) once for the whole grid, not at every fit
+    fit_kwargs.setdefault("mean_ld_score", mean_ld_score(ld, ld_scale))
 
     def fit_point(params):
         fix = tuple(dict.fromkeys((*fixed, *params)))
