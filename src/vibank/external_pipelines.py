@@ -19,7 +19,7 @@ from vibank.io.sumstats import read_sumstats, write_sumstats
 from vibank.io.sumstats_formats import read_sumstats_any
 from vibank.ld import LDMatrix
 from vibank.simulate.external_gwas import external_gwas
-from vibank.sumstats import harmonise
+from vibank.sumstats import harmonise, qc
 from vibank.sumstats.harmonise import CHANGE_COUNTS, FILTER_ORDER
 
 log = logging.getLogger(__name__)
@@ -67,11 +67,19 @@ def harmonise_external(path, ld_paths, out_sumstats, *, out_audit, out_summary, 
     """
     sumstats, read_audit = read_sumstats_any(path, format=sumstats_format, n=n,
                                              column_map=column_map)
-    audits, rows, outputs = [read_audit], [], []
+    # each store is given its chromosome's rows (and those without a chromosome, matched by
+    # ID), not the whole file again
+    row_chrom = qc.normalise_chrom(sumstats[col.CHR]).to_numpy(object)
+    no_chrom = pd.isna(row_chrom)
+    audits, rows, outputs, panel_chroms = [read_audit], [], [], set()
     for ld_path, out in zip(ld_paths, out_sumstats, strict=True):
         ld = LDMatrix(ld_path)
         chrom = str(ld.attrs.get("chrom", "?"))
-        result = harmonise(sumstats, ld.variants(), min_overlap=min_overlap, label=str(path),
+        variants = ld.variants()
+        chroms = set(qc.normalise_chrom(variants[col.CHR]).dropna())
+        panel_chroms |= chroms
+        part = sumstats[no_chrom | np.isin(row_chrom, list(chroms))]
+        result = harmonise(part, variants, min_overlap=min_overlap, label=str(path),
                            ld_label=str(ld_path), **(harmonise_options or {}))
         matched = result.matched
         if col.MAF not in matched:
@@ -85,11 +93,9 @@ def harmonise_external(path, ld_paths, out_sumstats, *, out_audit, out_summary, 
     summary = pd.DataFrame(rows)
     total = {key: int(summary[key].sum()) for key in summary if key not in ("name", "chrom",
                                                                              "overlap", "input")}
-    # each chromosome counts the others' variants as other_chromosome; in total, only those on
-    # none of the panel's chromosomes are
-    on_panel = int((summary["input"] - summary["other_chromosome"]).sum())
+    other = ~no_chrom & ~np.isin(row_chrom, list(panel_chroms))
     total.update(name=name, chrom="all", input=len(sumstats) + len(read_audit),
-                 read_dropped=len(read_audit), other_chromosome=len(sumstats) - on_panel,
+                 read_dropped=len(read_audit), other_chromosome=int(other.sum()),
                  overlap=float(total["paired"] / max(len(sumstats), 1)))
     summary = pd.concat([summary.assign(read_dropped=0), pd.DataFrame([total])],
                         ignore_index=True)
