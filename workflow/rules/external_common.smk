@@ -56,3 +56,11 @@ def get_external_outputs():
         *(f"results/external/{t}/harmonisation.tsv" for t in EXTERNAL),
         *(f"results/external/{t}/agreement.tsv" for t in SIMULATED_EXTERNAL),
     ]
+
+
+def get_external_harmonise_options(wildcards):
+    """prs.harmonise with the external entry's keep_ambiguous, strands checked."""
+    options = {**config["prs"]["harmonise"], "strand": "check"}
+    if EXTERNAL[wildcards.trait]["keep_ambiguous"] is not None:
+        options["keep_ambiguous"] = EXTERNAL[wildcards.trait]["keep_ambiguous"]
+    return options

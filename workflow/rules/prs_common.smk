@@ -1,4 +1,4 @@
-# Helpers of the PRS fits, scoring and evaluation (rules prs.smk, evaluate.smk, external.smk).
+# Helpers of the PRS fits (rules prs.smk, external.smk): models, inputs, options.
 MODELS = list(config["prs"]["models"])
 
 
@@ -105,14 +105,6 @@ def get_sumstats_options(wildcards):
     }
 
 
-def get_external_harmonise_options(wildcards):
-    """prs.harmonise with the external entry's keep_ambiguous, strands checked."""
-    options = {**config["prs"]["harmonise"], "strand": "check"}
-    if EXTERNAL[wildcards.trait]["keep_ambiguous"] is not None:
-        options["keep_ambiguous"] = EXTERNAL[wildcards.trait]["keep_ambiguous"]
-    return options
-
-
 def get_prs_prior(wildcards):
     return config["prs"]["models"][wildcards.model]["prior"]
 
@@ -165,113 +157,3 @@ def get_prs_fits(wildcards=None):
         for m, t, f in get_fit_keys()
         for c in CHROMS
     ]
-
-
-# -- evaluation (rules/evaluate.smk) --------------------------------------------------------
-TARGET_POPULATIONS = list(config["splits"]["target_populations"])
-EVAL_TARGETS = ["test", "validation", *TARGET_POPULATIONS]
-EVAL_TABLES = [
-    f"results/eval/{name}.tsv"
-    for name in ("metrics", "cv_summary", "transfer", "h2", "runtime")
-]
-
-
-def get_fit_keys():
-    """(model, trait, fold) of every PRS fit."""
-    return [(m, t, f) for m in MODELS for t in model_traits(m) for f in trait_folds(t)]
-
-
-def get_score_keys():
-    """(model, trait, fold, target) of every scored sample set."""
-    return [(m, t, f, s) for m, t, f in get_fit_keys() for s in EVAL_TARGETS]
-
-
-def get_prs_score_files(wildcards):
-    prefix = f"results/prs/{wildcards.model}/{wildcards.trait}/fold{wildcards.fold}"
-    return [f"{prefix}/chr{chrom}.score.tsv" for chrom in CHROMS]
-
-
-def get_target_keeps_of_fold(wildcards):
-    """Keep files of the scored sets of a fold, in EVAL_TARGETS order: the fold's test and
-    validation samples, then the target populations."""
-    fold = f"results/splits/fold{wildcards.fold}"
-    return [
-        (
-            f"{fold}/{s}.keep"
-            if s in ("test", "validation")
-            else f"results/splits/target_{s}.keep"
-        )
-        for s in EVAL_TARGETS
-    ]
-
-
-def get_eval_runs():
-    """Every scored set as a dict: model, trait, phenotype, fold, target, sscore and json
-    paths."""
-    runs = []
-    for m, t, f, s in get_score_keys():
-        prefix = f"results/eval/scores/{m}/{t}/fold{f}/{s}"
-        runs.append(
-            dict(
-                model=m,
-                trait=t,
-                phenotype=phenotype_of(t),
-                fold=f,
-                target=s,
-                sscore=f"{prefix}.sscore",
-                json=f"{prefix}.json",
-            )
-        )
-    return runs
-
-
-def get_eval_scores(kind):
-    """Paths of kind "sscore" (score tables) or "json" (overlap summaries) of get_eval_runs()."""
-    return [run[kind] for run in get_eval_runs()]
-
-
-def get_fit_entries():
-    """Every fit as a dict: model, trait, fold, json (per-chromosome fit JSONs), rule and
-    benchmark paths (one per chromosome for per-chromosome fits)."""
-    entries = []
-    for m, t, f in get_fit_keys():
-        if m not in VEM_MODELS:
-            producer = "tune_prs" if m in TUNED_MODELS else "fit_baseline"
-        else:
-            producer = "fit_prs_genome" if config["prs"]["genome_wide"] else "fit_prs"
-        if producer == "fit_prs":
-            paths = [f"benchmarks/fit_prs/{m}/{t}/fold{f}/chr{c}.tsv" for c in CHROMS]
-        else:
-            paths = [f"benchmarks/{producer}/{m}/{t}/fold{f}.tsv"]
-        jsons = [f"results/prs/{m}/{t}/fold{f}/chr{c}.json" for c in CHROMS]
-        entries.append(
-            {
-                "model": m,
-                "trait": t,
-                "phenotype": phenotype_of(t),
-                "fold": f,
-                "json": jsons,
-                "rule": producer,
-                "paths": paths,
-            }
-        )
-    return entries
-
-
-def get_fit_benchmarks(wildcards=None):
-    return [path for entry in get_fit_entries() for path in entry["paths"]]
-
-
-def get_fold_keeps(role):
-    """{fold: keep file} of the folds' train, validation or test samples."""
-    return {f: f"results/splits/fold{f}/{role}.keep" for f in FOLDS}
-
-
-def get_target_keeps():
-    """{population: keep file} of the ancestry-transfer targets."""
-    return {p: f"results/splits/target_{p}.keep" for p in TARGET_POPULATIONS}
-
-
-def get_traits_summary():
-    """The simulation's true h2 and pi per trait (none for phenotypes from a file)."""
-    return "results/phenotypes/traits.tsv" if SIMULATED_PHENOTYPES else []
