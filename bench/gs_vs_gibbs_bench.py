@@ -52,17 +52,12 @@ import logging
 import os
 import sys
 import time
-from types import SimpleNamespace
 
 import numpy as np
 
-from vibank import columns as col
 from vibank.errors import VibankError
-from vibank.ld import LDMatrix
-from vibank.pipelines import _eigenvalues, _genome_data, _load_genome, ldsc_h2, validation_data
-from vibank.prs import tuning
-from vibank.prs.baselines import GibbsSpikeSlab
-from vibank.prs.model import independent_segments
+from vibank.prs import GridSettings, ModelSpec, gibbs_fit_point, ldsc_h2, tuning
+from vibank.stages.fit_data import load_fit_data, load_validation
 
 GIBBS_PRIORS = ("viprs-h2", "viprs-fit", "ldsc")
 
@@ -82,27 +77,6 @@ class RestartCounter(logging.Handler):
         self.escalated += message.startswith("VIPRS still diverged")
 
 
-def gibbs_fit_point(chromosomes, segments, scale, *, n_burnin, n_samples, seed):
-    """``fit_point`` for tuning: a grid point {pi, sigma2_beta, sigma2_eps} fitted chromosome by
-    chromosome, returned as one model (eta_ concatenated, h2_ summed)."""
-
-    def fit_point(params):
-        t0 = time.perf_counter()
-        etas, h2 = [], 0.0
-        for c, seg in zip(chromosomes, segments):
-            model = GibbsSpikeSlab(**params, n_burnin=n_burnin, n_samples=n_samples, seed=seed,
-                                   n_threads=1)
-            model.fit(c["b"], c["n"], c["rows"], ld_scale=scale, segments=seg,
-                      label=f"chromosome {c['chrom']}")
-            etas.append(model.eta_)
-            h2 += model.h2_
-        result = SimpleNamespace(elbo=np.nan, n_iter=n_burnin + n_samples, stop_reason="completed",
-                                 seconds=time.perf_counter() - t0)
-        return SimpleNamespace(eta_=np.concatenate(etas), h2_=h2, result_=result)
-
-    return fit_point
-
-
 def timed_grid_search(points, fit_point, score, threads):
     """(TuningResult or None when every point failed, wall seconds)."""
     t0 = time.perf_counter()
@@ -120,21 +94,22 @@ def main():
     parser.add_argument("--fold", type=int, default=1)
     parser.add_argument("--chromosomes", nargs="+", default=["1", "2", "3"])
     parser.add_argument("--ld-panel", default="windowed3cm")
-    parser.add_argument("--grid-size", type=int, default=30)
+    parser.add_argument("--grid-size", type=int, default=ModelSpec.grid_size)
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--burnin", type=int, default=100)
-    parser.add_argument("--samples", type=int, default=500)
+    parser.add_argument("--burnin", type=int, default=ModelSpec.n_burnin)
+    parser.add_argument("--samples", type=int, default=ModelSpec.n_samples)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--max-iter", dest="max_iter", type=int, default=300,
+    parser.add_argument("--max-iter", dest="max_iter", type=int, default=ModelSpec.grid_max_iter,
                         help="iteration cap of each VIPRS grid fit (the workflow's prs.grid_max_iter)")
     parser.add_argument("--gibbs-priors", nargs="+", choices=GIBBS_PRIORS, default=list(GIBBS_PRIORS))
-    parser.add_argument("--dtype", choices=("float32", "float64"), default="float32",
+    grid = GridSettings()  # the workflow's grid-fit settings (config prs.grid) are the defaults
+    parser.add_argument("--dtype", choices=("float32", "float64"), default=grid.dtype,
                         help="precision of VIPRS's variational state in the grid fits")
-    parser.add_argument("--lazy-tol", dest="lazy_tol", type=float, default=1e-4,
+    parser.add_argument("--lazy-tol", dest="lazy_tol", type=float, default=grid.lazy_tol,
                         help="VIPRS lazy neighbour updates (0: exact sweeps)")
     parser.add_argument("--initial-ridge", dest="initial_ridge", choices=("none", "block"),
-                        default="block", help="VIPRS's ridge before any divergence")
-    parser.add_argument("--tol-eta", dest="tol_eta", type=float, default=1e-5,
+                        default=grid.initial_ridge, help="VIPRS's ridge before any divergence")
+    parser.add_argument("--tol-eta", dest="tol_eta", type=float, default=grid.tol_eta,
                         help="VIPRS grid fits' tolerance on max |delta eta|")
     parser.add_argument("--exact", action="store_true", help="VIPRS's defaults: --dtype float64 "
                         "--lazy-tol 0 --initial-ridge none --tol-eta 1e-6")
@@ -147,24 +122,24 @@ def main():
     res = args.results
     sumstats = [f"{res}/gwas/{args.trait}/fold{args.fold}/chr{c}.sumstats.tsv.gz" for c in args.chromosomes]
     ld_paths = [f"{res}/ld/{args.ld_panel}/chr{c}.zarr" for c in args.chromosomes]
-    chromosomes, scale = _load_genome(sumstats, ld_paths, 0.75)
-    x_val, y_val, binary = validation_data(chromosomes, f"{res}/qc/qc",
+    data = load_fit_data(sumstats, ld_paths)
+    chromosomes = data.chromosomes
+    x_val, y_val, binary = load_validation(data, f"{res}/qc/qc",
                                            f"{res}/splits/fold{args.fold}/validation.keep",
                                            f"{res}/phenotypes/phenotypes.tsv", args.trait)
     if binary:
         raise SystemExit(f"{args.trait} is binary: this benchmark compares validation R^2")
     score = tuning.selection_score("validation_r2", x_val=x_val, y_val=y_val)
-    m = sum(len(c["b"]) for c in chromosomes)
+    m = data.n_variants
     pis = tuning.pi_grid(m, args.grid_size)
     rows = []
 
     # -- VIPRS-GS ------------------------------------------------------------------------
     fitted = {}  # pi -> what the Gibbs rows and the notes need from each VIPRS fit
-    viprs_options = {"dtype": np.dtype(args.dtype).type, "lazy_tol": args.lazy_tol,
-                     "initial_ridge": args.initial_ridge, "tol_eta": args.tol_eta}
-    viprs_point = tuning.viprs_fit_point(*_genome_data(chromosomes), ld_scale=scale, n_threads=1,
-                                         max_iter=args.max_iter, **viprs_options,
-                                         fit_kwargs={"ld_eigenvalues": _eigenvalues(chromosomes)})
+    viprs_options = GridSettings(dtype=args.dtype, lazy_tol=args.lazy_tol,
+                                 initial_ridge=args.initial_ridge, tol_eta=args.tol_eta)
+    viprs_point = tuning.viprs_fit_point(data.std_beta, data.n_per_variant, data.ld, n_threads=1,
+                                         max_iter=args.max_iter, **viprs_options.viprs_options())
 
     def recording_fit_point(params):
         model = viprs_point(params)
@@ -181,9 +156,7 @@ def main():
     rows.append(("VIPRS-GS (M-step s2b, s2e)", viprs, seconds, args.grid_size))
 
     # -- Gibbs over the same pi values ----------------------------------------------------
-    ld_scores = np.concatenate([LDMatrix(p).variants().set_index(col.SNP).loc[
-        c["matched"][col.SNP], "LD_SCORE"].to_numpy(float) for p, c in zip(ld_paths, chromosomes)])
-    h2_ldsc = ldsc_h2(chromosomes, ld_scores)
+    h2_ldsc = ldsc_h2(data.std_beta, data.n_per_variant, data.ld_scores)
     labels = {"viprs-h2": "Gibbs, h2 = VIPRS's h2 at the point",
               "viprs-fit": "Gibbs, VIPRS's fitted s2b and s2e at the point",
               "ldsc": f"Gibbs, LD-score h2 = {h2_ldsc:.3f}"}
@@ -202,9 +175,8 @@ def main():
                 h2 = min(max(fitted[pi]["h2"], 1e-3), 0.999)
             points.append({"pi": pi, "sigma2_beta": h2 / (m * pi), "sigma2_eps": 1 - h2})
         t0 = time.perf_counter()
-        segments = [independent_segments(c["rows"]) for c in chromosomes]  # once per grid
-        fit_point = gibbs_fit_point(chromosomes, segments, scale, n_burnin=args.burnin,
-                                    n_samples=args.samples, seed=args.seed)
+        fit_point = gibbs_fit_point(data.std_beta, data.n_per_variant, data.ld, n_threads=1,
+                                    n_burnin=args.burnin, n_samples=args.samples, seed=args.seed)
         result, _ = timed_grid_search(points, fit_point, score, args.threads)
         rows.append((labels[prior], result, time.perf_counter() - t0, len(points)))
 
@@ -212,8 +184,8 @@ def main():
     print(f"Command: {os.path.basename(sys.executable)} {' '.join(sys.argv)}")
     print(f"Machine: {os.cpu_count()} hardware threads; {args.threads} fits at once, one thread each")
     print(f"Data: {res}, trait {args.trait}, fold {args.fold}, LD panel {args.ld_panel}; "
-          f"{m:,} variants (" + ", ".join(f"chr{c['chrom']} {len(c['b']):,}" for c in chromosomes)
-          + f"), GWAS N = {np.median(np.concatenate([c['n'] for c in chromosomes])):,.0f}, "
+          f"{m:,} variants (" + ", ".join(f"chr{c.chrom} {len(c.b):,}" for c in chromosomes)
+          + f"), GWAS N = {np.median(np.concatenate(data.n_per_variant)):,.0f}, "
           f"{len(y_val)} validation samples; pi grid {pis[0]:.3g} to {pis[-1]:.3g}, "
           f"{args.grid_size} points; Gibbs {args.burnin} burn-in + {args.samples} kept sweeps")
     print(f"VIPRS grid fits: max_iter {args.max_iter}, dtype {args.dtype}, "

@@ -40,13 +40,12 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import scipy.sparse as sp
 from threadpoolctl import threadpool_limits
 
 from vibank.io.plink import read_bim, read_dosages
 from vibank.io.sumstats import write_sumstats
-from vibank.ld import LDEstimator, LDMatrix, build_ld_store, symmetric_band
-from vibank.prs import VIPRS, std_beta_from_z, symmetric_offdiagonal
+from vibank.ld import LDEstimator, LDMatrix, build_ld_store
+from vibank.prs import VIPRS, std_beta_from_z
 from vibank.sumstats import harmonise
 
 VIPRS_SCRIPT = textwrap.dedent("""
@@ -97,7 +96,7 @@ def simulate_sumstats(bfile, ld, out, *, n_gwas=100_000, seed=3, h2=0.3, pi=0.01
     g = np.where(np.isnan(g), np.nanmean(g, axis=0), g)
     x = (g - g.mean(0)) / g.std(0)
     n, m = x.shape
-    r = symmetric_offdiagonal(ld.load(dtype=np.float64)) + sp.identity(m)
+    r = ld.rows().to_csr(diagonal=1.0)
     beta = np.where(rng.random(m) < pi, rng.standard_normal(m), 0.0)
     beta *= np.sqrt(h2 / (beta @ (r @ beta)))
     noise = np.zeros(m)
@@ -134,12 +133,11 @@ def time_vibank(store, ss, threads, iterations):
     matched, mask, _, _ = harmonise(ss, ld.variants(), strand="same", min_overlap=0.0)
     if not mask.all():
         raise SystemExit(f"{store}: {int((~mask).sum())} LD variants lack summary statistics")
-    r = symmetric_band(ld.load(keep_quantised=True))
+    r = ld.rows(mask)
     n = matched["N"].to_numpy(float)
     b = std_beta_from_z(matched["Z"].to_numpy(), n)
-    scale = 1.0 / ld.attrs["quantisation_scale"]
     t0 = time.perf_counter()
-    model = VIPRS(n_threads=threads, dtype=np.float32).fit(b, n, r, ld_scale=scale)
+    model = VIPRS(n_threads=threads, dtype=np.float32).fit(b, n, r)
     seconds = time.perf_counter() - t0
     # per iteration: E-step + M-step + ELBO, continued from the fitted state (no set-up costs),
     # BLAS on one thread as inside VIPRS.fit; the mean is comparable with viprs's, the best is

@@ -12,8 +12,8 @@ import time
 import warnings
 
 import numpy as np
-from sklearn.metrics import average_precision_score, roc_auc_score
 
+from vibank.eval import binary_metrics
 from vibank.qtl import AtlasQTL, ConvergenceWarning
 from vibank.simulate import simulate_protein_panel
 
@@ -36,11 +36,10 @@ def run(x, y, truth, threads, **options):
         warnings.simplefilter("ignore", ConvergenceWarning)
         model.fit(x, y)
     seconds = time.perf_counter() - tick
-    score = model.gamma_.ravel()
+    auprc, auroc = binary_metrics(truth.ravel(), model.gamma_.ravel())
     return {"seconds": seconds, "iterations": model.n_iter_, "elbo": model.result_.elbo,
             "converged": model.result_.success, "loop": model.seconds_["loop"],
-            "auroc": roc_auc_score(truth.ravel(), score),
-            "auprc": average_precision_score(truth.ravel(), score)}
+            "auroc": auroc, "auprc": auprc}
 
 
 def comparison(args):

@@ -47,3 +47,28 @@ def small_panel_problem(*, n_gwas=5000, n_validation=0, m=400, n_panel=40, width
     np.fill_diagonal(r, 0.0)
     return {"b": x[:n_gwas].T @ y[:n_gwas] / n_gwas, "ld": sp.csr_matrix(r), "beta": beta,
             "x_val": x[n_gwas:], "y_val": y[n_gwas:]}
+
+
+def quantised_csr_rows(matrix, ld_dtype, index_dtype=np.int32):
+    """CSR ``LDRows`` of a symmetric scipy matrix without diagonal, values quantised to
+    ld_dtype (float types stay as they are) with the matching scale."""
+    from vibank.io.ld_store import QUANTISATION, quantise
+    from vibank.ld import LDRows
+
+    scale = 1.0 / QUANTISATION[np.dtype(ld_dtype).name]
+    ld = LDRows(quantise(matrix.data, ld_dtype), matrix.indptr, matrix.shape[0],
+                indices=matrix.indices.astype(index_dtype), scale=scale)
+    assert ld.layout == "csr" and ld.indices.dtype == index_dtype
+    return ld
+
+
+def quantised_band_rows(band, ld_dtype):
+    """The band ``LDRows`` ``band`` (float values), quantised to ld_dtype."""
+    from vibank.io.ld_store import QUANTISATION, quantise
+    from vibank.ld import LDRows
+
+    scale = 1.0 / QUANTISATION[np.dtype(ld_dtype).name]
+    ld = LDRows(quantise(band.data, ld_dtype), band.indptr, band.n_variants, first=band.first,
+                scale=scale)
+    assert ld.layout == "band"
+    return ld

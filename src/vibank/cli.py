@@ -15,6 +15,7 @@ import yaml
 from vibank import __version__
 from vibank.errors import VibankError
 from vibank.io.sumstats_formats import FORMATS
+from vibank.prs.spec import PRIOR_OPTIONS, STRATEGIES, ModelSpec
 
 
 def _load_config(path):
@@ -130,54 +131,45 @@ def _cmd_ld(args):
 
 def _cmd_fit(args):
     from vibank.ld import LDMatrix
-    from vibank.pipelines import fit_prs_chromosome, fit_prs_genome
+    from vibank.prs.spec import model_spec
+    from vibank.stages.prs import fit_prs, tune_prs
 
     if len(args.sumstats) == 1 and len(args.ld) > 1:  # one genome-wide file, split by the stores
         args.sumstats = args.sumstats * len(args.ld)
     if len(args.sumstats) != len(args.ld):
         raise VibankError(f"--sumstats names {len(args.sumstats)} files but --ld {len(args.ld)}")
-    sumstats_options = {"sumstats_format": args.format, "n": args.n, "audit_out": args.audit,
+    entry = {key: getattr(args, key) for key in (
+        "prior", "n_components", "alpha", "fit_alpha", "strategy", "metric", "grid_size",
+        "bo_calls") if getattr(args, key) is not None}
+    spec = model_spec(entry, max_iter=args.max_iter, grid_max_iter=args.grid_max_iter)
+    sumstats_options = {"sumstats_format": args.format, "n": args.n,
                         "harmonise_options": {"keep_ambiguous": args.keep_ambiguous,
                                               "allow_low_overlap": args.allow_low_overlap,
                                               "strand": args.strand},
                         "mismatch_filter": {"seed": args.seed} if args.mismatch_filter else None}
-    options = {"mixture": {"n_components": args.n_components},
-               "alpha": {"alpha": args.alpha, "fit_alpha": args.fit_alpha}}.get(args.prior, {})
-    common = dict(trait=args.trait, model_name=args.model_name, prior=args.prior,
-                  prior_options=options, n_threads=args.threads, min_overlap=args.min_overlap,
-                  max_iter=args.max_iter, sumstats_options=sumstats_options)
+    common = dict(spec=spec, trait=args.trait, model_name=args.model_name,
+                  n_threads=args.threads, min_overlap=args.min_overlap,
+                  sumstats_options=sumstats_options, audit_out=args.audit)
 
     def outputs(prefix):
         return {"effects": f"{prefix}.effects.tsv.gz", "json": f"{prefix}.json",
                 "pgs": f"{prefix}.pgs.txt.gz", "score": f"{prefix}.score.tsv"}
 
-    if args.strategy != "vem":  # tuned: all chromosomes in one search, files per chromosome
-        from vibank.pipelines import tune_prs
-
-        if args.metric == "validation" and not all((args.bfile, args.validation_keep, args.phenotypes)):
-            raise VibankError(f"--strategy {args.strategy} with --metric validation needs --bfile, "
+    prefixes = ([args.out] if len(args.ld) == 1 and not spec.tuned else
+                [f"{args.out}.chr{LDMatrix(path).attrs.get('chrom', i + 1)}"
+                 for i, path in enumerate(args.ld)])
+    if spec.tuned:  # all chromosomes in one search, files per chromosome
+        if spec.metric == "validation" and not all((args.bfile, args.validation_keep, args.phenotypes)):
+            raise VibankError(f"--strategy {spec.strategy} with --metric validation needs --bfile, "
                               "--validation-keep and --phenotypes")
-        prefixes = [f"{args.out}.chr{LDMatrix(path).attrs.get('chrom', i + 1)}"
-                    for i, path in enumerate(args.ld)]
-        common.pop("max_iter")
         table = tune_prs(args.sumstats, args.ld, [outputs(p) for p in prefixes],
-                         grid_out=f"{args.out}.grid.tsv", bfile=args.bfile,
-                         validation_keep=args.validation_keep, phenotypes=args.phenotypes,
-                         strategy=args.strategy, metric=args.metric, grid_size=args.grid_size,
-                         bo_calls=args.bo_calls, seed=args.seed, max_iter=args.grid_max_iter, **common)
-        print(f"{args.strategy}: {len(table)} fits -> {args.out}.grid.tsv, {args.out}.chr*.*")
+                         grid_out=f"{args.out}.grid.tsv", seed=args.seed,
+                         validation=(args.bfile, args.validation_keep, args.phenotypes), **common)
+        print(f"{spec.strategy}: {len(table)} fits -> {args.out}.grid.tsv, {args.out}.chr*.*")
         return
-    if len(args.ld) == 1:
-        out = outputs(args.out)
-        model = fit_prs_chromosome(args.sumstats[0], args.ld[0], out_effects=out["effects"],
-                                   out_json=out["json"], out_pgs=out["pgs"], out_score=out["score"],
-                                   **common)
-        written = f"{args.out}.*"
-    else:  # several chromosomes: one genome-wide fit, files per chromosome
-        prefixes = [f"{args.out}.chr{LDMatrix(path).attrs.get('chrom', i + 1)}"
-                    for i, path in enumerate(args.ld)]
-        model = fit_prs_genome(args.sumstats, args.ld, [outputs(p) for p in prefixes], **common)
-        written = f"{args.out}.chr*.*"
+    # one chromosome, or several fitted jointly with shared hyperparameters
+    model = fit_prs(args.sumstats, args.ld, [outputs(p) for p in prefixes], **common)
+    written = f"{args.out}.*" if len(args.ld) == 1 else f"{args.out}.chr*.*"
     print(f"{model.result_.stop_reason} after {model.result_.n_iter} iterations: h2 = "
           f"{model.h2_:.4f}, pi = {model.pi_:.3g} -> {written}")
 
@@ -235,7 +227,7 @@ def build_parser():
     ld.add_argument("--threads", type=int, default=1)
     ld.set_defaults(func=_cmd_ld)
 
-    fit = sub.add_parser("fit", help="fit spike-and-slab VIPRS on one chromosome")
+    fit = sub.add_parser("fit", help="fit a VIPRS model on one chromosome or several jointly")
     fit.add_argument("--sumstats", required=True, nargs="+",
                      help="canonical summary statistics (.tsv.gz), one file per chromosome")
     fit.add_argument("--ld", required=True, nargs="+",
@@ -243,20 +235,26 @@ def build_parser():
                           "several chromosomes are fitted jointly with shared hyperparameters")
     fit.add_argument("--out", required=True,
                      help="output prefix (.effects.tsv.gz, .json, ...; .chr<N>.* for several)")
-    fit.add_argument("--prior", default="spike_slab", choices=["spike_slab", "mixture", "alpha"])
-    fit.add_argument("--n-components", dest="n_components", type=int, default=4,
-                     help="slabs of the mixture prior")
-    fit.add_argument("--alpha", type=float, default=-0.25, help="alpha of the alpha prior")
-    fit.add_argument("--fit-alpha", dest="fit_alpha", action="store_true",
+    # defaults: vibank.prs.spec.ModelSpec (None here means "the spec's default")
+    fit.add_argument("--prior", choices=list(PRIOR_OPTIONS),
+                     help=f"effect prior (default {ModelSpec.prior})")
+    fit.add_argument("--n-components", dest="n_components", type=int,
+                     help=f"slabs of the mixture prior (default {ModelSpec.n_components})")
+    fit.add_argument("--alpha", type=float,
+                     help=f"alpha of the alpha prior (default {ModelSpec.alpha})")
+    fit.add_argument("--fit-alpha", dest="fit_alpha", action="store_true", default=None,
                      help="fit alpha in the M-step")
     fit.add_argument("--model-name", dest="model_name", default="viprs")
-    fit.add_argument("--strategy", default="vem", choices=["vem", "gs", "bma", "bo"],
+    fit.add_argument("--strategy", choices=list(STRATEGIES),
                      help="hyperparameters: variational EM, grid search, model averaging or "
-                          "Bayesian optimisation over pi (the last three fit all --ld together)")
-    fit.add_argument("--metric", default="validation", choices=["validation", "elbo"],
-                     help="selection metric of gs and bo")
-    fit.add_argument("--grid-size", dest="grid_size", type=int, default=30)
-    fit.add_argument("--bo-calls", dest="bo_calls", type=int, default=20)
+                          "Bayesian optimisation over pi (the last three fit all --ld together; "
+                          f"default {ModelSpec.strategy})")
+    fit.add_argument("--metric", choices=["validation", "elbo"],
+                     help=f"selection metric of gs and bo (default {ModelSpec.metric})")
+    fit.add_argument("--grid-size", dest="grid_size", type=int,
+                     help=f"values of pi in the grid (default {ModelSpec.grid_size})")
+    fit.add_argument("--bo-calls", dest="bo_calls", type=int,
+                     help=f"evaluations of bo (default {ModelSpec.bo_calls})")
     fit.add_argument("--seed", type=int, default=0)
     fit.add_argument("--bfile", help="genotypes of the validation samples (PLINK prefix)")
     fit.add_argument("--validation-keep", dest="validation_keep",
@@ -265,7 +263,8 @@ def build_parser():
     fit.add_argument("--trait", default="trait")
     fit.add_argument("--threads", type=int, default=1)
     fit.add_argument("--min-overlap", dest="min_overlap", type=float, default=0.75)
-    fit.add_argument("--max-iter", dest="max_iter", type=int, default=1000)
+    fit.add_argument("--max-iter", dest="max_iter", type=int,
+                     help=f"maximum VEM iterations (default {ModelSpec.max_iter})")
     fit.add_argument("--format", default="auto", choices=["auto", *FORMATS],
                      help="summary-statistics format (auto: detected from the header)")
     fit.add_argument("--n", type=float, help="GWAS sample size where the file gives none")
@@ -282,8 +281,9 @@ def build_parser():
     fit.add_argument("--mismatch-filter", dest="mismatch_filter", action="store_true",
                      help="remove variants whose z-score disagrees with the LD of their "
                           "neighbours before fitting (audited as ld_mismatch)")
-    fit.add_argument("--grid-max-iter", dest="grid_max_iter", type=int, default=300,
-                     help="maximum iterations of each fit of gs, bma and bo")
+    fit.add_argument("--grid-max-iter", dest="grid_max_iter", type=int,
+                     help="maximum iterations of each fit of gs, bma and bo "
+                          f"(default {ModelSpec.grid_max_iter})")
     fit.set_defaults(func=_cmd_fit)
     return parser
 

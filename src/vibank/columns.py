@@ -48,3 +48,12 @@ SAMPLE_COLUMNS = {
     SEX: ("int64", "1 = male, 2 = female (PLINK coding)"),
     AGE: ("float64", "age in years"),
 }
+
+# pQTL tables (vibank.qtl.scan, vibank.stages.qtl; described in docs/formats.md)
+CHUNK = "CHUNK"
+PROTEIN = "protein"
+PPI = "PPI"
+#: posterior mean effect on the standardised-genotype scale (atlasQTL's beta_vb); BETA is per A1
+BETA_STD = "BETA_STD"
+#: column order of the long table of a chunk fit: one row per variant x protein pair
+QTL_LONG_COLUMNS = [SNP, CHR, POS, A1, A2, PROTEIN, PPI, BETA_STD, BETA]

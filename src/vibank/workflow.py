@@ -54,6 +54,8 @@ def _require_memory(snakemake):
 
 def chromosome_outputs(output):
     """The per-chromosome result files of a PRS rule (output lists effects, json, pgs, score,
-    one entry per chromosome) as dicts for ``vibank.pipelines``."""
-    return [{"effects": e, "json": j, "pgs": p, "score": s}
-            for e, j, p, s in zip(output.effects, output.json, output.pgs, output.score)]
+    audit, one entry per chromosome) as dicts for ``vibank.stages.prs``."""
+    return [{"effects": e, "json": j, "pgs": p, "score": s, "audit": a}
+            for e, j, p, s, a in zip(output.effects, output.json, output.pgs, output.score,
+                                     output.audit, strict=True)]
+

@@ -9,13 +9,12 @@ from numpy.testing import assert_allclose, assert_array_equal
 from simulated import sparse_trait
 
 from vibank.io.ld_store import QUANTISATION, quantise
+from vibank.ld import LDRows
 from vibank.prs import _reference
 from vibank.prs._kernels import _e_step
 
 STATE = ("std_beta", "n_per_variant", "var_mu", "log_prior")
 UPDATED = ("gamma", "mu", "eta", "q", "pending")
-NO_FIRST = np.empty(0, dtype=np.int64)
-NO_INDICES = np.empty(0, dtype=np.int32)
 
 
 @pytest.fixture(scope="module")
@@ -31,33 +30,30 @@ def problem():
 
 
 def _layout(problem, ld_dtype, band):
-    """(data, indices, first, indptr, scale) of the problem's LD, quantised to ld_dtype."""
+    """The problem's LD as LDRows (CSR or band rows), quantised to ld_dtype; its segments (which
+    the kernel runs in parallel) are the problem's three."""
     scale = 1.0 / QUANTISATION[np.dtype(ld_dtype).name]
     r, m = problem["R"], problem["m"]
     if not band:
         csr = sp.csr_matrix(r)
-        return (quantise(csr.data, ld_dtype), csr.indices, NO_FIRST, csr.indptr.astype(np.int64),
-                scale)
-    # band rows: row j covers columns first_j .. last_j (its diagonal stored as 0)
-    nonzero = r != 0
-    cols = [np.flatnonzero(nonzero[i]) for i in range(m)]
-    first = np.array([c.min() if len(c) else i for i, c in enumerate(cols)])
-    last = np.array([c.max() if len(c) else i for i, c in enumerate(cols)])
-    data = np.concatenate([r[i, first[i]:last[i] + 1] for i in range(m)])
-    indptr = np.concatenate([[0], np.cumsum(last - first + 1)]).astype(np.int64)
-    return quantise(data, ld_dtype), NO_INDICES, first.astype(np.int64), indptr, scale
-
-
-def _dense(problem, ld):
-    data, indices, first, indptr, scale = ld
-    m = problem["m"]
-    lengths = np.diff(indptr)
-    rows = np.repeat(np.arange(m), lengths)
-    if len(first):
-        cols = np.arange(len(data)) - np.repeat(indptr[:-1], lengths) + first[rows]
+        ld = LDRows(quantise(csr.data, ld_dtype), csr.indptr, m, indices=csr.indices, scale=scale)
     else:
-        cols = indices
-    return sp.csr_matrix((data.astype(np.float64) * scale, (rows, cols)), shape=(m, m))
+        # band rows: row j covers columns first_j .. last_j, its diagonal among them (stored as 0)
+        nonzero = r != 0
+        cols = [np.flatnonzero(nonzero[i]) for i in range(m)]
+        first = np.array([min(c.min(), i) if len(c) else i for i, c in enumerate(cols)])
+        last = np.array([max(c.max(), i) if len(c) else i for i, c in enumerate(cols)])
+        data = np.concatenate([r[i, first[i]:last[i] + 1] for i in range(m)])
+        indptr = np.concatenate([[0], np.cumsum(last - first + 1)])
+        ld = LDRows(quantise(data, ld_dtype), indptr, m, first=first, scale=scale)
+    assert ld.layout == ("band" if band else "csr")
+    assert_array_equal(ld.segments, problem["segments"])
+    return ld
+
+
+def _dense(ld):
+    """The correlations of an LDRows (stored values times scale) as float64 CSR."""
+    return ld.to_csr(dtype=np.float64)
 
 
 def _state(problem, dtype, n_comp=1, pi=0.05, s2b=0.01, s2e=0.8):
@@ -73,17 +69,14 @@ def _state(problem, dtype, n_comp=1, pi=0.05, s2b=0.01, s2e=0.8):
     return state, float(np.log1p(-pis.sum())), s2e
 
 
-def _sweep(module, ld, segments, state, log_null, s2e, lazy_tol, **kw):
-    data, indices, first, indptr, scale = ld
-    return module.e_step(data, indices, first, indptr, scale, segments, *[state[k] for k in STATE],
-                         log_null, *[state[k] for k in UPDATED[:4]], s2e, pending=state["pending"],
+def _sweep(module, ld, state, log_null, s2e, lazy_tol, **kw):
+    return module.e_step(ld, *[state[k] for k in STATE], log_null,
+                         *[state[k] for k in UPDATED[:4]], s2e, pending=state["pending"],
                          lazy_tol=lazy_tol, **kw)
 
 
-def _flush(module, ld, segments, state, **kw):
-    data, indices, first, indptr, scale = ld
-    return module.flush(data, indices, first, indptr, scale, segments, state["pending"], state["q"],
-                        **kw)
+def _flush(module, ld, state, **kw):
+    return module.flush(ld, state["pending"], state["q"], **kw)
 
 
 @pytest.mark.parametrize("dtype, tol", [(np.float64, 1e-10), (np.float32, 1e-4)])
@@ -94,14 +87,13 @@ def _flush(module, ld, segments, state, **kw):
 def test_e_step__lazy_sweeps_and_flush_match_reference(problem, dtype, tol, ld_dtype, band, n_comp,
                                                         n_threads):
     ld = _layout(problem, ld_dtype, band)
-    dense = _dense(problem, ld)
-    segments = problem["segments"]
+    dense = _dense(ld)
     ours, log_null, s2e = _state(problem, dtype, n_comp)
     ref, _, _ = _state(problem, np.float64, n_comp)
     lazy_tol = 1e-3
     for sweep in range(6):
-        d1 = _sweep(_e_step, ld, segments, ours, log_null, s2e, lazy_tol, n_threads=n_threads)
-        d2 = _sweep(_reference, ld, segments, ref, log_null, s2e, lazy_tol)
+        d1 = _sweep(_e_step, ld, ours, log_null, s2e, lazy_tol, n_threads=n_threads)
+        d2 = _sweep(_reference, ld, ref, log_null, s2e, lazy_tol)
         assert d1 == pytest.approx(d2, rel=tol * 10, abs=tol)
         for name in UPDATED:
             assert_allclose(ours[name], ref[name], rtol=tol, atol=tol,
@@ -111,8 +103,8 @@ def test_e_step__lazy_sweeps_and_flush_match_reference(problem, dtype, tol, ld_d
         assert_allclose(ours["q"], dense @ applied, rtol=tol * 10, atol=tol * 10)
         assert np.all(np.abs(ours["pending"]) < lazy_tol)
     assert np.count_nonzero(ours["pending"]) > 0  # the test holds changes back
-    n1 = _flush(_e_step, ld, segments, ours, n_threads=n_threads)
-    n2 = _flush(_reference, ld, segments, ref)
+    n1 = _flush(_e_step, ld, ours, n_threads=n_threads)
+    n2 = _flush(_reference, ld, ref)
     assert n1 == n2 > 0
     assert not ours["pending"].any() and not ref["pending"].any()
     assert_allclose(ours["q"], ref["q"], rtol=tol, atol=tol)
@@ -123,14 +115,12 @@ def test_e_step__lazy_sweeps_and_flush_match_reference(problem, dtype, tol, ld_d
 def test_e_step__zero_lazy_tol_is_the_exact_sweep(problem, dtype):
     """lazy_tol = 0 leaves pending alone and gives the exact sweep bit for bit."""
     ld = _layout(problem, np.int16, True)
-    segments = problem["segments"]
     lazy, log_null, s2e = _state(problem, dtype)
     exact, _, _ = _state(problem, dtype)
     lazy["pending"][:] = 7.0  # never read
-    data, indices, first, indptr, scale = ld
     for _ in range(3):
-        _sweep(_e_step, ld, segments, lazy, log_null, s2e, 0.0)
-        _e_step.e_step(data, indices, first, indptr, scale, segments, *[exact[k] for k in STATE],
+        _sweep(_e_step, ld, lazy, log_null, s2e, 0.0)
+        _e_step.e_step(ld, *[exact[k] for k in STATE],
                        log_null, *[exact[k] for k in UPDATED[:4]], s2e)
     for name in UPDATED[:4]:
         assert_array_equal(lazy[name], exact[name], err_msg=name)
@@ -140,8 +130,6 @@ def test_e_step__zero_lazy_tol_is_the_exact_sweep(problem, dtype):
 def test_e_step__lazy_sweep_needs_a_pending_array(problem):
     ld = _layout(problem, np.float64, False)
     state, log_null, s2e = _state(problem, np.float64)
-    data, indices, first, indptr, scale = ld
     with pytest.raises(ValueError, match="pending"):
-        _e_step.e_step(data, indices, first, indptr, scale, problem["segments"],
-                       *[state[k] for k in STATE], log_null, *[state[k] for k in UPDATED[:4]],
+        _e_step.e_step(ld, *[state[k] for k in STATE], log_null, *[state[k] for k in UPDATED[:4]],
                        s2e, lazy_tol=1e-3)

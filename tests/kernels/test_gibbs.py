@@ -5,14 +5,12 @@ import pytest
 import scipy.sparse as sp
 from numpy.testing import assert_allclose, assert_array_equal
 
-from simulated import sparse_trait
+from simulated import quantised_band_rows, quantised_csr_rows, sparse_trait
 
-from vibank.io.ld_store import QUANTISATION, quantise
+from vibank.ld import LDRows, SparseLD
 from vibank.prs import _reference_gibbs
 from vibank.prs._kernels import _gibbs
 
-NO_FIRST = np.empty(0, dtype=np.int64)
-NO_INDICES = np.empty(0, dtype=np.int32)
 N_SWEEPS = 5
 
 
@@ -47,22 +45,11 @@ def _draws(m, n_sweeps, seed=1):
     return [_reference_gibbs.draws(rng, m) for _ in range(n_sweeps)]
 
 
-def _sweep(module, ld, first, segments, state, draws, s2e, **kw):
-    data, indices, indptr, scale = ld
+def _sweep(module, ld, state, draws, s2e, **kw):
     s = state
-    return module.gibbs_sweep(data, indices, first, indptr, scale, segments, s["std_beta"],
-                              s["n_per_variant"], s["var_mu"], s["log_prior_odds"], *draws,
-                              s["beta"], s["included"], s["q"], s2e, **kw)
-
-
-def _dense(shape, data, indices, indptr, scale):
-    return sp.csr_matrix((data.astype(np.float64) * scale, indices, indptr), shape=shape)
-
-
-def _csr_ld(matrix, ld_dtype, index_dtype=np.int32):
-    scale = 1.0 / QUANTISATION[np.dtype(ld_dtype).name]
-    return (quantise(matrix.data, ld_dtype), matrix.indices.astype(index_dtype),
-            matrix.indptr.astype(np.int64), scale)
+    return module.gibbs_sweep(ld, s["std_beta"], s["n_per_variant"], s["var_mu"],
+                              s["log_prior_odds"], *draws, s["beta"], s["included"], s["q"], s2e,
+                              **kw)
 
 
 def _check(ours, ref, dense, tol, where):
@@ -79,14 +66,13 @@ def _check(ours, ref, dense, tol, where):
 @pytest.mark.parametrize("ld_dtype", [np.float64, np.float32, np.int16, np.int8])
 @pytest.mark.parametrize("index_dtype", [np.int32, np.int64])
 def test_gibbs_sweep__csr_matches_reference(problem, dtype, tol, ld_dtype, index_dtype):
-    ld = _csr_ld(problem["R"], ld_dtype, index_dtype)
-    dense = _dense(problem["R"].shape, *ld)
+    ld = quantised_csr_rows(problem["R"], ld_dtype, index_dtype)
+    dense = ld.to_csr()
     ours, s2e = _state(problem, dtype, dense)
     ref, _ = _state(problem, np.float64, dense)
-    segments = np.array([0, problem["m"]], dtype=np.int64)
     for sweep, draws in enumerate(_draws(problem["m"], N_SWEEPS)):
-        k1 = _sweep(_gibbs, ld, NO_FIRST, segments, ours, draws, s2e)
-        k2 = _sweep(_reference_gibbs, ld, NO_FIRST, segments, ref, draws, s2e)
+        k1 = _sweep(_gibbs, ld, ours, draws, s2e)
+        k2 = _sweep(_reference_gibbs, ld, ref, draws, s2e)
         assert k1 == k2 == ours["included"].sum() > 0
         _check(ours, ref, dense, tol, f"sweep {sweep}")
 
@@ -94,8 +80,6 @@ def test_gibbs_sweep__csr_matches_reference(problem, dtype, tol, ld_dtype, index
 @pytest.fixture(scope="module")
 def banded(problem):
     """The problem's LD restricted to a band of 25 neighbours, as band rows and as CSR."""
-    from vibank.ld import SparseLD, symmetric_band
-
     m = problem["m"]
     dense = problem["R"].toarray()
     j, k = np.meshgrid(np.arange(m), np.arange(m), indexing="ij")
@@ -103,36 +87,34 @@ def banded(problem):
     lengths = np.minimum(25, m - 1 - np.arange(m))
     indptr = np.concatenate([[0], np.cumsum(lengths)])
     data = np.concatenate([upper[i, i + 1:i + 1 + lengths[i]] for i in range(m)])
-    band = symmetric_band(SparseLD(data, indptr, None, m))
+    band = LDRows.from_upper(SparseLD(data, indptr, None, m))
+    assert band.layout == "band"
     return {"band": band, "R": sp.csr_matrix(upper + upper.T)}
 
 
 @pytest.mark.parametrize("dtype, tol", [(np.float64, 1e-10), (np.float32, 1e-4)])
 @pytest.mark.parametrize("ld_dtype", [np.float64, np.float32, np.int16, np.int8])
 def test_gibbs_sweep__band_matches_reference_and_csr_kernel(problem, banded, dtype, tol, ld_dtype):
-    band = banded["band"]
-    scale = 1.0 / QUANTISATION[np.dtype(ld_dtype).name]
-    band_ld = (quantise(band.data, ld_dtype), NO_INDICES, band.indptr, scale)
-    csr_ld = _csr_ld(banded["R"], ld_dtype)
-    dense = _dense(banded["R"].shape, *csr_ld)
+    band_ld = quantised_band_rows(banded["band"], ld_dtype)
+    csr_ld = quantised_csr_rows(banded["R"], ld_dtype)
+    dense = csr_ld.to_csr()
+    # the two layouts hold the same matrix
+    assert_array_equal(band_ld.to_csr().toarray(), dense.toarray())
     ours, s2e = _state(problem, dtype, dense)
     ref, _ = _state(problem, np.float64, dense)
     csr, _ = _state(problem, np.float64, dense)
-    segments = np.array([0, problem["m"]], dtype=np.int64)
     for sweep, draws in enumerate(_draws(problem["m"], N_SWEEPS)):
-        _sweep(_gibbs, band_ld, band.first, segments, ours, draws, s2e)
-        _sweep(_reference_gibbs, band_ld, band.first, segments, ref, draws, s2e)
-        _sweep(_gibbs, csr_ld, NO_FIRST, segments, csr, draws, s2e)
+        _sweep(_gibbs, band_ld, ours, draws, s2e)
+        _sweep(_reference_gibbs, band_ld, ref, draws, s2e)
+        _sweep(_gibbs, csr_ld, csr, draws, s2e)
         _check(ours, ref, dense, tol, f"band, sweep {sweep}")
         _check(csr, ref, dense, 1e-10, f"csr, sweep {sweep}")
 
 
 @pytest.fixture(scope="module")
 def blocks(problem):
-    """The problem's LD cut into 7 independent blocks, as band rows, with their segments."""
-    from vibank.ld import SparseLD, symmetric_band
-    from vibank.prs.model import independent_segments
-
+    """The problem's LD cut into 7 independent blocks, as band rows (their segments computed by
+    LDRows)."""
     m = problem["m"]
     cuts = np.linspace(0, m, 8).astype(int)
     dense = problem["R"].toarray()
@@ -140,25 +122,26 @@ def blocks(problem):
     dense[block_of[:, None] != block_of[None, :]] = 0.0
     lengths = cuts[block_of] - np.arange(m) - 1
     data = np.concatenate([dense[i, i + 1:i + 1 + lengths[i]] for i in range(m)])
-    band = symmetric_band(SparseLD(data, np.concatenate([[0], np.cumsum(lengths)]), None, m))
-    return {"band": band, "R": sp.csr_matrix(dense), "segments": independent_segments(band)}
+    band = LDRows.from_upper(SparseLD(data, np.concatenate([[0], np.cumsum(lengths)]), None, m))
+    return {"band": band, "R": sp.csr_matrix(dense), "cuts": cuts}
 
 
 @pytest.mark.parametrize("dtype, tol", [(np.float64, 1e-10), (np.float32, 1e-4)])
 def test_gibbs_sweep__segments_in_parallel_equal_one_sequential_sweep(problem, blocks, dtype, tol):
-    band = blocks["band"]
-    ld = (quantise(band.data, np.int16), NO_INDICES, band.indptr, 1.0 / QUANTISATION["int16"])
+    ld = quantised_band_rows(blocks["band"], np.int16)
     dense = sp.csr_matrix(blocks["R"].toarray())
-    csr_ld = _csr_ld(dense, np.int16)
-    dense = _dense(dense.shape, *csr_ld)
+    csr_ld = quantised_csr_rows(dense, np.int16)
+    dense = csr_ld.to_csr()
     one, s2e = _state(problem, dtype, dense)
     two, _ = _state(problem, dtype, dense)
     ref, _ = _state(problem, np.float64, dense)
-    assert len(blocks["segments"]) == 8
+    # the kernel runs the 7 blocks in parallel; the twin sweeps in variant order
+    assert len(ld.segments) == 8
+    assert_array_equal(ld.segments, blocks["cuts"])
     for sweep, draws in enumerate(_draws(problem["m"], N_SWEEPS)):
-        _sweep(_gibbs, ld, band.first, blocks["segments"], one, draws, s2e, n_threads=1)
-        _sweep(_gibbs, ld, band.first, blocks["segments"], two, draws, s2e, n_threads=2)
-        _sweep(_reference_gibbs, ld, band.first, np.array([0, problem["m"]]), ref, draws, s2e)
+        _sweep(_gibbs, ld, one, draws, s2e, n_threads=1)
+        _sweep(_gibbs, ld, two, draws, s2e, n_threads=2)
+        _sweep(_reference_gibbs, ld, ref, draws, s2e)
         for name in ("beta", "included", "q"):  # each variant uses its own draws: bit-identical
             assert_array_equal(one[name], two[name], err_msg=f"{name}, sweep {sweep}")
         _check(one, ref, dense, tol, f"sweep {sweep}")
@@ -166,11 +149,11 @@ def test_gibbs_sweep__segments_in_parallel_equal_one_sequential_sweep(problem, b
 
 @pytest.mark.parametrize("log_odds, expected", [(800.0, 1), (-800.0, 0)])
 def test_gibbs_sweep__extreme_log_odds_do_not_overflow(problem, log_odds, expected):
-    ld = _csr_ld(problem["R"], np.float64)
-    dense = _dense(problem["R"].shape, *ld)
+    ld = quantised_csr_rows(problem["R"], np.float64)
+    dense = ld.to_csr()
     state, s2e = _state(problem, np.float64, dense)
     state["log_prior_odds"][:] = log_odds  # exp(800) overflows a double
     draws = _draws(problem["m"], 1)[0]
-    _sweep(_gibbs, ld, NO_FIRST, np.array([0, problem["m"]], dtype=np.int64), state, draws, s2e)
+    _sweep(_gibbs, ld, state, draws, s2e)
     assert np.all(state["included"] == expected)
     assert np.all(np.isfinite(state["beta"])) and np.all(np.isfinite(state["q"]))

@@ -12,13 +12,17 @@ from vibank import columns as col
 from vibank.errors import VibankError
 from vibank.io.ld_store import QUANTISATION, quantise
 from vibank.io.plink import write_bfile
-from vibank.ld import SparseLD, symmetric_band
+from vibank.ld import LDRows, SparseLD
+from vibank.prs import tuning
 from vibank.prs._reference_gibbs import gibbs_chain
 from vibank.prs.baselines import (
+    GibbsGenome,
     GibbsSpikeSlab,
     clump_and_threshold,
     gibbs_fit_point,
     ldpred_inf,
+    ldpred_inf_genome,
+    select_threshold,
     threshold_column,
 )
 
@@ -41,13 +45,16 @@ def problem():
     upper = np.where((k > j) & (k - j <= width), r, 0.0)
     lengths = np.minimum(width, m - 1 - np.arange(m))
     data = np.concatenate([upper[i, i + 1:i + 1 + lengths[i]] for i in range(m)])
-    band = symmetric_band(SparseLD(data, np.concatenate([[0], np.cumsum(lengths)]), None, m))
+    band = LDRows.from_upper(SparseLD(data, np.concatenate([[0], np.cumsum(lengths)]), None, m))
     return {"b": x.T @ y / n, "n": n, "m": m, "band": band, "R": sp.csr_matrix(upper + upper.T)}
 
 
 def _quantised_band(band, dtype):
-    out = type(band)(quantise(band.data, dtype), band.indptr, band.first, band.n_variants)
-    return out, 1.0 / QUANTISATION[np.dtype(dtype).name]
+    scale = 1.0 / QUANTISATION[np.dtype(dtype).name]
+    out = LDRows(quantise(band.data, dtype), band.indptr, band.n_variants, first=band.first,
+                 scale=scale)
+    assert out.layout == "band"
+    return out, scale
 
 
 # -- LDpred-inf ------------------------------------------------------------------------------
@@ -61,7 +68,7 @@ def test_ldpred_inf__equals_dense_solve(problem, layout):
         ld, scale = _quantised_band(problem["band"], ld_dtype)
     dense = (ld.to_scipy() if layout != "csr" else ld).toarray() * scale + np.eye(m)
     expected = np.linalg.solve(dense + m / (n * h2) * np.eye(m), problem["b"])
-    eta = ldpred_inf(problem["b"], n, ld, h2=h2, ld_scale=scale)
+    eta = ldpred_inf(problem["b"], n, ld, h2=h2)
     assert_allclose(eta, expected, rtol=1e-6, atol=1e-6 * np.abs(expected).max())
 
 
@@ -83,6 +90,28 @@ def test_ldpred_inf__rejects_bad_input(problem):
         ldpred_inf(problem["b"], problem["n"], problem["R"], h2=0.0)
     with pytest.raises(ValueError, match="variants"):
         ldpred_inf(problem["b"][:-1], problem["n"], problem["R"], h2=0.1)
+
+
+def _two_chromosomes(problem, cut=120):
+    """The problem split at ``cut`` into two chromosomes (no LD between them): b, N and LD lists."""
+    first = np.arange(problem["m"]) < cut
+    return ([problem["b"][first], problem["b"][~first]],
+            [problem["n"], np.full(int((~first).sum()), float(problem["n"]))],
+            [problem["band"].subset(first), problem["band"].subset(~first)])
+
+
+def test_ldpred_inf_genome__chromosomes_with_their_share_of_h2(problem):
+    m, n, h2 = problem["m"], problem["n"], 0.3
+    b, n_list, _ = _two_chromosomes(problem)
+    ld = [problem["R"][:120, :120], problem["R"][120:, 120:]]
+    eta = ldpred_inf_genome(b, n_list, ld, h2=h2)
+    expected = np.concatenate([ldpred_inf(bc, nc, ldc, h2=h2 * len(bc) / m)
+                               for bc, nc, ldc in zip(b, n_list, ld)])
+    assert eta.shape == (m,)
+    assert_array_equal(eta, expected)
+    # the shares keep the genome's shrinkage M / (N h2): one solve on the block-diagonal LD
+    joint = ldpred_inf(np.concatenate(b), n, sp.block_diag(ld), h2=h2)
+    assert_allclose(eta, joint, rtol=1e-6, atol=1e-6 * np.abs(joint).max())
 
 
 # -- Gibbs sampler: exact posterior of a 3-variant problem -----------------------------------
@@ -169,10 +198,11 @@ def test_gibbs__same_seed_same_result_other_seed_differs(problem):
 @pytest.mark.parametrize("dtype, tol", [(np.float64, 1e-10), (np.float32, 1e-4)])
 def test_gibbs__band_int16_and_csr_layouts_give_the_same_fit(problem, dtype, tol):
     band, scale = _quantised_band(problem["band"], np.int16)
-    csr = sp.csr_matrix(band.to_scipy())
+    csr = LDRows.from_csr(band.to_scipy(), scale=scale)
+    assert csr.layout == "csr" and csr.dtype == np.int16
     kw = dict(pi=0.05, sigma2_beta=0.005, sigma2_eps=0.9, n_burnin=10, n_samples=30, seed=1)
-    a = GibbsSpikeSlab(**kw, dtype=dtype).fit(problem["b"], problem["n"], band, ld_scale=scale)
-    b = GibbsSpikeSlab(**kw, n_threads=2).fit(problem["b"], problem["n"], csr, ld_scale=scale)
+    a = GibbsSpikeSlab(**kw, dtype=dtype).fit(problem["b"], problem["n"], band)
+    b = GibbsSpikeSlab(**kw, n_threads=2).fit(problem["b"], problem["n"], csr)
     assert_allclose(a.eta_, b.eta_, rtol=tol, atol=tol)
     assert_allclose(a.pip_, b.pip_, atol=1e-12)
     assert a.h2_ == pytest.approx(b.h2_, rel=tol)
@@ -192,6 +222,29 @@ def test_gibbs__h2_parametrisation_and_fit_point(problem):
     again = fit_point({"pi": 0.02, "sigma2_beta": 0.4 / (m * 0.02), "sigma2_eps": 0.6})
     assert_allclose(again.eta_, model.eta_, rtol=1e-12)
     assert 0 < model.h2_ < 1 and np.all((model.pip_ >= 0) & (model.pip_ <= 1))
+
+
+def test_gibbs_fit_point__chromosome_lists_are_separate_fits_with_h2_shares(problem):
+    m = problem["m"]
+    b, n, ld = _two_chromosomes(problem)
+    kw = dict(n_burnin=5, n_samples=10, seed=4)
+    point = {"pi": 0.02, "h2": 0.4}
+    genome = gibbs_fit_point(b, n, ld, **kw)(point)
+    assert isinstance(genome, GibbsGenome) and point == {"pi": 0.02, "h2": 0.4}
+    separate = [GibbsSpikeSlab(pi=0.02, h2=0.4 * len(bc) / m, **kw).fit(bc, nc, ldc)
+                for bc, nc, ldc in zip(b, n, ld)]
+    for name in ("eta_", "pip_", "var_beta_"):
+        assert_array_equal(getattr(genome, name),
+                           np.concatenate([getattr(f, name) for f in separate]))
+    assert genome.h2_ == pytest.approx(sum(f.h2_ for f in separate), rel=1e-12)
+    # each chromosome's share of h2 keeps the genome's slab variance h2 / (M pi)
+    for fit in genome.fits_:
+        assert fit.sigma2_beta_ == pytest.approx(0.4 / (m * 0.02))
+    assert genome.result_.n_iter == 15 and genome.result_.stop_reason == "completed"
+    # in a grid search the table keeps the point's own h2, not the fitted h2_
+    result = tuning.grid_search([point], gibbs_fit_point(b, n, ld, **kw), lambda model: model.h2_)
+    assert result.table.at[0, "h2"] == 0.4 and result.table.at[0, "metric"] == genome.h2_
+    assert_array_equal(result.best_model.eta_, genome.eta_)
 
 
 @pytest.mark.parametrize("params, message", [
@@ -340,3 +393,29 @@ def test_clump_and_threshold__one_line_errors(reference, tmp_path):
                             out_prefix=tmp_path / "x")
     with pytest.raises(VibankError, match="failed"):
         clump_and_threshold(sumstats, tmp_path / "no_such_fileset", out_prefix=tmp_path / "y")
+
+
+def test_select_threshold__standardised_scores_ranked_by_the_metric():
+    thresholds = (1e-4, 0.01, 1.0)
+    beta = {1e-4: [0.2, 0.0, 0.0, 0.0], 0.01: [0.2, -0.1, 0.0, 0.0], 1.0: [0.2, -0.1, 0.05, 0.3]}
+    table = pd.DataFrame({col.SNP: ["rs1", "rs2", "rs3", "rs4"],
+                          **{threshold_column(t): v for t, v in beta.items()}})
+    freq = np.array([0.5, 0.1, 0.2, 0.5])
+    sd = np.sqrt(2 * freq * (1 - freq))
+    target = np.array(beta[0.01]) * sd
+
+    def score(eta):
+        return -float(np.sum((eta - target) ** 2))
+
+    rows, best, eta = select_threshold(table, freq, score, thresholds)
+    assert list(rows.columns) == ["p_threshold", "n_variants", "metric"]
+    assert rows["p_threshold"].tolist() == list(thresholds)
+    assert rows["n_variants"].tolist() == [1, 2, 4]
+    assert_allclose(rows["metric"], [-(0.1 * sd[1]) ** 2, 0.0,
+                                     -((0.05 * sd[2]) ** 2 + (0.3 * sd[3]) ** 2)])
+    assert best == 0.01
+    assert_allclose(eta, target, rtol=1e-15)
+    # ties go to the first threshold
+    rows, best, eta = select_threshold(table, freq, lambda e: 1.0, thresholds)
+    assert best == 1e-4 and (rows["metric"] == 1.0).all()
+    assert_allclose(eta, np.array(beta[1e-4]) * sd, rtol=1e-15)

@@ -9,9 +9,9 @@ from numpy.testing import assert_allclose
 
 from vibank.errors import VibankError
 from vibank.eval import (binary_metrics, bootstrap_incremental_r2_se, centroid_distance,
-                         cv_summary_table, h2_table, incremental_r2, metrics_table,
-                         pc_distance_table, r2_ols, relative_r2, runtime_table, score_samples,
-                         transfer_table)
+                         classification_metrics, cv_summary_table, h2_table, incremental_r2,
+                         metrics_table, pc_distance_table, r2_ols, relative_r2, runtime_table,
+                         score_samples, transfer_table)
 from vibank.io.plink import read_bim, read_dosages, read_fam, write_keep
 
 
@@ -68,6 +68,21 @@ def test_binary_metrics__match_scikit_learn():
     assert auprc == average_precision_score(y, prs) and auroc == roc_auc_score(y, prs)
     assert 0.2 < auprc < 1 and 0.5 < auroc < 1
     assert np.isnan(binary_metrics(np.ones(10), np.arange(10.0))).all()
+
+
+def test_classification_metrics__hand_computed():
+    truth = np.array([1, 0, 1, 0, 0, 1], dtype=bool)
+    score = np.array([0.9, 0.8, 0.4, 0.1, 0.6, 0.7])
+    m = classification_metrics(truth, score, 0.5)
+    assert (m["tp"], m["fp"], m["fn"], m["tn"]) == (2, 2, 1, 1)
+    assert m["precision"] == pytest.approx(0.5) and m["recall"] == pytest.approx(2 / 3)
+    assert m["fpr"] == pytest.approx(2 / 3)
+    # AUROC: of the 9 (positive, negative) pairs the positive ranks higher in 6
+    assert m["auroc"] == pytest.approx(6 / 9)
+    # average precision: positives at ranks 1, 3, 5 -> (1 + 2/3 + 3/5) / 3
+    assert m["auprc"] == pytest.approx((1 + 2 / 3 + 3 / 5) / 3)
+    empty = classification_metrics(np.zeros(3, bool), np.array([0.1, 0.6, 0.2]))
+    assert np.isnan(empty["auroc"]) and np.isnan(empty["recall"]) and empty["fp"] == 1
 
 
 def test_relative_r2__ratio_and_undefined_reference():

@@ -6,11 +6,10 @@ import pandas as pd
 import pytest
 
 from vibank import columns as col
-from vibank.external_pipelines import AGREEMENT_COLUMNS, compare_fits
 from vibank.io.sumstats import read_sumstats, write_sumstats
-from vibank.io.sumstats_formats import read_sumstats_any
 from vibank.simulate.external_gwas import WRITERS, external_gwas
-from vibank.sumstats import harmonise
+from vibank.stages.external import AGREEMENT_COLUMNS, compare_fits
+from vibank.sumstats import harmonise, read_sumstats_any
 
 BASES = list("ACGT")
 

@@ -175,10 +175,10 @@ def test_ldmatrix__dot_and_eigenvalues(tmp_path, panel):
 
 
 def test_ldmatrix__arpack_path_matches_dense(tmp_path, panel, monkeypatch):
-    import vibank.ld.matrix as matrix
+    import vibank.ld.eigenvalues as eigenvalues
 
     path, dense = _store(tmp_path, panel, "float64")
-    monkeypatch.setattr(matrix, "DENSE_EIGEN_MAX", 10)
+    monkeypatch.setattr(eigenvalues, "DENSE_EIGEN_MAX", 10)
     (block,) = LDMatrix(path).extremal_eigenvalues(blocks=[(0, M)])
     values = np.linalg.eigvalsh(dense)
     assert block["max"] == pytest.approx(values[-1], rel=1e-5)

@@ -221,7 +221,7 @@ def test_ldmatrix_extremal_eigenvalues__dense_path(tmp_path, panel):
 def test_ldmatrix_extremal_eigenvalues__arpack_path(tmp_path, panel, monkeypatch, layout):
     import scipy.sparse.linalg
 
-    import vibank.ld.matrix as matrix
+    import vibank.ld.eigenvalues as eigenvalues
 
     dense = _dense(panel["lds"][layout])
     values = np.linalg.eigvalsh(dense)
@@ -229,7 +229,7 @@ def test_ldmatrix_extremal_eigenvalues__arpack_path(tmp_path, panel, monkeypatch
     eigsh = scipy.sparse.linalg.eigsh
     monkeypatch.setattr(scipy.sparse.linalg, "eigsh",
                         lambda *a, **k: calls.append(1) or eigsh(*a, **k))
-    monkeypatch.setattr(matrix, "DENSE_EIGEN_MAX", 20)
+    monkeypatch.setattr(eigenvalues, "DENSE_EIGEN_MAX", 20)
     (block,) = LDMatrix(_write(tmp_path / "chr7.zarr", panel, layout)).extremal_eigenvalues(
         blocks=[(0, M)])
     assert len(calls) == 2  # largest of R, then largest of (high I - R)

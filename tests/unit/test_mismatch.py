@@ -6,9 +6,8 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from vibank.ld import SparseLD, symmetric_band
-from vibank.prs import symmetric_offdiagonal
-from vibank.prs.mismatch import _LDRows, mismatch_audit, mismatch_filter, neighbour_statistic
+from vibank.ld import LDRows, SparseLD
+from vibank.prs.mismatch import mismatch_audit, mismatch_filter, neighbour_statistic
 
 BLOCK = 100
 
@@ -49,8 +48,10 @@ def simulate(*, m=1000, rho=0.95, effect=2.5, n_causal=8, n_flipped=5, seed=0, f
 @pytest.mark.parametrize("layout", ["band", "csr", "upper"])
 def test_mismatch_filter__removes_sign_flips(layout):
     z, upper, flipped = simulate(seed=1)
-    ld = {"band": symmetric_band(upper), "csr": symmetric_offdiagonal(upper),
+    ld = {"band": LDRows.from_upper(upper), "csr": LDRows.from_csr(upper.to_scipy()),
           "upper": upper}[layout]
+    if layout != "upper":
+        assert ld.layout == layout
     res = mismatch_filter(z, ld, seed=1)
     removed = set(res.removed["index"])
     assert set(flipped) <= removed
@@ -61,7 +62,7 @@ def test_mismatch_filter__removes_sign_flips(layout):
 
 def test_mismatch_filter__local_removal_spares_neighbours():
     z, upper, flipped = simulate(seed=0)
-    band = symmetric_band(upper)
+    band = LDRows.from_upper(upper)
     local = set(mismatch_filter(z, band, seed=1).removed["index"]) - set(flipped)
     every = set(mismatch_filter(z, band, seed=1, removal="all").removed["index"]) - set(flipped)
     # removing every flagged variant at once also takes neighbours of the flipped ones
@@ -71,20 +72,20 @@ def test_mismatch_filter__local_removal_spares_neighbours():
 def test_mismatch_filter__nothing_removed_without_signal_or_corruption():
     for seed in range(3):
         z, upper, _ = simulate(seed=seed, effect=0.0, n_flipped=0)
-        res = mismatch_filter(z, symmetric_band(upper), seed=seed)
+        res = mismatch_filter(z, LDRows.from_upper(upper), seed=seed)
         assert len(res.removed) == 0 and res.keep.all() and res.rounds == 1
 
 
 def test_mismatch_filter__seeded_and_quantised():
     z, upper, flipped = simulate(seed=3)
-    band = symmetric_band(upper)
+    band = LDRows.from_upper(upper)
     a = mismatch_filter(z, band, seed=7)
     b = mismatch_filter(z, band, seed=7)
     pd.testing.assert_frame_equal(a.removed, b.removed)
     # int8 storage with its scale finds the same flips
     quantised = SparseLD(np.round(upper.data * 127).astype(np.int8), upper.indptr, None,
                          upper.n_variants)
-    q = mismatch_filter(z, symmetric_band(quantised), scale=1 / 127, seed=7)
+    q = mismatch_filter(z, LDRows.from_upper(quantised, scale=1 / 127), seed=7)
     assert set(flipped) <= set(q.removed["index"])
 
 
@@ -92,8 +93,8 @@ def test_neighbour_statistic__matches_hand_computation():
     # 3 variants; row 0 has one eligible neighbour (1), the pair (0, 2) is above r_max
     dense = np.array([[1.0, 0.5, 0.995], [0.5, 1.0, 0.0], [0.995, 0.0, 1.0]])
     z = np.array([2.0, 1.0, -1.0])
-    rows = _LDRows.of(symmetric_offdiagonal(SparseLD(
-        np.array([0.5, 0.995], np.float32), np.array([0, 2, 2, 2]), np.array([1, 2], np.int32), 3)))
+    rows = LDRows.from_upper(SparseLD(
+        np.array([0.5, 0.995], np.float32), np.array([0, 2, 2, 2]), np.array([1, 2], np.int32), 3))
     t = neighbour_statistic(z, rows, np.ones(3, bool), n_neighbours=10, rng=0)
     assert t[0] == pytest.approx((2 - 0.5 * 1) ** 2 / (1 - 0.25))
     assert t[1] == pytest.approx((1 - 0.5 * 2) ** 2 / (1 - 0.25))
@@ -106,7 +107,7 @@ def test_mismatch_filter__audit_rows_and_errors():
     z, upper, flipped = simulate(seed=0)
     matched = pd.DataFrame({"SNP": [f"rs{i}" for i in range(len(z))], "CHR": "1",
                             "POS": np.arange(len(z)), "A1": "A", "A2": "G"})
-    res = mismatch_filter(z, symmetric_band(upper), snps=matched["SNP"])
+    res = mismatch_filter(z, LDRows.from_upper(upper), snps=matched["SNP"])
     audit = mismatch_audit(matched, res)
     assert set(audit["reason"]) == {"ld_mismatch"} and len(audit) == len(res.removed)
     assert set(f"rs{i}" for i in flipped) <= set(audit["SNP"])

@@ -2,6 +2,8 @@
 Z derivations against hand computations, autodetection, and one-line errors on bad input."""
 
 import gzip
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -10,8 +12,8 @@ from scipy import stats
 from vibank import VibankError
 from vibank import columns as col
 from vibank.io.sumstats import write_sumstats
-from vibank.io.sumstats_formats import OUTPUT_COLUMNS, detect_format, read_sumstats_any
-from vibank.sumstats import p_from_z, z_from_p
+from vibank.io.sumstats_formats import detect_format, read_sumstats_columns
+from vibank.sumstats import OUTPUT_COLUMNS, p_from_z, read_sumstats_any, z_from_p
 from vibank.sumstats.qc import P_FLOOR, Z_CEILING, normalise_chrom
 
 
@@ -41,6 +43,20 @@ def test_read_sumstats_any__plink2_linear(tmp_path):
     np.testing.assert_allclose(table[col.MAF], [0.25, 0.1])
     assert table[col.N].tolist() == [500, 498]
     assert audit["reason"].tolist() == ["errcode"] and "CONST_ALLELE" in audit["detail"][0]
+
+
+def test_read_sumstats_columns__roles_as_read_without_derivation(tmp_path):
+    path = write(tmp_path, "gwas.PHENO1.glm.linear", PLINK2_LINEAR)
+    raw = read_sumstats_columns(path)
+    assert raw.format == "plink2"
+    # the file's numbers and codes by role; no Z or MAF derived and no row dropped yet
+    assert raw.columns["SNP"].tolist() == ["rs1", "rs2", "rs3"] and "MAF" not in raw.columns
+    assert raw.columns["ERRCODE"].isna().tolist() == [True, True, False]
+    np.testing.assert_allclose(raw.columns["Z"], [5.0, -4.0, np.nan])
+    # the I/O layer does not import the sumstats domain (which imports it)
+    code = "import sys, vibank.io.sumstats_formats; print('vibank.sumstats' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
 
 
 def test_read_sumstats_any__plink2_logistic_hybrid_or(tmp_path):

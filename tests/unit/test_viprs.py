@@ -8,7 +8,7 @@ import scipy.sparse as sp
 from simulated import small_panel_problem
 
 from vibank.errors import VibankError
-from vibank.ld import extremal_eigenvalues_csr
+from vibank.ld import LDRows, extremal_eigenvalues_csr
 from vibank.prs import VIPRS, std_beta_from_z
 
 
@@ -37,7 +37,7 @@ def test_fit__regularises_non_psd_ld_and_converges(small_panel_problem, caplog):
 
 
 def test_fit__stored_eigenvalues_give_the_ridge_without_recomputing(small_panel_problem, monkeypatch):
-    from vibank.prs import model as model_module
+    from vibank.ld import rows as rows_module
 
     full = small_panel_problem["ld"] + sp.identity(400)
     blocks = extremal_eigenvalues_csr(full)
@@ -46,9 +46,9 @@ def test_fit__stored_eigenvalues_give_the_ridge_without_recomputing(small_panel_
     def fail(*args, **kwargs):
         raise AssertionError("eigenvalues recomputed although given")
 
-    monkeypatch.setattr(model_module, "extremal_eigenvalues_csr", fail)
-    given = VIPRS(max_iter=500).fit(small_panel_problem["b"], 5000, small_panel_problem["ld"],
-                                    ld_eigenvalues=blocks)
+    monkeypatch.setattr(rows_module, "extremal_eigenvalues_csr", fail)
+    ld = LDRows.from_csr(small_panel_problem["ld"], eigenvalues=blocks)
+    given = VIPRS(max_iter=500).fit(small_panel_problem["b"], 5000, ld)
     np.testing.assert_array_equal(given.ridge_, computed.ridge_)
     np.testing.assert_array_equal(given.eta_, computed.eta_)
 
@@ -69,14 +69,15 @@ def test_fit__rejects_mismatched_shapes():
 
 def test_fit__band_layout_equals_csr_through_the_ridge_restart(small_panel_problem):
     """The ridge path converts the band rows to CSR; that must leave the band intact."""
-    from vibank.ld import SparseLD, symmetric_band
+    from vibank.ld import SparseLD
 
     r = small_panel_problem["ld"].toarray()
     m = r.shape[0]
     lengths = np.minimum(15, m - 1 - np.arange(m))
     indptr = np.concatenate([[0], np.cumsum(lengths)])
     upper = SparseLD(np.concatenate([r[j, j + 1:j + 1 + lengths[j]] for j in range(m)]), indptr, None, m)
-    band = symmetric_band(upper)
+    band = LDRows.from_upper(upper)
+    assert band.layout == "band"
     before = (band.data.copy(), band.indptr.copy())
     band.to_scipy()
     np.testing.assert_array_equal(band.data, before[0])

@@ -129,7 +129,7 @@ def test_join_chromosomes__fit_on_joined_inputs_equals_fit_on_lists(small_panel_
     lists = ([p["b"][h] for h in halves], [5000, np.full(200, 5000.0)],
              [ld[h, h] for h in halves])
     joined = join_chromosomes(*lists)
-    assert joined["parts"] == [200, 200]
+    assert joined["ld"].parts == [200, 200]
     a = VIPRS(max_iter=300).fit(*lists)
     b = VIPRS(max_iter=300).fit(**joined)
     np.testing.assert_array_equal(a.eta_, b.eta_)

@@ -5,9 +5,8 @@ import pytest
 import scipy.sparse as sp
 from numpy.testing import assert_allclose, assert_array_equal
 
-from vibank.ld import SparseLD, symmetric_band
+from vibank.ld import LDRows, SparseLD
 from vibank.prs import VIPRS
-from vibank.prs.model import concatenate_ld, independent_segments
 
 N = 3000
 
@@ -28,7 +27,7 @@ def _chromosome(seed, m=250):
     width = 20
     lengths = np.minimum(width, m - 1 - np.arange(m))
     data = np.concatenate([r[i, i + 1:i + 1 + lengths[i]] for i in range(m)])
-    band = symmetric_band(SparseLD(data, np.concatenate([[0], np.cumsum(lengths)]), None, m))
+    band = LDRows.from_upper(SparseLD(data, np.concatenate([[0], np.cumsum(lengths)]), None, m))
     return {"b": x.T @ y / N, "band": band, "csr": band.to_scipy(), "freq": freq,
             "beta": beta}
 
@@ -66,18 +65,24 @@ def test_genome_wide__shares_hyperparameters_and_is_thread_count_independent(chr
 
 
 def test_concatenate_ld__band_rows_stay_band_rows(chromosomes):
-    cat = concatenate_ld([c["band"] for c in chromosomes])
+    cat = LDRows.concatenate([c["band"] for c in chromosomes])
+    assert cat.layout == "band"
+    assert cat.parts == [len(c["b"]) for c in chromosomes]
     dense = sp.block_diag([c["csr"] for c in chromosomes]).toarray()
     assert_allclose(cat.to_scipy().toarray(), dense)
-    assert_allclose(concatenate_ld([c["csr"] for c in chromosomes]).toarray(), dense)
+    csr = LDRows.concatenate([c["csr"] for c in chromosomes])
+    assert csr.layout == "csr"
+    assert_allclose(csr.to_scipy().toarray(), dense)
     with pytest.raises(ValueError, match="value types"):
-        concatenate_ld([chromosomes[0]["band"], chromosomes[0]["csr"].astype(np.float32)])
+        LDRows.concatenate([chromosomes[0]["band"], chromosomes[0]["csr"].astype(np.float32)])
 
 
 def test_independent_segments__csr_and_band_agree(chromosomes):
     c = chromosomes[0]
-    assert_array_equal(independent_segments(c["band"]), independent_segments(c["csr"]))
-    assert independent_segments(c["band"])[-1] == len(c["b"])
+    csr = LDRows.of(c["csr"])
+    assert c["band"].layout == "band" and csr.layout == "csr"
+    assert_array_equal(c["band"].segments, csr.segments)
+    assert c["band"].segments[-1] == len(c["b"])
 
 
 def test_mixture__one_component_is_spike_and_slab(chromosomes):

@@ -29,9 +29,7 @@ if not config["prs"]["genome_wide"]:
         params:
             min_overlap=config["prs"]["min_overlap"],
             sumstats_options=get_sumstats_options,
-            max_iter=config["prs"]["max_iter"],
-            prior=get_prs_prior,
-            prior_options=get_prs_prior_options,
+            model=get_model_settings,
         script:
             "../scripts/fit_prs.py"
 
@@ -77,9 +75,7 @@ else:
         params:
             min_overlap=config["prs"]["min_overlap"],
             sumstats_options=get_sumstats_options,
-            max_iter=config["prs"]["max_iter"],
-            prior=get_prs_prior,
-            prior_options=get_prs_prior_options,
+            model=get_model_settings,
         script:
             "../scripts/fit_prs_genome.py"
 
@@ -131,11 +127,7 @@ rule tune_prs:
         min_overlap=config["prs"]["min_overlap"],
         sumstats_options=get_sumstats_options,
         phenotype=get_phenotype,
-        max_iter=config["prs"]["grid_max_iter"],
-        grid_options=config["prs"]["grid"],
-        prior=get_prs_prior,
-        prior_options=get_prs_prior_options,
-        strategy=get_prs_strategy,
+        model=get_model_settings,
         seed=config["seed"],
     script:
         "../scripts/tune_prs.py"
@@ -189,7 +181,7 @@ rule fit_baseline:
         min_overlap=config["prs"]["min_overlap"],
         sumstats_options=get_sumstats_options,
         phenotype=get_phenotype,
-        baseline=get_baseline,
+        model=get_model_settings,
         seed=config["seed"],
     script:
         "../scripts/fit_baseline.py"

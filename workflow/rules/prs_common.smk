@@ -105,34 +105,15 @@ def get_sumstats_options(wildcards):
     }
 
 
-def get_prs_prior(wildcards):
-    return config["prs"]["models"][wildcards.model]["prior"]
-
-
-def get_prs_prior_options(wildcards):
-    """VIPRS options of the model's prior (n_components, alpha, ...)."""
-    spec = config["prs"]["models"][wildcards.model]
-    if spec["prior"] == "mixture":
-        keys = ("n_components", "update_components")
-    elif spec["prior"] == "alpha":
-        keys = ("alpha", "fit_alpha")
-    else:
-        keys = ()
-    return {key: spec[key] for key in keys}
-
-
-def get_prs_strategy(wildcards):
-    spec = config["prs"]["models"][wildcards.model]
-    return {key: spec[key] for key in ("strategy", "metric", "grid_size", "bo_calls")}
-
-
-def get_baseline(wildcards):
-    """Method and settings of a baseline model."""
-    spec = config["prs"]["models"][wildcards.model]
-    keys = ("grid_size", "h2_multipliers", "n_burnin", "n_samples", "p_thresholds")
+def get_model_settings(wildcards):
+    """The model's config entry with prs.grid and the iteration limits: the arguments of
+    ``vibank.prs.spec.model_spec``, which every fit script calls (the defaults live there).
+    """
     return {
-        "method": spec["method"],
-        "options": {k: spec[k] for k in keys if k in spec},
+        "entry": config["prs"]["models"][wildcards.model],
+        "grid": config["prs"]["grid"],
+        "max_iter": config["prs"]["max_iter"],
+        "grid_max_iter": config["prs"]["grid_max_iter"],
     }
 
 

@@ -1,4 +1,4 @@
-from vibank.qtl_pipelines import chunk_variants
+from vibank.stages.qtl import chunk_variants
 from vibank.workflow import snakemake_job
 
 with snakemake_job(snakemake):

@@ -1,4 +1,4 @@
-from vibank.qtl_pipelines import combine_qtl
+from vibank.stages.qtl import combine_qtl
 from vibank.workflow import snakemake_job
 
 with snakemake_job(snakemake):

@@ -1,4 +1,4 @@
-from vibank.external_pipelines import compare_fits
+from vibank.stages.external import compare_fits
 from vibank.workflow import snakemake_job
 
 with snakemake_job(snakemake):

@@ -1,4 +1,4 @@
-from vibank.qtl_pipelines import evaluate_qtl
+from vibank.stages.qtl import evaluate_qtl
 from vibank.workflow import snakemake_job
 
 with snakemake_job(snakemake):

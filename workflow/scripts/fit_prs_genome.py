@@ -1,18 +1,17 @@
-from vibank.pipelines import fit_prs_genome
+from vibank.prs.spec import model_spec
+from vibank.stages.prs import fit_prs
 from vibank.workflow import chromosome_outputs, snakemake_job
 
 with snakemake_job(snakemake):
-    out = snakemake.output
-    fit_prs_genome(
+    fit_prs(
         list(snakemake.input.sumstats),
         list(snakemake.input.ld),
-        chromosome_outputs(out),
+        chromosome_outputs(snakemake.output),
+        spec=model_spec(**snakemake.params.model),
         trait=snakemake.wildcards.trait,
         model_name=snakemake.wildcards.model,
-        prior=snakemake.params.prior,
-        prior_options=snakemake.params.prior_options,
         n_threads=snakemake.threads,
         min_overlap=snakemake.params.min_overlap,
-        sumstats_options={**snakemake.params.sumstats_options, "audit_out": list(out.audit)},
-        max_iter=snakemake.params.max_iter,
+        sumstats_options=snakemake.params.sumstats_options,
+        genome_wide=True,
     )

@@ -1,4 +1,4 @@
-from vibank.qtl_pipelines import fit_qtl_chunk
+from vibank.stages.qtl import fit_qtl_chunk
 from vibank.workflow import snakemake_job
 
 with snakemake_job(snakemake):

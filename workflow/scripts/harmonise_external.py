@@ -1,4 +1,4 @@
-from vibank.external_pipelines import harmonise_external
+from vibank.stages.external import harmonise_external
 from vibank.workflow import snakemake_job
 
 with snakemake_job(snakemake):

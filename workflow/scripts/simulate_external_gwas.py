@@ -1,4 +1,4 @@
-from vibank.external_pipelines import write_external_demo
+from vibank.stages.external import write_external_demo
 from vibank.workflow import snakemake_job
 
 with snakemake_job(snakemake):

@@ -1,4 +1,4 @@
-from vibank.qtl_pipelines import simulate_qtl_proteins
+from vibank.stages.qtl import simulate_qtl_proteins
 from vibank.workflow import snakemake_job
 
 with snakemake_job(snakemake):

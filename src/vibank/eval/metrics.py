@@ -1,5 +1,6 @@
 """Prediction metrics of a polygenic score: incremental R^2 with its standard error, AUPRC,
-AUROC, relative R^2 and distances between population centroids in PC space.
+AUROC, relative R^2 and distances between population centroids in PC space; and the
+classification metrics of pQTL calls against a simulated truth.
 
 Regressions are ordinary least squares by ``numpy.linalg.lstsq`` (no statsmodels); every fit
 has an intercept.
@@ -91,6 +92,35 @@ def binary_metrics(y, prs):
     return float(average_precision_score(y, prs)), float(roc_auc_score(y, prs))
 
 
+def classification_metrics(truth, score, threshold=0.5):
+    """Ranking and thresholded metrics of a score against boolean truth (e.g. PPIs of variant x
+    protein pairs against the simulated associations).
+
+    Parameters
+    ----------
+    truth : (m,) bool
+    score : (m,) float, higher means more likely true
+    threshold : float
+        Items with ``score >= threshold`` are called.
+
+    Returns
+    -------
+    dict
+        auroc, auprc (as :func:`binary_metrics`: average precision; NaN with one class only);
+        tp, fp, fn, tn of the calls; precision, recall and fpr (NaN where the denominator is 0).
+    """
+    truth = np.asarray(truth, dtype=bool)
+    score = np.asarray(score, dtype=np.float64)
+    auprc, auroc = binary_metrics(truth, score)
+    called = score >= threshold
+    tp, fp = int(np.sum(called & truth)), int(np.sum(called & ~truth))
+    fn, tn = int(np.sum(~called & truth)), int(np.sum(~called & ~truth))
+    return {"auroc": auroc, "auprc": auprc, "tp": tp, "fp": fp, "fn": fn, "tn": tn,
+            "precision": tp / (tp + fp) if tp + fp else np.nan,
+            "recall": tp / (tp + fn) if tp + fn else np.nan,
+            "fpr": fp / (fp + tn) if fp + tn else np.nan}
+
+
 def relative_r2(r2_target, r2_reference):
     """R^2 in a target set over R^2 in the reference set (nan when the reference is not > 0)."""
     r2_target = np.asarray(r2_target, dtype=np.float64)
@@ -111,3 +141,21 @@ def centroid_distance(pcs_a, pcs_b):
     if a.shape[1:] != b.shape[1:]:
         raise ValueError(f"PC sets differ in dimension: {a.shape[1:]} vs {b.shape[1:]}")
     return float(np.linalg.norm(a.mean(axis=0) - b.mean(axis=0)))
+
+
+def effect_agreement(first, second, columns=("BETA", "BETA_PER_ALLELE")):
+    """Agreement of two fits' effects (DataFrames indexed by variant key, with ``columns``): a
+    variant fitted in one only counts with effect 0 in the other, as it does in a score.
+
+    Returns a dict: n_variants (the union), n_first_only, n_second_only, and the Pearson
+    correlation of each column (``<column>_correlation``).
+    """
+    both = (first[list(columns)].add_suffix("_1")
+            .join(second[list(columns)].add_suffix("_2"), how="outer").fillna(0.0))
+    out = {"n_variants": len(both),
+           "n_first_only": int((~both.index.isin(second.index)).sum()),
+           "n_second_only": int((~both.index.isin(first.index)).sum())}
+    for column in columns:
+        out[f"{column}_correlation"] = float(np.corrcoef(both[f"{column}_1"],
+                                                         both[f"{column}_2"])[0, 1])
+    return out

@@ -2,6 +2,7 @@
 
 from vibank.genotypes.gwas import glm_to_sumstats, run_gwas
 from vibank.genotypes.pca import compute_pcs, make_covariates
+from vibank.genotypes.prune import prune_variants
 from vibank.genotypes.qc import QCParams, run_qc
 from vibank.genotypes.splits import SplitParams, make_splits
 
@@ -12,6 +13,7 @@ __all__ = [
     "glm_to_sumstats",
     "make_covariates",
     "make_splits",
+    "prune_variants",
     "run_gwas",
     "run_qc",
 ]

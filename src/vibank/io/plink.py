@@ -191,3 +191,17 @@ def read_keep(path):
     """Read a keep file written by :func:`write_keep`."""
     keep = pd.read_csv(_require(path), sep="\t", dtype=str)
     return keep.rename(columns={"#FID": col.FID})
+
+
+def read_phenotype_column(path, trait):
+    """Column ``trait`` of a phenotype table (tab-separated, with IID) as a Series IID -> value;
+    missing values (NA, empty, -9) are NaN. A value that is not a number is named by row."""
+    table = pd.read_csv(_require(path), sep="\t", dtype={col.IID: str})
+    if trait not in table.columns:
+        raise VibankError(f"{path}: no column {trait}")
+    values = pd.to_numeric(table[trait], errors="coerce")
+    bad = values.isna() & table[trait].notna() & (table[trait].astype(str) != "NA")
+    if bad.any():
+        raise VibankError(f"{path}: row {int(np.flatnonzero(bad)[0]) + 2}, column {trait}: "
+                          f"{table[trait][bad].iloc[0]!r} is not a number")
+    return values.set_axis(table[col.IID]).replace(-9, np.nan).astype(float)

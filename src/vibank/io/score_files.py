@@ -21,7 +21,9 @@ def write_effect_table(effects, path):
 
 
 def write_pgs_catalog(effects, path, *, pgs_name, trait, n_gwas, genome_build="NR"):
-    """PGS Catalog scoring file, format v2.0: '#' header lines, then the variant table."""
+    """PGS Catalog scoring file, format v2.0: '#' header lines, then the variant table.
+    ``n_gwas``: the GWAS sample size, or the per-variant N (their median is written)."""
+    n_gwas = np.median(n_gwas)
     header = [
         "###PGS CATALOG SCORING FILE - see https://www.pgscatalog.org/downloads/#dl_ftp_scoring for additional information",
         "#format_version=2.0",

@@ -1,10 +1,11 @@
-"""Readers for the summary-statistics formats that users bring, giving vibank's canonical table.
+"""Readers for the summary-statistics formats that users bring, giving their columns by role.
 
 One class per format over :class:`SumstatsFormat`, which holds a column map (role -> the header
 names the tool writes) and does the work shared by all: sniffing the delimiter, reading every
-field as text, checking required columns, parsing numbers with the row named on failure, and
-assembling the canonical columns (``vibank.columns.SUMSTATS_ORDER`` plus ``A1_FREQ``). The
-statistics that a format lacks (Z, P, MAF) come from ``vibank.sumstats.qc``.
+field as text, checking required columns, and parsing numbers with the row named on failure.
+No statistics here: ``vibank.sumstats.derive`` derives what a format lacks (Z, P, MAF, N),
+drops unusable rows into the audit and builds the canonical table
+(``vibank.sumstats.read_sumstats_any`` reads and derives).
 
 Roles: SNP CHR POS A1 (effect allele) A2 BETA OR SE Z P LOG10P N N_CASE N_CONTROL A1_FREQ MAF,
 and for some formats REF ALT AX OMITTED ERRCODE TEST. Column names were checked against each
@@ -16,13 +17,13 @@ import logging
 import re
 import warnings
 import zlib
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
 
 from vibank import columns as col
 from vibank.errors import VibankError
-from vibank.sumstats import qc
 
 log = logging.getLogger(__name__)
 
@@ -33,9 +34,6 @@ NA_TOKENS = frozenset({"", ".", "NA", "na", "N/A", "#NA", "NaN", "nan", "NAN", "
 NUMERIC_ROLES = ("POS", "BETA", "OR", "SE", "Z", "P", "LOG10P", "N", "N_CASE", "N_CONTROL",
                  "A1_FREQ", "MAF")
 ROLES = ("SNP", "CHR", "A1", "A2", *NUMERIC_ROLES, "REF", "ALT", "AX", "OMITTED", "ERRCODE", "TEST")
-
-#: the canonical table the readers return
-OUTPUT_COLUMNS = [*col.SUMSTATS_ORDER, col.A1_FREQ]
 
 
 class SumstatsFormat:
@@ -81,13 +79,13 @@ class SumstatsFormat:
         return fields
 
     def prepare(self, raw, fields, numbers):
-        """Format-specific fix-ups before the canonical table is built.
+        """Format-specific fix-ups of the columns handed over.
 
         Returns the text columns by role (may add some, e.g. A2 from plink2's REF/ALT) and a
         boolean mask of rows to leave out silently (rows that are not one variant's additive
-        test, such as covariate rows), with per-row drop reasons ('' to keep) for the audit.
+        test, such as covariate rows).
         """
-        return _texts(raw, fields), np.zeros(len(raw), bool), np.full(len(raw), "", dtype=object)
+        return _texts(raw, fields), np.zeros(len(raw), bool)
 
     def required(self, fields, path):
         """Raise a one-line error naming the first missing required column."""
@@ -122,8 +120,9 @@ class Plink2Format(SumstatsFormat):
     A1 is the tested (effect) allele, which may be REF or ALT. The other allele is AX
     (``cols=+ax``), else OMITTED, else the one of REF/ALT that is not A1; a multi-allelic ALT
     list leaves a ``multiallelic`` code. Logistic output has OR (or BETA with ``cols=+beta``),
-    ``LOG(OR)_SE`` and ``Z_STAT``; linear output has BETA, SE and ``T_STAT``. Rows with an
-    ERRCODE other than ``.`` are dropped; only ADD rows are kept when the file has covariate rows.
+    ``LOG(OR)_SE`` and ``Z_STAT``; linear output has BETA, SE and ``T_STAT``. ERRCODE is handed
+    over (``vibank.sumstats.derive`` drops rows with a code other than ``.``); only ADD rows are
+    kept when the file has covariate rows.
     """
 
     name = "plink2"
@@ -138,15 +137,10 @@ class Plink2Format(SumstatsFormat):
     suffixes = (".glm.linear", ".glm.logistic", ".glm.logistic.hybrid", ".glm.firth")
 
     def prepare(self, raw, fields, numbers):
-        text = _texts(raw, fields)
+        text = _texts(raw, fields, errcode=True)
         if "A2" not in text:
             text["A2"] = _plink2_other_allele(text)
-        skip = _non_additive(text)
-        reasons = np.full(len(raw), "", dtype=object)
-        if "ERRCODE" in text:
-            code = text["ERRCODE"].fillna(".")
-            reasons[(code != ".").to_numpy()] = "errcode"
-        return text, skip, reasons
+        return text, _non_additive(text)
 
 
 def _plink2_other_allele(text):
@@ -186,7 +180,7 @@ class Plink1Format(SumstatsFormat):
 
     def prepare(self, raw, fields, numbers):
         text = _texts(raw, fields)
-        return text, _non_additive(text), np.full(len(raw), "", dtype=object)
+        return text, _non_additive(text)
 
 
 class FastGwaFormat(SumstatsFormat):
@@ -245,7 +239,7 @@ class RegenieFormat(SumstatsFormat):
 
     def prepare(self, raw, fields, numbers):
         text = _texts(raw, fields)
-        return text, _non_additive(text), np.full(len(raw), "", dtype=object)
+        return text, _non_additive(text)
 
 
 class LdscFormat(SumstatsFormat):
@@ -295,8 +289,18 @@ def _closest(header):
     return f"; closest: {name} (missing {', '.join(missing)})"
 
 
-def read_sumstats_any(path, *, format="auto", n=None, column_map=None):
-    """Read summary statistics in any supported format as vibank's canonical table.
+class RawSumstats(NamedTuple):
+    """A summary-statistics file's columns by role, as read (see :func:`read_sumstats_columns`)."""
+
+    #: text roles (SNP CHR A1 A2 ERRCODE ..., stripped, <NA> for an NA token) as "string" and
+    #: ``NUMERIC_ROLES`` as float64 (NaN for an NA token); one row per variant test, index 0..m-1
+    columns: pd.DataFrame
+    #: the format's name (detected when ``format="auto"``)
+    format: str
+
+
+def read_sumstats_columns(path, *, format="auto", column_map=None):
+    """Read a summary-statistics file in any supported format into its columns by role.
 
     Parameters
     ----------
@@ -304,25 +308,20 @@ def read_sumstats_any(path, *, format="auto", n=None, column_map=None):
         ``##`` lines are skipped)
     format : one of ``FORMATS`` (vibank, plink2, plink1, fastgwa, gwas-ssf, saige, regenie, ldsc,
         custom) or ``"auto"`` to detect it from the header
-    n : GWAS sample size for every variant whose row gives none (required when the file has no
-        sample-size column)
     column_map : {role: header name}, overriding the format's names; with ``format="custom"``
         the only column names used
 
     Returns
     -------
-    table : DataFrame with ``OUTPUT_COLUMNS`` (canonical columns plus A1_FREQ, NaN when absent);
-        A1 is the effect allele and Z, BETA refer to it; CHR normalised (``chr1`` -> ``1``,
-        X -> 23); POS nullable (LDSC files have none)
-    audit : DataFrame with ``qc.AUDIT_COLUMNS``: one row per variant dropped while reading
-        (``errcode``, ``missing_value``, ``missing_statistic``) or kept with its p-value
-        clipped (``action = clipped``)
+    RawSumstats : the columns by role (plink2's A2 taken from AX/OMITTED/REF/ALT; rows of tests
+        other than ADD left out) and the format's name; ``vibank.sumstats.derive_values`` turns
+        them into the canonical table
 
     Raises
     ------
     VibankError : one line naming the file and the row or column: missing file, empty file,
         header only, a comma- or semicolon-separated file, a missing required column, a
-        non-numeric value in a numeric column, no sample size
+        non-numeric value in a numeric column
     """
     path = str(path)
     header, skip, sep = _sniff(path)
@@ -342,16 +341,11 @@ def read_sumstats_any(path, *, format="auto", n=None, column_map=None):
     fields = fmt.resolve(list(raw.columns), path)
     fmt.required(fields, path)
     numbers = _parse_numbers(raw, fields, path, first_line=skip + 2)
-    text, leave_out, reasons = fmt.prepare(raw, fields, numbers)
+    text, leave_out = fmt.prepare(raw, fields, numbers)
     if leave_out.any():
         log.info("%s: %d rows of tests other than ADD left out", path, int(leave_out.sum()))
-    table, audit = _assemble(text, numbers, reasons, n=n, path=path)
-    # both keep the file's row positions as index until here
-    audit = audit[~leave_out[audit.index.to_numpy()]].reset_index(drop=True)
-    table = table[~leave_out[table.index.to_numpy()]]
-    log.info("%s (%s): %d variants read, %d dropped, %d p-values clipped", path, name, len(table),
-             int((audit["action"] == "dropped").sum()), int((audit["action"] == "clipped").sum()))
-    return table.reset_index(drop=True), audit
+    columns = pd.DataFrame({**text, **numbers})[~leave_out].reset_index(drop=True)
+    return RawSumstats(columns, name)
 
 
 def _sniff(path):
@@ -459,11 +453,12 @@ def _is_gzip(path):
         return handle.read(2) == b"\x1f\x8b"
 
 
-def _texts(raw, fields):
-    """Text columns by role (stripped, NA tokens as <NA>), for the non-numeric roles."""
+def _texts(raw, fields, errcode=False):
+    """Text columns by role (stripped, NA tokens as <NA>), for the non-numeric roles; ERRCODE
+    only with ``errcode`` (plink2, the one format whose error codes drop rows)."""
     out = {}
     for role, name in fields.items():
-        if role in NUMERIC_ROLES:
+        if role in NUMERIC_ROLES or (role == "ERRCODE" and not errcode):
             continue
         values = raw[name].str.strip()
         out[role] = values.mask(values.isin(NA_TOKENS)).astype("string")
@@ -489,102 +484,6 @@ def _parse_numbers(raw, fields, path, first_line):
     return out
 
 
-def _assemble(text, numbers, reasons, *, n, path):
-    """The canonical table and the reader's audit from the parsed columns."""
-    m = len(reasons)
-    nan = np.full(m, np.nan)
-    get = numbers.get
-    chrom = qc.normalise_chrom(text["CHR"]) if "CHR" in text else \
-        pd.Series(pd.NA, index=range(m), dtype="string")
-    pos = pd.array(np.round(get("POS", nan)), dtype="Float64").astype("Int64")
-    a1 = text["A1"].str.upper()
-    a2 = text["A2"].str.upper() if "A2" in text else \
-        pd.Series(pd.NA, index=a1.index, dtype="string")
-    snp = text.get("SNP")
-    # no ID column, or missing IDs: CHR:POS stands in (matching uses positions then)
-    fallback = chrom.astype(str) + ":" + pd.Series(pos, dtype="string").astype(str)
-    snp = fallback if snp is None else snp.fillna(fallback)
-
-    beta = get("BETA", nan).copy()
-    if "OR" in numbers:
-        odds = numbers["OR"]
-        with np.errstate(divide="ignore", invalid="ignore"):
-            log_or = np.where(odds > 0, np.log(np.where(odds > 0, odds, 1.0)), np.nan)
-        beta = np.where(np.isnan(beta), log_or, beta)
-    se = get("SE", nan)
-    # Z: the file's statistic, else BETA / SE (or log OR / SE), else P with the effect's sign
-    z = get("Z", nan).copy()
-    z = np.where(np.isnan(z), qc.z_from_beta_se(beta, se), z)
-    p, log10p = get("P", nan), get("LOG10P", None)
-    need = np.isnan(z)
-    clipped = np.zeros(m, bool)
-    if need.any() and ("P" in numbers or log10p is not None):
-        sign = np.where(np.isfinite(beta), beta, nan)
-        from_p, clip = qc.z_from_p(p, sign, log10p=log10p)
-        z = np.where(need, from_p, z)
-        clipped = need & clip
-    if log10p is not None:
-        with np.errstate(over="ignore"):
-            p = np.where(np.isnan(p), 10.0 ** -log10p, p)
-    p = np.where(np.isnan(p) & np.isfinite(z), qc.p_from_z(z), p)
-
-    n_values = _sample_size(numbers, n, path, m)
-    freq = get("A1_FREQ", nan)
-    maf = np.where(np.isfinite(freq), qc.maf_from_freq(freq), get("MAF", nan))
-    table = pd.DataFrame({
-        col.CHR: chrom.to_numpy(), col.SNP: snp.to_numpy(), col.POS: pos, col.A1: a1.to_numpy(),
-        col.A2: a2.to_numpy(), col.N: n_values, col.MAF: maf, col.BETA: beta, col.SE: se,
-        col.Z: z, col.P: p, col.A1_FREQ: freq,
-    })
-    for name in (col.CHR, col.SNP, col.A1, col.A2):
-        table[name] = table[name].astype("string")
-
-    reasons = reasons.copy()
-    detail = np.full(m, "", dtype=object)
-    if "ERRCODE" in text:
-        errcode = reasons == "errcode"
-        detail[errcode] = "plink2 ERRCODE " + text["ERRCODE"].fillna("").to_numpy(str)[errcode]
-    ids = text.get("SNP", pd.Series(pd.NA, index=a1.index, dtype="string"))
-    no_id = (ids.isna() & (chrom.isna() | pd.Series(pos).isna())).to_numpy()
-    for mask, why, what in ((no_id, "missing_value", "no variant ID and no CHR:POS"),
-                            (a1.isna().to_numpy(), "missing_value", "no effect allele"),
-                            (np.isnan(n_values), "missing_value", "no sample size"),
-                            (se <= 0, "se_nonpositive", "SE <= 0"),
-                            (np.isnan(z), "missing_statistic",
-                             "no Z, BETA/SE or P with a signed effect")):
-        new = (reasons == "") & mask
-        reasons[new], detail[new] = why, what
-    dropped = reasons != ""
-    kept_clipped = clipped & ~dropped
-    audit = pd.concat([
-        qc.audit_rows(table[dropped], "").assign(reason=reasons[dropped], detail=detail[dropped])
-        .set_axis(np.flatnonzero(dropped)),
-        qc.audit_rows(table[kept_clipped], "p_clipped", f"p <= {qc.P_FLOOR:.3g} clipped to it: "
-                      f"|Z| = {qc.Z_CEILING:.2f}", action="clipped")
-        .set_axis(np.flatnonzero(kept_clipped)),
-    ]).sort_index().astype(qc.AUDIT_COLUMNS)
-    table = table[~dropped].copy()
-    table[col.N] = np.round(table[col.N].to_numpy(float)).astype(np.int64)
-    return table, audit
-
-
-def _sample_size(numbers, n, path, m):
-    """Per-variant N (N, or N_CASE + N_CONTROL); the global ``n`` fills rows without one."""
-    values = numbers.get("N")
-    if values is None and {"N_CASE", "N_CONTROL"} <= set(numbers):
-        values = numbers["N_CASE"] + numbers["N_CONTROL"]
-    if values is None:
-        if n is None:
-            raise VibankError(f"{path}: no sample-size column (N, OBS_CT, NMISS, n); give the "
-                              f"GWAS sample size (n)")
-        values = np.full(m, np.nan)
-    if n is not None:
-        if not n > 0:
-            raise VibankError(f"{path}: the given sample size n = {n} is not positive")
-        values = np.where(np.isnan(values), float(n), values)
-    return values
-
-
 def format_names():
-    """Names accepted by :func:`read_sumstats_any` (besides ``auto``)."""
+    """Names accepted by :func:`read_sumstats_columns` (besides ``auto``)."""
     return list(FORMATS)

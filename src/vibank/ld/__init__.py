@@ -1,25 +1,26 @@
-"""LD matrices: estimators from reference-panel genotypes, the Zarr store, the LDMatrix object."""
+"""LD matrices: estimators from reference-panel genotypes, the Zarr store (``LDMatrix``), and
+``LDRows``, the one form in which the models and kernels read them."""
 
 from vibank.ld.build import build_ld_store
+from vibank.ld.eigenvalues import extremal_eigenvalues, extremal_eigenvalues_csr
 from vibank.ld.estimators import (
     ESTIMATORS,
     LDEstimator,
     SparseLD,
-    SymmetricBand,
     compute_ld,
     ld_scores,
     row_sums_of_squares,
-    symmetric_band,
 )
 from vibank.ld.genotypes import standardise_genotypes
-from vibank.ld.matrix import LDMatrix, extremal_eigenvalues, extremal_eigenvalues_csr
+from vibank.ld.matrix import LDMatrix
+from vibank.ld.rows import LDRows
 
 __all__ = [
     "ESTIMATORS",
     "LDEstimator",
     "LDMatrix",
+    "LDRows",
     "SparseLD",
-    "SymmetricBand",
     "build_ld_store",
     "compute_ld",
     "extremal_eigenvalues",
@@ -27,5 +28,4 @@ __all__ = [
     "ld_scores",
     "row_sums_of_squares",
     "standardise_genotypes",
-    "symmetric_band",
 ]

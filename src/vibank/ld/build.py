@@ -11,7 +11,7 @@ from vibank.io.ld_store import dequantise, quantise, write_ld_store
 from vibank.io.plink import read_bim, read_dosages, read_fam, read_keep
 from vibank.ld.blocks import ends_from_blocks, find_blocks
 from vibank.ld.estimators import LDEstimator, SparseLD, compute_ld, ld_scores, standardise_panel
-from vibank.ld.matrix import extremal_eigenvalues
+from vibank.ld.eigenvalues import extremal_eigenvalues
 from vibank.ld.windows import block_ends, read_blocks, window_ends
 
 log = logging.getLogger(__name__)

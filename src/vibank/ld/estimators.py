@@ -25,7 +25,6 @@ import numpy as np
 
 from vibank.errors import VibankError
 from vibank.ld.genotypes import standardise_genotypes
-from vibank.ld.windows import window_ends
 
 log = logging.getLogger(__name__)
 
@@ -278,55 +277,3 @@ def ld_scores(ld, *, n_ref=None, bias_corrected=False):
         for j in np.flatnonzero(lengths):
             col_sums[j + 1:j + 1 + lengths[j]] += r2[ld.indptr[j]:ld.indptr[j + 1]]
     return 1.0 + upper + col_sums
-
-
-@dataclass
-class SymmetricBand:
-    """The full symmetric R in band rows, for the E-step: row j holds columns
-    ``first[j] .. first[j] + (indptr[j+1] - indptr[j]) - 1`` contiguously, its own diagonal
-    entry stored as 0 (R without its diagonal). No column indices: 2 bytes per int16 value.
-    """
-
-    data: np.ndarray
-    indptr: np.ndarray
-    first: np.ndarray
-    n_variants: int
-
-    def to_scipy(self):
-        """R without its diagonal as scipy CSR (explicit zeros dropped)."""
-        import scipy.sparse as sp
-
-        m = self.n_variants
-        lengths = np.diff(self.indptr)
-        rows = np.repeat(np.arange(m), lengths)
-        cols = np.arange(len(self.data)) - np.repeat(self.indptr[:-1], lengths) + self.first[rows]
-        # copies: eliminate_zeros compacts data and indptr in place, which would corrupt the band
-        out = sp.csr_matrix((self.data.copy(), cols, self.indptr.copy()), shape=(m, m))
-        out.eliminate_zeros()
-        return out
-
-
-def symmetric_band(upper):
-    """Symmetric band rows from a banded strict upper triangle (``SparseLD`` with no indices).
-
-    Requires non-decreasing row ends (true of windowed, block and sample LD). Returns None when
-    ``upper`` is not banded.
-    """
-    if upper.indices is not None:
-        return None
-    m = upper.n_variants
-    lengths = np.diff(upper.indptr)
-    ends = np.arange(m) + lengths + 1  # exclusive end of each row's band (upper part)
-    if np.any(np.diff(ends) < 0):
-        return None
-    # first column of row j = first row k whose band reaches j (k <= j)
-    first = np.searchsorted(ends, np.arange(m), side="right")
-    first = np.minimum(first, np.arange(m))
-    sym_len = ends - first
-    indptr = np.zeros(m + 1, dtype=np.int64)
-    np.cumsum(sym_len, out=indptr[1:])
-    data = np.zeros(indptr[-1], dtype=upper.data.dtype)
-    rows, cols = upper.rows(), upper.columns()
-    data[indptr[rows] + (cols - first[rows])] = upper.data  # R_jk in row j
-    data[indptr[cols] + (rows - first[cols])] = upper.data  # R_kj in row k
-    return SymmetricBand(data, indptr, first.astype(np.int64), m)

@@ -8,10 +8,9 @@ variant table and the estimator's attributes.
 import numpy as np
 
 from vibank.io.ld_store import dequantise, open_ld_store, read_ld_arrays, read_ld_variants
+from vibank.ld.eigenvalues import extremal_eigenvalues
 from vibank.ld.estimators import SparseLD
-
-#: blocks up to this many variants get exact dense eigenvalues
-DENSE_EIGEN_MAX = 2000
+from vibank.ld.rows import LDRows, reindex_blocks
 
 
 class LDMatrix:
@@ -87,6 +86,23 @@ class LDMatrix:
         ld = SparseLD(data, indptr, indices, self.n_stored)
         return ld if self._mask is None else _apply_mask(ld, self._mask)
 
+    def rows(self, keep=None):
+        """The LD of the kept variants as the models read it: :class:`~vibank.ld.rows.LDRows`
+        with the stored values (int8/int16 stay quantised, ``scale`` turns them into
+        correlations), band rows for banded stores, and the store's eigenvalue blocks in the
+        kept variants' indices.
+
+        Parameters
+        ----------
+        keep : boolean array over the stored variants, or a collection of SNP IDs (as
+            :meth:`set_mask`, which it calls); default: the current mask
+        """
+        if keep is not None:
+            self.set_mask(keep)
+        blocks = reindex_blocks(self.attrs.get("eigenvalues"), self.mask)
+        return LDRows.from_upper(self.load(keep_quantised=True),
+                                 scale=1.0 / self.attrs["quantisation_scale"], eigenvalues=blocks)
+
     def to_csr(self, *, dtype=np.float32, symmetric=False):
         """The (masked) matrix as scipy CSR: strict upper triangle, or symmetric with unit diagonal."""
         return self.load(dtype=dtype).to_scipy(symmetric=symmetric)
@@ -115,45 +131,3 @@ def _apply_mask(ld, keep):
     np.cumsum(counts, out=indptr[1:])
     indices = None if ld.indices is None else new_index[cols[kept]].astype(np.int32)
     return SparseLD(ld.data[kept], indptr, indices, m)
-
-
-def extremal_eigenvalues(ld, blocks=None):
-    """Smallest and largest eigenvalue of each diagonal block of the symmetric R.
-
-    Parameters
-    ----------
-    ld : SparseLD (strict upper triangle)
-    blocks : list of (start, stop) variant ranges; default consecutive blocks of at most
-        ``DENSE_EIGEN_MAX`` variants (exact dense eigenvalues); larger blocks use ARPACK
-
-    Returns
-    -------
-    list of dicts {start, stop, min, max}
-    """
-    return extremal_eigenvalues_csr(ld.to_scipy(symmetric=True), blocks)
-
-
-def extremal_eigenvalues_csr(full, blocks=None):
-    """:func:`extremal_eigenvalues` of a symmetric scipy matrix (diagonal included)."""
-    import scipy.sparse as sp
-    from scipy.sparse.linalg import eigsh
-    from threadpoolctl import threadpool_limits
-
-    full = sp.csr_matrix(full, dtype=np.float64)
-    m = full.shape[0]
-    blocks = blocks or [(a, min(a + DENSE_EIGEN_MAX, m)) for a in range(0, m, DENSE_EIGEN_MAX)]
-    out = []
-    for start, stop in blocks:
-        sub = full[start:stop, start:stop]
-        if stop - start <= DENSE_EIGEN_MAX:
-            with threadpool_limits(limits=1, user_api="blas"):  # same result for any thread count
-                values = np.linalg.eigvalsh(sub.toarray())
-            low, high = values[0], values[-1]
-        else:
-            # the largest eigenvalue converges fast; the smallest is found as the largest of
-            # (high I - R), which ARPACK handles far better than which="SA"
-            high = eigsh(sub, k=1, which="LA", return_eigenvectors=False, tol=1e-6)[0]
-            shifted = sp.identity(stop - start, format="csr") * high - sub
-            low = high - eigsh(shifted, k=1, which="LA", return_eigenvectors=False, tol=1e-4)[0]
-        out.append({"start": int(start), "stop": int(stop), "min": float(low), "max": float(high)})
-    return out

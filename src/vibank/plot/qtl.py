@@ -1,4 +1,4 @@
-"""Figures of the pQTL pipeline, drawn from the tables of :mod:`vibank.qtl_pipelines`
+"""Figures of the pQTL pipeline, drawn from the tables of :mod:`vibank.stages.qtl`
 (hotspots.tsv, associations.tsv.gz, runtime.tsv; columns in docs/formats.md).
 
 Each function takes table paths or DataFrames and an output stem, writes ``<stem>.png`` and

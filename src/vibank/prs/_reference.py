@@ -13,22 +13,18 @@ def _coordinate(j, r, log_null, var_mu, log_prior, gamma, mu):
     return float(g @ m_j)
 
 
-def _apply(j, step, ld_data, ld_indices, ld_first, ld_indptr, ld_scale, q):
-    """q_k += R_kj step for the neighbours k of variant j (band rows or CSR)."""
-    lo, hi = ld_indptr[j], ld_indptr[j + 1]
-    change = ld_data[lo:hi].astype(np.float64) * ld_scale * step
-    if len(ld_first) > 0:
-        q[ld_first[j]:ld_first[j] + hi - lo] += change
-    else:
-        q[ld_indices[lo:hi]] += change
+def _apply(j, step, ld, q):
+    """q_k += R_kj step for the neighbours k of variant j (either layout, through LDRows)."""
+    columns, values = ld.row(j)
+    q[columns] += values * ld.scale * step
 
 
-def e_step(ld_data, ld_indices, ld_first, ld_indptr, ld_scale, segments, std_beta, n_per_variant,
-           var_mu, log_prior, log_null, gamma, mu, eta, q, sigma2_eps, tiny=1e-280, *,
-           pending=None, lazy_tol=0.0):
+def e_step(ld, std_beta, n_per_variant, var_mu, log_prior, log_null, gamma, mu, eta, q,
+           sigma2_eps, n_threads=1, pending=None, lazy_tol=0.0, *, tiny=1e-280):
     """NumPy twin of ``_kernels._e_step.e_step``: one sweep in variant order (the segments are
     independent, so visiting them in order gives the kernel's result), in place; max |delta eta|.
-    CSR when ``ld_first`` is empty, band rows otherwise. With ``lazy_tol > 0`` a variant's change
+    ``ld`` an ``LDRows``; the kernel's arguments in its order (``n_threads`` has no effect
+    here). With ``lazy_tol > 0`` a variant's change
     waits in ``pending`` until |pending_j| reaches ``lazy_tol`` (then q = R (eta - pending))."""
     max_delta = 0.0
     for j in range(len(std_beta)):
@@ -46,16 +42,16 @@ def e_step(ld_data, ld_indices, ld_first, ld_indptr, ld_scale, segments, std_bet
                 pending[j] = step
                 continue
             pending[j] = 0.0
-        _apply(j, step, ld_data, ld_indices, ld_first, ld_indptr, ld_scale, q)
+        _apply(j, step, ld, q)
     return max_delta
 
 
-def flush(ld_data, ld_indices, ld_first, ld_indptr, ld_scale, segments, pending, q):
+def flush(ld, pending, q):
     """NumPy twin of ``_kernels._e_step.flush``: q += R pending, pending = 0; returns how many
     variants had a pending change."""
     changed = np.flatnonzero(pending)
     for j in changed:
-        _apply(j, float(pending[j]), ld_data, ld_indices, ld_first, ld_indptr, ld_scale, q)
+        _apply(j, float(pending[j]), ld, q)
         pending[j] = 0.0
     return len(changed)
 

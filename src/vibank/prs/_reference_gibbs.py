@@ -9,14 +9,14 @@ import math
 
 import numpy as np
 
+from vibank.ld import LDRows
 
-def gibbs_sweep(ld_data, ld_indices, ld_first, ld_indptr, ld_scale, segments, std_beta,
-                n_per_variant, var_mu, log_prior_odds, uniform, normal, beta, included, q,
-                sigma2_eps):
+
+def gibbs_sweep(ld, std_beta, n_per_variant, var_mu, log_prior_odds, uniform, normal, beta,
+                included, q, sigma2_eps):
     """NumPy twin of ``_kernels._gibbs.gibbs_sweep``: one sweep in variant order (segments are
     independent, so visiting them in order gives the kernel's result), in place; returns the
-    number of included variants. CSR when ``ld_first`` is empty, band rows otherwise."""
-    band = len(ld_first) > 0
+    number of included variants. ``ld`` an ``LDRows``."""
     for j in range(len(std_beta)):
         v = float(var_mu[j])
         mu = v * float(n_per_variant[j]) * (float(std_beta[j]) - float(q[j])) / sigma2_eps
@@ -33,12 +33,8 @@ def gibbs_sweep(ld_data, ld_indices, ld_first, ld_indptr, ld_scale, segments, st
         beta[j] = beta_new
         if delta == 0.0:
             continue
-        lo, hi = ld_indptr[j], ld_indptr[j + 1]
-        step = ld_data[lo:hi].astype(np.float64) * (delta * ld_scale)
-        if band:
-            q[ld_first[j]:ld_first[j] + hi - lo] += step
-        else:
-            q[ld_indices[lo:hi]] += step
+        columns, values = ld.row(j)
+        q[columns] += values * (delta * ld.scale)
     return int(np.sum(included))
 
 
@@ -61,15 +57,13 @@ def gibbs_chain(r, std_beta, n_per_variant, *, pi, sigma2_beta, sigma2_eps, n_sw
     var_mu = sigma2_eps / (n + sigma2_eps / sigma2_beta)
     log_prior_odds = math.log(pi) - math.log1p(-pi) + 0.5 * np.log(var_mu / sigma2_beta)
     # every entry of the dense off-diagonal R as one CSR row per variant
-    indptr = np.arange(0, m * m + 1, m, dtype=np.int64)
-    data, indices = off.ravel(), np.tile(np.arange(m), m)
+    ld = LDRows(off.ravel(), np.arange(0, m * m + 1, m), m, indices=np.tile(np.arange(m), m))
     beta, included, q = np.zeros(m), np.zeros(m, dtype=np.uint8), np.zeros(m)
     rng = np.random.default_rng(seed)
     betas, inclusions = np.empty((n_sweeps, m)), np.empty((n_sweeps, m), dtype=np.uint8)
     for sweep in range(n_sweeps):
         uniform, normal = draws(rng, m)
-        gibbs_sweep(data, indices, np.empty(0, dtype=np.int64), indptr, 1.0,
-                    np.array([0, m]), np.asarray(std_beta, dtype=np.float64), n, var_mu,
+        gibbs_sweep(ld, np.asarray(std_beta, dtype=np.float64), n, var_mu,
                     log_prior_odds, uniform, normal, beta, included, q, sigma2_eps)
         betas[sweep], inclusions[sweep] = beta, included
     return betas, inclusions

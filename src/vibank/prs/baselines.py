@@ -7,9 +7,9 @@
   ``_kernels._gibbs`` (NumPy twin in ``_reference_gibbs.py``).
 - :func:`clump_and_threshold`: C+T by LD clumping in plink, then p-value thresholds.
 
-The first two take std_beta b, N_j and R without its diagonal (``vibank.ld.SymmetricBand`` band
-rows or a scipy sparse matrix, int8/int16 values scaled by ``ld_scale``) and return effects on
-the standardised scale, as VIPRS does; grids over (pi, h2) are run by ``vibank.prs.tuning``.
+The first two take std_beta b, N_j and R without its diagonal (a ``vibank.ld.LDRows``, or what
+``LDRows.of`` accepts) and return effects on the standardised scale, as VIPRS does; grids over
+(pi, h2) are run by ``vibank.prs.tuning``.
 """
 
 import logging
@@ -17,35 +17,30 @@ import math
 import shutil
 import subprocess
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import scipy.sparse as sp
 from scipy.sparse.linalg import LinearOperator, cg
 from threadpoolctl import threadpool_limits
 
 from vibank import columns as col
 from vibank.errors import VibankError
 from vibank.genotypes._plink2 import run_plink2
-from vibank.ld import SymmetricBand
+from vibank.ld import LDRows
 from vibank.prs._kernels import _gibbs
-from vibank.prs.model import FitResult, independent_segments
+from vibank.prs.model import FitResult
 
 log = logging.getLogger(__name__)
 
 #: p-value thresholds of C+T (section 10)
 P_THRESHOLDS = (5e-8, 1e-6, 1e-4, 1e-3, 0.01, 0.05, 0.1, 0.5, 1.0)
-LD_DTYPES = ("int8", "int16", "float32", "float64")
-
-
-def _n_variants(ld):
-    return ld.n_variants if isinstance(ld, SymmetricBand) else ld.shape[0]
 
 
 def _check_inputs(std_beta, n_per_variant, ld):
     b = np.asarray(std_beta, dtype=np.float64)
-    m = _n_variants(ld)
+    m = ld.n_variants
     if b.ndim != 1 or len(b) != m:
         raise ValueError(f"LD has {m} variants but std_beta has shape {b.shape}")
     n = np.broadcast_to(np.asarray(n_per_variant, dtype=np.float64), b.shape)
@@ -55,24 +50,15 @@ def _check_inputs(std_beta, n_per_variant, ld):
 
 
 # -- LDpred-inf ------------------------------------------------------------------------------
-def offdiagonal_csr(ld, ld_scale=1.0):
-    """R without its diagonal as float64 scipy CSR (correlations: stored values x ld_scale)."""
-    csr = ld.to_scipy() if isinstance(ld, SymmetricBand) else sp.csr_matrix(ld)
-    csr = csr.astype(np.float64)  # a copy, so scaling in place leaves the caller's LD alone
-    csr.data *= ld_scale
-    return csr
-
-
-def ldpred_inf(std_beta, n_per_variant, ld, *, h2, ld_scale=1.0, tol=1e-8, max_iter=None):
+def ldpred_inf(std_beta, n_per_variant, ld, *, h2, tol=1e-8, max_iter=None):
     """LDpred-inf posterior mean eta = (R + M / (N h2) I)^-1 b by conjugate gradients.
 
     Parameters
     ----------
     std_beta : (M,) standardised marginal effects b
     n_per_variant : (M,) or scalar N_j; N is their median
-    ld : R without its diagonal, ``SymmetricBand`` or scipy sparse
+    ld : R without its diagonal, ``LDRows`` (or what ``LDRows.of`` accepts)
     h2 : float, or a sequence of values (one solve each, each warm-started from the last)
-    ld_scale : factor turning stored LD values into correlations
     tol : relative residual ||(R + lambda I) eta - b|| / ||b|| at which CG stops (section 10)
     max_iter : CG iterations before giving up (default 10 M)
 
@@ -89,12 +75,13 @@ def ldpred_inf(std_beta, n_per_variant, ld, *, h2, ld_scale=1.0, tol=1e-8, max_i
     ----------
     Vilhjalmsson et al. (2015) AJHG 97:576, eq. 5 (the infinitesimal posterior mean).
     """
+    ld = LDRows.of(ld)
     b, n = _check_inputs(std_beta, n_per_variant, ld)
     h2s = np.atleast_1d(np.asarray(h2, dtype=np.float64))
     if h2s.ndim != 1 or not np.all((h2s > 0) & np.isfinite(h2s)):
         raise ValueError("h2 must be positive")
     m, n_median = len(b), float(np.median(n))
-    off = offdiagonal_csr(ld, ld_scale)
+    off = ld.to_csr()
     etas, x0 = [], None
     for value in h2s:
         diagonal = 1.0 + m / (n_median * value)  # R_jj = 1 plus the infinitesimal ridge
@@ -189,18 +176,16 @@ class GibbsSpikeSlab:
             raise ValueError("dtype must be numpy.float32 or numpy.float64")
         return float(self.pi), float(s2b), float(s2e)
 
-    def fit(self, std_beta, n_per_variant, ld, *, ld_scale=1.0, segments=None,
-            label="chromosome"):
+    def fit(self, std_beta, n_per_variant, ld, *, label="chromosome"):
         """Run n_burnin + n_samples sweeps from beta = 0 and average the kept ones.
 
         Parameters
         ----------
         std_beta : (M,) standardised marginal effects b_j
         n_per_variant : (M,) or scalar N_j
-        ld : R without its diagonal: ``SymmetricBand`` or scipy sparse, values as stored
-            (int8/int16/float32/float64, never copied, so repeated fits on one LD are cheap)
-        ld_scale : factor turning stored LD values into correlations
-        segments : ``independent_segments(ld)`` if already computed (saves its cost per fit)
+        ld : R without its diagonal, ``LDRows`` (or what ``LDRows.of`` accepts): its values as
+            stored, never copied, and its segments computed once, so repeated fits on one LD
+            are cheap
         label : name of the data in messages
 
         Returns
@@ -213,23 +198,14 @@ class GibbsSpikeSlab:
         LD is not positive semi-definite or does not match the summary statistics).
         """
         t0 = time.perf_counter()
-        band = isinstance(ld, SymmetricBand)
-        if not band:
-            ld = sp.csr_matrix(ld)
+        ld = LDRows.of(ld)
         b, n = _check_inputs(std_beta, n_per_variant, ld)
         m = len(b)
         pi, s2b, s2e = self._hyperparameters(m)
-        if np.asarray(ld.data).dtype.name not in LD_DTYPES:
-            raise ValueError(f"LD values must be one of {LD_DTYPES}, not {ld.data.dtype}")
-        self.segments_ = (independent_segments(ld) if segments is None
-                          else np.asarray(segments, dtype=np.int64))
+        self.segments_ = ld.segments
         dtype = np.dtype(self.dtype)
         var_mu = s2e / (n + s2e / s2b)
         log_prior_odds = math.log(pi) - math.log1p(-pi) + 0.5 * np.log(var_mu / s2b)
-        rows = (np.ascontiguousarray(ld.data),
-                np.empty(0, dtype=np.int32) if band else ld.indices,
-                np.asarray(ld.first, dtype=np.int64) if band else np.empty(0, dtype=np.int64),
-                np.asarray(ld.indptr, dtype=np.int64), float(ld_scale), self.segments_)
         fixed = [np.ascontiguousarray(a, dtype=dtype) for a in (b, n, var_mu, log_prior_odds)]
         beta, included, q = np.zeros(m, dtype), np.zeros(m, np.uint8), np.zeros(m, dtype)
         rng = np.random.default_rng(self.seed)
@@ -238,7 +214,7 @@ class GibbsSpikeSlab:
         with threadpool_limits(limits=1, user_api="blas"):  # the loop's dot products are short
             for sweep in range(total):
                 uniform, normal = rng.random(m), rng.standard_normal(m)
-                n_included = _gibbs.gibbs_sweep(*rows, *fixed, uniform, normal, beta, included, q,
+                n_included = _gibbs.gibbs_sweep(ld, *fixed, uniform, normal, beta, included, q,
                                                 s2e, self.n_threads)
                 sample = beta.astype(np.float64)
                 with np.errstate(over="ignore", invalid="ignore"):  # a runaway chain: below
@@ -270,20 +246,57 @@ class GibbsSpikeSlab:
         return self
 
 
-def gibbs_fit_point(std_beta, n_per_variant, ld, *, ld_scale=1.0, **model_params):
+def gibbs_fit_point(std_beta, n_per_variant, ld, **model_params):
     """``fit_point`` callback for ``vibank.prs.tuning``: one :class:`GibbsSpikeSlab` per grid
     point (``{"pi", "sigma2_beta", "sigma2_eps"}`` from ``hyperparameter_grid(pi, h2, ...)``, or
     ``{"pi", "h2"}``); ``model_params`` (n_burnin, n_samples, seed, n_threads) go to every
-    model. The LD segments are computed once for the whole grid."""
-    if not isinstance(ld, SymmetricBand):
-        ld = sp.csr_matrix(ld)
-    segments = independent_segments(ld)
+    model. The LD (its segments computed once) serves the whole grid.
 
-    def fit_point(params):
-        model = GibbsSpikeSlab(**{**model_params, **params})
-        return model.fit(std_beta, n_per_variant, ld, ld_scale=ld_scale, segments=segments)
+    Lists (one item per chromosome): with the hyperparameters fixed the chromosomes are
+    independent, so each is sampled on its own, with its share m_c / M of a point's ``h2``,
+    and the fit is a :class:`GibbsGenome` of their concatenated posteriors."""
+    if not isinstance(ld, (list, tuple)):
+        ld = LDRows.of(ld)
 
-    return fit_point
+        def fit_point(params):
+            model = GibbsSpikeSlab(**{**model_params, **params})
+            return model.fit(std_beta, n_per_variant, ld)
+
+        return fit_point
+    parts = [gibbs_fit_point(b, n, one, **model_params)
+             for b, n, one in zip(std_beta, n_per_variant, ld, strict=True)]
+    shares = [len(b) / sum(map(len, std_beta)) for b in std_beta]
+
+    def fit_genome(params):
+        return GibbsGenome([fit(_h2_share(params, share)) for fit, share in zip(parts, shares)])
+
+    return fit_genome
+
+
+def _h2_share(params, share):
+    return {**params, "h2": params["h2"] * share} if "h2" in params else dict(params)
+
+
+class GibbsGenome:
+    """Gibbs fits of several chromosomes with the same hyperparameters, read as one model:
+    ``eta_``, ``pip_``, ``var_beta_`` concatenated, ``h2_`` their sum, ``result_`` the sweeps
+    and the total time."""
+
+    def __init__(self, fits):
+        self.fits_ = fits
+        self.eta_, self.pip_, self.var_beta_ = (
+            np.concatenate([getattr(f, name) for f in fits]) for name in ("eta_", "pip_", "var_beta_"))
+        self.h2_ = float(sum(f.h2_ for f in fits))
+        self.result_ = FitResult(True, "completed", fits[0].result_.n_iter, math.nan,
+                                 sum(f.result_.seconds for f in fits), [])
+
+
+def ldpred_inf_genome(std_beta, n_per_variant, ld, *, h2, **options):
+    """:func:`ldpred_inf` of each chromosome with its share m_c / M of the genome's ``h2`` (so
+    every chromosome keeps the genome's shrinkage M / (N h2)), concatenated."""
+    m_total = sum(len(b) for b in std_beta)
+    return np.concatenate([ldpred_inf(b, n, one, h2=h2 * len(b) / m_total, **options)
+                           for b, n, one in zip(std_beta, n_per_variant, ld, strict=True)])
 
 
 # -- C+T -------------------------------------------------------------------------------------
@@ -401,3 +414,70 @@ def clump_and_threshold(sumstats, bfile, *, out_prefix, r2=0.1, kb=250,
              ", ".join(f"p<={t:g}: {int((result[threshold_column(t)] != 0).sum())}"
                        for t in thresholds))
     return result
+
+
+def select_threshold(table, allele_frequency, score, p_thresholds=P_THRESHOLDS):
+    """The C+T score of each p threshold on the standardised scale of the fits (per-allele
+    effects of A1 times sqrt(2 p (1 - p))), ranked by ``score(eta)`` (higher is better).
+
+    Returns
+    -------
+    rows : DataFrame with p_threshold, n_variants, metric (one row per threshold)
+    best : the chosen threshold (the first of the highest metric)
+    eta : (M,) its standardised effects
+    """
+    p = np.asarray(allele_frequency, dtype=float)
+    sd = np.sqrt(2 * p * (1 - p))
+    candidates = {t: table[threshold_column(t)].to_numpy(float) * sd for t in p_thresholds}
+    rows = pd.DataFrame([{"p_threshold": t, "n_variants": int((eta != 0).sum()),
+                          "metric": score(eta)} for t, eta in candidates.items()])
+    best = float(rows["p_threshold"].iloc[int(np.argmax(rows["metric"].to_numpy()))])
+    return rows, best, candidates[best]
+
+
+# -- the baselines as the fit stage runs them ------------------------------------------------
+@dataclass
+class BaselineFit:
+    """A baseline chosen on a validation score: ``table`` (one row per grid point or threshold,
+    as grid.tsv holds it), ``chosen`` (the point) and ``posterior`` (eta, pip, var_beta over
+    all variants; var_beta NaN where the method has none)."""
+
+    table: pd.DataFrame
+    chosen: dict
+    posterior: dict
+
+
+def fit_ldpred_inf(std_beta, n_per_variant, ld, *, h2, score):
+    """LDpred-inf over the chromosomes (lists, :func:`ldpred_inf_genome`) at the given h2;
+    ``score(eta)`` is reported in the table. PIP 1 for every variant."""
+    eta = ldpred_inf_genome(std_beta, n_per_variant, ld, h2=h2)
+    return BaselineFit(pd.DataFrame([{"h2": h2, "metric": score(eta)}]), {"h2": h2},
+                       {"eta": eta, "pip": np.ones(len(eta)), "var_beta": np.full(len(eta), np.nan)})
+
+
+def fit_gibbs_grid(std_beta, n_per_variant, ld, *, h2, score, grid_size=30,
+                   h2_multipliers=(1.0,), n_burnin=100, n_samples=500, seed=0, n_jobs=1):
+    """The Gibbs sampler over the pi grid of GS (``tuning.pi_grid(M, grid_size)``) crossed with
+    h2 x ``h2_multipliers``, chromosomes (lists) sampled separately with their h2 shares
+    (:func:`gibbs_fit_point`), the best point on ``score(eta)`` (``tuning.grid_search``; a
+    diverged chain is reported as failed and never chosen)."""
+    from vibank.prs import tuning
+
+    points = [{"pi": float(p), "h2": float(h2 * k)}
+              for p in tuning.pi_grid(sum(len(b) for b in std_beta), grid_size)
+              for k in h2_multipliers]
+    fit_point = gibbs_fit_point(std_beta, n_per_variant, ld, seed=seed, n_burnin=n_burnin,
+                                n_samples=n_samples)
+    result = tuning.grid_search(points, fit_point, lambda model: score(model.eta_), n_jobs=n_jobs)
+    model = result.best_model
+    return BaselineFit(result.table[["pi", "h2", "metric", "stop_reason"]], result.best_params,
+                       {"eta": model.eta_, "pip": model.pip_, "var_beta": model.var_beta_})
+
+
+def fit_ct(clumped, allele_frequency, score, p_thresholds=P_THRESHOLDS):
+    """C+T's best p threshold (:func:`select_threshold`) on the table of
+    :func:`clump_and_threshold`; PIP 1 for the variants in the score."""
+    table, best, eta = select_threshold(clumped, allele_frequency, score, p_thresholds)
+    return BaselineFit(table, {"p_threshold": best},
+                       {"eta": eta, "pip": (eta != 0).astype(float),
+                        "var_beta": np.full(len(eta), np.nan)})

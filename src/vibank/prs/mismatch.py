@@ -22,10 +22,10 @@ A variant with a flipped sign or a wrong allele shows as a large T_i, as does
 one whose GWAS sample's LD differs from the panel's. Averaging T_ij over correlated neighbours
 makes the chi2_1 reference conservative.
 
-Works on the LD rows the fits use: :class:`vibank.ld.SymmetricBand` (band rows, own diagonal
-stored as 0), a symmetric scipy CSR (``vibank.prs.symmetric_offdiagonal``, with or without its
-diagonal), or a :class:`vibank.ld.SparseLD` strict upper triangle. All in NumPy; a round costs
-O(M G) (rejection sampling of the neighbours), not O(nnz).
+Works on the LD rows the fits use, :class:`vibank.ld.LDRows` (or what ``LDRows.of`` accepts: a
+strict upper triangle, a symmetric scipy matrix with or without its diagonal), through its row
+access (``at``, ``entries_of``). All in NumPy; a round costs O(M G) (rejection sampling of the
+neighbours), not O(nnz).
 """
 
 import logging
@@ -33,9 +33,9 @@ from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
-from scipy import sparse, special
+from scipy import special
 
-from vibank.ld import SparseLD, SymmetricBand
+from vibank.ld import LDRows
 
 log = logging.getLogger(__name__)
 
@@ -49,19 +49,18 @@ class MismatchResult(NamedTuple):
 
 
 def mismatch_filter(z, ld, *, n_neighbours=100, r_max=0.99, alpha=0.05, max_rounds=10, seed=0,
-                    scale=1.0, removal="local", snps=None):
+                    removal="local", snps=None):
     """Remove variants whose z-score disagrees with the LD of their neighbours (section 9).
 
     Parameters
     ----------
     z : (M,) z-scores, signed for the LD's A1, in the LD's variant order
-    ld : SymmetricBand, symmetric scipy sparse matrix, or SparseLD (strict upper triangle)
+    ld : LDRows (or what ``LDRows.of`` accepts), with its scale
     n_neighbours : G, neighbours drawn per variant (with replacement)
     r_max : neighbours with |R_ij| above this are not drawn
     alpha : family-wise level; the threshold is alpha / M with M the variants still in
     max_rounds : maximum test-and-remove rounds
     seed : seed of the neighbour draws (same seed, same result)
-    scale : multiplies stored values to give correlations (1 / quantisation scale)
     removal : ``"local"`` removes per round the flagged variants with the largest T among the
         flagged variants of their LD row; ``"all"`` removes every flagged variant (section 9)
     snps : optional variant IDs, copied into ``removed``
@@ -71,9 +70,9 @@ def mismatch_filter(z, ld, *, n_neighbours=100, r_max=0.99, alpha=0.05, max_roun
     MismatchResult (keep, removed, rounds)
     """
     z = np.asarray(z, dtype=np.float64)
-    rows = _LDRows.of(ld, scale)
-    if z.shape != (rows.n,):
-        raise ValueError(f"z has shape {z.shape}, the LD has {rows.n} variants")
+    rows = LDRows.of(ld)
+    if z.shape != (rows.n_variants,):
+        raise ValueError(f"z has shape {z.shape}, the LD has {rows.n_variants} variants")
     if not np.isfinite(z).all():
         raise ValueError("z has non-finite values; harmonise the summary statistics first")
     if n_neighbours < 1 or not 0 < r_max < 1 or max_rounds < 1:
@@ -81,7 +80,7 @@ def mismatch_filter(z, ld, *, n_neighbours=100, r_max=0.99, alpha=0.05, max_roun
     if removal not in ("local", "all"):
         raise ValueError(f"removal must be 'local' or 'all', not {removal!r}")
     rng = np.random.default_rng(seed)
-    keep = np.ones(rows.n, bool)
+    keep = np.ones(rows.n_variants, bool)
     removed = []
     rounds = 0
     for rounds in range(1, max_rounds + 1):
@@ -109,7 +108,7 @@ def neighbour_statistic(z, rows, keep, *, n_neighbours=100, r_max=0.99, rng=None
     """T_i = mean over G sampled neighbours of (z_i - R_ij z_j)^2 / (1 - R_ij^2).
 
     Only variants and neighbours with ``keep`` take part; T_i is NaN for a dropped variant or one
-    with no eligible neighbour. ``rows`` is an :class:`_LDRows` (see :meth:`_LDRows.of`).
+    with no eligible neighbour. ``rows`` is an :class:`~vibank.ld.LDRows`.
 
     Draws are uniform over a row's eligible entries by rejection: an offset uniform over all
     its stored entries is redrawn while it lands on an ineligible one (zero, |R| > r_max, the
@@ -118,7 +117,7 @@ def neighbour_statistic(z, rows, keep, *, n_neighbours=100, r_max=0.99, rng=None
     compressed eligible entries.
     """
     rng = np.random.default_rng(rng)
-    t = np.full(rows.n, np.nan)
+    t = np.full(rows.n_variants, np.nan)
     lengths = np.diff(rows.indptr)
     tested = np.flatnonzero(keep & (lengths > 0))
     if not len(tested):
@@ -141,8 +140,8 @@ def neighbour_statistic(z, rows, keep, *, n_neighbours=100, r_max=0.99, rng=None
     if len(todo):
         filled[todo] = _sample_exact(todo, owner, col, r, rows, keep, r_max, rng)
     terms = np.where(filled, (z[owner] - r * z[col]) ** 2 / (1 - r * r), 0.0)
-    counts = np.bincount(owner, weights=filled, minlength=rows.n)[tested]
-    sums = np.bincount(owner, weights=terms, minlength=rows.n)[tested]
+    counts = np.bincount(owner, weights=filled, minlength=rows.n_variants)[tested]
+    sums = np.bincount(owner, weights=terms, minlength=rows.n_variants)[tested]
     with np.errstate(invalid="ignore"):
         t[tested] = np.where(counts > 0, sums / counts, np.nan)
     return t
@@ -169,59 +168,13 @@ def _sample_exact(todo, owner, col, r, rows, keep, r_max, rng):
 
 def _flagged_neighbour_larger(t, flagged, rows):
     """True for flagged variants with a flagged LD neighbour of larger T (ties: lower index)."""
-    out = np.zeros(rows.n, bool)
+    out = np.zeros(rows.n_variants, bool)
     i, j, v = rows.entries_of(np.flatnonzero(flagged))
     both = (v != 0) & flagged[j] & (j != i)
     i, j = i[both], j[both]
     beaten = (t[j] > t[i]) | ((t[j] == t[i]) & (j < i))
     out[i[beaten]] = True
     return out
-
-
-class _LDRows:
-    """Row access to a symmetric LD matrix without its diagonal.
-
-    ``indptr`` delimits each row's stored values; :meth:`at` reads single entries and
-    :meth:`entries_of` whole rows, with columns and correlations (float64, scale applied).
-    """
-
-    def __init__(self, n, indptr, data, scale, *, indices=None, first=None):
-        self.n, self.indptr, self.data, self.scale = n, np.asarray(indptr, np.int64), data, scale
-        self.indices, self.first = indices, first
-
-    @classmethod
-    def of(cls, ld, scale=1.0):
-        if isinstance(ld, SymmetricBand):
-            first = np.asarray(ld.first, np.int64)
-            return cls(ld.n_variants, ld.indptr, ld.data, scale, first=first)
-        if isinstance(ld, SparseLD):
-            upper = ld.to_scipy()
-            ld = upper + upper.T
-        if sparse.issparse(ld):
-            full = sparse.csr_matrix(ld)
-            if sparse.tril(full, k=-1).nnz == 0 and full.nnz:  # an upper triangle: symmetrise
-                upper = sparse.triu(full, k=1)
-                full = (upper + upper.T).tocsr()
-            return cls(full.shape[0], full.indptr, full.data, scale, indices=full.indices)
-        raise TypeError(f"unsupported LD type {type(ld).__name__}")
-
-    def at(self, pos, row):
-        """Columns and correlations of the stored entries ``pos`` (in rows ``row``)."""
-        values = np.asarray(self.data[pos], dtype=np.float64) * self.scale
-        if self.indices is not None:
-            return np.asarray(self.indices[pos], np.int64), values
-        # band rows: row j holds columns first[j], first[j] + 1, ...
-        return self.first[row] + (pos - self.indptr[row]), values
-
-    def entries_of(self, which):
-        """(row, column, correlation) of every stored entry of the rows ``which``, row by row."""
-        which = np.asarray(which, np.int64)
-        lengths = self.indptr[which + 1] - self.indptr[which]
-        row = np.repeat(which, lengths)
-        starts = np.repeat(self.indptr[which] - np.concatenate([[0], np.cumsum(lengths)[:-1]]),
-                           lengths)
-        pos = np.arange(int(lengths.sum())) + starts
-        return (row, *self.at(pos, row))
 
 
 def mismatch_audit(matched, result):

@@ -11,13 +11,12 @@ import time
 from dataclasses import dataclass, field
 
 import numpy as np
-import scipy.sparse as sp
 from scipy.optimize import minimize
 from threadpoolctl import threadpool_limits
 from tqdm.auto import tqdm
 
 from vibank.errors import VibankError
-from vibank.ld import SymmetricBand, extremal_eigenvalues_csr
+from vibank.ld import LDRows
 from vibank.prs._kernels import _e_step
 
 log = logging.getLogger(__name__)
@@ -49,106 +48,44 @@ class FitResult:
     history: list = field(default_factory=list)
 
 
-def symmetric_offdiagonal(upper, scale=1.0):
-    """CSR of R without its diagonal from a strict upper triangle (scipy CSR or SparseLD)."""
-    if hasattr(upper, "to_scipy"):
-        upper = upper.to_scipy()
-    full = (upper + upper.T).tocsr()
-    full.sort_indices()
-    return full
-
-
 def std_beta_from_z(z, n):
     """b_j = z_j / sqrt(N_j + z_j^2) (Mak et al. 2017), prs_vi.md section 1."""
     z, n = np.asarray(z, float), np.asarray(n, float)
     return z / np.sqrt(n + z**2)
 
 
-def concatenate_ld(lds):
-    """One LD matrix from the LD of several chromosomes (block-diagonal, no LD between them).
+def ldsc_h2(std_beta, n_per_variant, ld_score):
+    """SNP heritability from the LD-score regression slope with intercept 1 (prs_vi.md
+    section 6): h2 = M (mean chi2 - 1) / (N mean l), N the median N_j, chi2_j = b_j^2 N_j /
+    (1 - b_j^2), clipped to [1e-3, 0.9]. The initial h2 of VIPRS and LDpred-inf's h2.
 
-    Band rows stay band rows (values concatenated, ``first`` shifted); anything else becomes a
-    block-diagonal CSR. All parts must hold the same value type (one ``ld_scale``).
-    """
-    if len({np.asarray(ld.data).dtype for ld in lds}) > 1:
-        raise ValueError("the chromosomes' LD matrices hold different value types")
-    if all(isinstance(ld, SymmetricBand) for ld in lds):
-        offsets = np.cumsum([0] + [ld.n_variants for ld in lds])
-        starts = np.cumsum([0] + [len(ld.data) for ld in lds])
-        indptr = np.concatenate([lds[0].indptr[:1]] + [ld.indptr[1:] + s for ld, s in zip(lds, starts)])
-        first = np.concatenate([ld.first + o for ld, o in zip(lds, offsets)])
-        return SymmetricBand(np.concatenate([ld.data for ld in lds]), indptr.astype(np.int64),
-                             first.astype(np.int64), int(offsets[-1]))
-    return sp.block_diag([ld.to_scipy() if isinstance(ld, SymmetricBand) else ld for ld in lds],
-                         format="csr")
+    ``ld_score``: the variants' LD scores l_j, or their mean. Lists (one array per chromosome)
+    are joined."""
+    if isinstance(std_beta, (list, tuple)):
+        std_beta, n_per_variant = np.concatenate(std_beta), np.concatenate(n_per_variant)
+    if isinstance(ld_score, (list, tuple)):
+        ld_score = np.concatenate(ld_score)
+    b, n = np.asarray(std_beta, float), np.asarray(n_per_variant, float)
+    chi2 = b**2 * n / np.maximum(1 - b**2, 1e-12)
+    h2 = len(b) * (chi2.mean() - 1) / (np.median(n) * np.mean(ld_score))
+    return float(np.clip(h2, 1e-3, 0.9))
 
 
-def mean_row_sum_of_squares(data, indptr, scale=1.0, *, chunk=1 << 20):
-    """mean_j sum_k (scale R_jk)^2 over the rows of a row-compressed LD (the mean LD score minus 1).
-
-    Equals ``row_sums_of_squares(data, indptr, scale=scale).mean()`` without its two float64
-    copies of the whole matrix (0.5 GB for 33 M values, which cost up to a second per fit on a
-    loaded machine): the values are squared and summed in chunks.
-    """
-    m = len(indptr) - 1
-    lo, hi = int(indptr[0]), int(indptr[-1])
-    total = 0.0
-    for start in range(lo, hi, chunk):
-        values = np.asarray(data[start:min(start + chunk, hi)], dtype=np.float64)
-        total += float(values @ values)
-    return total * scale**2 / m if m else 0.0
-
-
-def mean_ld_score(ld, scale=1.0):
-    """1 + ``mean_row_sum_of_squares`` of an LD (``SymmetricBand`` or scipy sparse without
-    its diagonal): the mean LD score of the initial h2 (section 6). A grid search computes it
-    once and hands it to every fit (``VIPRS.fit(mean_ld_score=...)``)."""
-    if not isinstance(ld, SymmetricBand):
-        ld = sp.csr_matrix(ld)
-    return 1.0 + mean_row_sum_of_squares(ld.data, ld.indptr, scale)
-
-
-def join_chromosomes(std_beta, n_per_variant, ld, *, allele_frequency=None, ld_eigenvalues=None):
+def join_chromosomes(std_beta, n_per_variant, ld, *, allele_frequency=None):
     """The per-chromosome inputs of a joint fit as one set (what ``VIPRS.fit`` does with lists).
 
-    Returns a dict with ``std_beta``, ``n_per_variant``, ``ld`` (``concatenate_ld``),
-    ``allele_frequency`` and ``ld_eigenvalues`` (blocks shifted to the joint indices; None when
-    not given) and ``parts``, the chromosomes' sizes. ``VIPRS.fit(**joined)`` equals the fit on
-    the lists; joining once serves every fit of a grid search.
+    Returns a dict with ``std_beta``, ``n_per_variant``, ``ld`` (``LDRows.concatenate``: its
+    ``parts`` are the chromosomes' sizes, its eigenvalue blocks in the joint indices) and
+    ``allele_frequency`` (None when not given). ``VIPRS.fit(**joined)`` equals the fit on the
+    lists; joining once serves every fit of a grid search.
     """
-    sizes = [l.n_variants if isinstance(l, SymmetricBand) else l.shape[0] for l in ld]
+    ld = LDRows.concatenate(ld)
     n_per_variant = np.concatenate([np.broadcast_to(np.asarray(n, float), (s,))
-                                    for n, s in zip(n_per_variant, sizes)])
+                                    for n, s in zip(n_per_variant, ld.parts)])
     if allele_frequency is not None:
         allele_frequency = np.concatenate(allele_frequency)
-    if ld_eigenvalues is not None:
-        offsets = np.cumsum([0] + sizes[:-1])
-        ld_eigenvalues = [{**block, "start": block["start"] + int(o),
-                           "stop": block["stop"] + int(o)}
-                          for blocks, o in zip(ld_eigenvalues, offsets) for block in blocks]
-    return {"std_beta": np.concatenate(std_beta), "n_per_variant": n_per_variant,
-            "ld": concatenate_ld(ld), "allele_frequency": allele_frequency,
-            "ld_eigenvalues": ld_eigenvalues, "parts": sizes}
-
-
-def independent_segments(ld):
-    """Boundaries of the contiguous variant ranges with no LD between them.
-
-    Returns an int64 array [0, c_1, ..., M]: variants in [c_i, c_i+1) have LD only with each
-    other (LD blocks; the chromosomes of a genome-wide fit), so their E-step sweeps are
-    independent and can run in parallel with the same result as one sequential sweep.
-    """
-    m = ld.n_variants if isinstance(ld, SymmetricBand) else ld.shape[0]
-    lengths = np.diff(ld.indptr)
-    ends = np.arange(1, m + 1)  # exclusive end of the columns each row reaches, at least j + 1
-    if isinstance(ld, SymmetricBand):
-        ends = np.maximum(ends, ld.first + lengths)
-    elif len(ld.indices):
-        rows = np.repeat(np.arange(m), lengths)
-        np.maximum.at(ends, rows, ld.indices + 1)
-    reach = np.maximum.accumulate(ends) if m else ends
-    cuts = np.flatnonzero(reach == np.arange(1, m + 1)) + 1
-    return np.concatenate([[0], cuts]).astype(np.int64)
+    return {"std_beta": np.concatenate(std_beta), "n_per_variant": n_per_variant, "ld": ld,
+            "allele_frequency": allele_frequency}
 
 
 class VIPRS:
@@ -189,7 +126,7 @@ class VIPRS:
         fits); at max_iter the pending changes are applied too.
     initial_ridge : {"none", "block"}, the ridge of the first run. "none" (default): no ridge;
         the block ridge comes only after a divergence (section 6). "block": start with the block
-        ridge where the LD's eigenvalues (``ld_eigenvalues``, computed when not given) show
+        ridge where the LD's eigenvalue blocks (``LDRows.block_eigenvalues``) show
         blocks that are not positive semi-definite: the fit the default reaches when its first
         run, without a ridge, diverges (as it does on such LD in practice; in a grid search
         that wasted run recurs at every point). Positive semi-definite blocks get no ridge.
@@ -274,12 +211,10 @@ class VIPRS:
 
     def _initial_hyperparameters(self, b, n):
         """pi_k, s2_k, s2e from prs_vi.md section 6 (h2_0 from the LD-score regression slope)."""
-        m, k = len(b), self._k
-        chi2 = b**2 * n / np.maximum(1 - b**2, 1e-12)
+        k = self._k
         if self._mean_ld_score is None:  # once per fit, not again at each ridge restart
-            self._mean_ld_score = mean_ld_score(self._ld, self._ld_scale)
-        h2 = m * (chi2.mean() - 1) / (np.median(n) * self._mean_ld_score)
-        h2 = float(np.clip(h2, 1e-3, 0.9))
+            self._mean_ld_score = self._ld.mean_ld_score()
+        h2 = ldsc_h2(b, n, self._mean_ld_score)
         pi = np.asarray(self.pi if self.pi is not None else 0.01, dtype=np.float64)
         pis = np.full(k, pi / k) if pi.ndim == 0 else pi.copy()
         if pis.shape != (k,) or pis.sum() >= 1 or np.any(pis <= 0):
@@ -310,10 +245,9 @@ class VIPRS:
         log_null = float(np.log1p(-self._pis.sum()))
         self._cached_moments = None
         return _e_step.e_step(
-            self._ld.data, self._ld_indices, self._ld_first, self._ld_indptr, self._ld_scale,
-            self.segments_, self._b, self._n, self._var_mu, log_prior.astype(self.dtype),
-            log_null, self._gamma, self._mu, self._eta, self._q, s2e, self.n_threads,
-            self._pending, self._lazy_threshold())
+            self._ld, self._b, self._n, self._var_mu, log_prior.astype(self.dtype), log_null,
+            self._gamma, self._mu, self._eta, self._q, s2e, self.n_threads, self._pending,
+            self._lazy_threshold())
 
     def _lazy_threshold(self):
         """The lazy sweep's tolerance (0: exact sweep)."""
@@ -325,9 +259,7 @@ class VIPRS:
 
     def flush(self):
         """Apply the lazy sweeps' pending changes of eta to q, so q = R_offdiag eta again."""
-        return _e_step.flush(self._ld.data, self._ld_indices, self._ld_first, self._ld_indptr,
-                             self._ld_scale, self.segments_, self._pending, self._q,
-                             self.n_threads)
+        return _e_step.flush(self._ld, self._pending, self._q, self.n_threads)
 
     def _moments(self):
         """eta and zeta = E[beta^2] per variant (kept until the next E-step changes them)."""
@@ -413,8 +345,8 @@ class VIPRS:
         return elbo
 
     # -- the loop -------------------------------------------------------------------------
-    def fit(self, std_beta, n_per_variant, ld, *, ld_scale=1.0, allele_frequency=None,
-            ld_eigenvalues=None, parts=None, mean_ld_score=None, label="chromosome"):
+    def fit(self, std_beta, n_per_variant, ld, *, allele_frequency=None, mean_ld_score=None,
+            label="chromosome"):
         """Fit on one chromosome, or jointly on several with shared hyperparameters.
 
         If the fit diverges (non-finite values, h2 outside [0, 1], or a falling ELBO), which is
@@ -430,22 +362,16 @@ class VIPRS:
         ----------
         std_beta : (M,) standardised marginal effects b_j, or a list of them (one per chromosome)
         n_per_variant : (M,) or scalar GWAS sample sizes N_j, or a list
-        ld : R without its diagonal: ``vibank.ld.SymmetricBand`` (band rows, the fast layout for
-            windowed and block LD) or a scipy sparse matrix (see ``symmetric_offdiagonal``);
-            integer values are dequantised on the fly with ``ld_scale``. A list of them fits the
-            chromosomes jointly (``concatenate_ld``): one set of hyperparameters, the E-steps of
-            the chromosomes in parallel; the results are concatenated in the given order.
-        ld_scale : factor turning stored LD values into correlations
+        ld : R without its diagonal as :class:`vibank.ld.LDRows` (or what ``LDRows.of``
+            accepts), with its scale and per-block eigenvalues (a block's smallest eigenvalue
+            sets its ridge; computed in blocks of 2,000 when needed and absent). A list of them
+            fits the chromosomes jointly (``LDRows.concatenate``): one set of hyperparameters,
+            the E-steps of the chromosomes in parallel, the results concatenated in the given
+            order, and ``h2_parts_`` each chromosome's share of h2 (also after a fit on an LD
+            that ``join_chromosomes`` joined).
         allele_frequency : (M,) allele frequencies (or MAF), or a list; needed by the alpha prior
-        ld_eigenvalues : extremal eigenvalues of R in blocks, ``[{"start", "stop", "min"}, ...]``
-            in the fitted variants' indices (a list of such lists for several chromosomes), as
-            LD stores keep them; a block's smallest eigenvalue sets its ridge. The minimum of a
-            larger matrix bounds that of any of its principal submatrices, so blocks of a store
-            before masking serve. Computed (blocks of 2,000) when needed and not given.
-        parts : sizes of the chromosomes whose inputs ``join_chromosomes`` joined (then
-            ``h2_parts_`` is set as for a fit on the lists)
-        mean_ld_score : ``mean_ld_score(ld, ld_scale)`` when already known (computed when not
-            given: it reads the whole LD once)
+        mean_ld_score : ``ld.mean_ld_score()`` when already known (computed when not given: it
+            reads the whole LD once)
         label : name of the data in messages (e.g. "chromosome 3")
 
         Returns
@@ -455,22 +381,13 @@ class VIPRS:
         t0 = time.perf_counter()
         if isinstance(ld, (list, tuple)):
             joined = join_chromosomes(std_beta, n_per_variant, ld,
-                                      allele_frequency=allele_frequency,
-                                      ld_eigenvalues=ld_eigenvalues)
+                                      allele_frequency=allele_frequency)
             std_beta, n_per_variant, ld = joined["std_beta"], joined["n_per_variant"], joined["ld"]
-            allele_frequency, ld_eigenvalues = joined["allele_frequency"], joined["ld_eigenvalues"]
-            parts = joined["parts"]
-        sizes = None if parts is None else list(parts)
-        band = isinstance(ld, SymmetricBand)
-        if not band:
-            ld = sp.csr_matrix(ld)
-        shape = (ld.n_variants, ld.n_variants) if band else ld.shape
-        b, n, self._k = self._validate(std_beta, n_per_variant, shape, allele_frequency)
-        self._ld, self._ld_indptr, self._ld_scale = ld, ld.indptr.astype(np.int64), float(ld_scale)
-        self._ld_first = ld.first if band else np.empty(0, dtype=np.int64)
-        self._ld_indices = np.empty(0, dtype=np.int32) if band else ld.indices
-        self.segments_ = independent_segments(ld)
-        self._eigenvalues = ld_eigenvalues
+            allele_frequency = joined["allele_frequency"]
+        ld = LDRows.of(ld)
+        b, n, self._k = self._validate(std_beta, n_per_variant, ld.shape, allele_frequency)
+        self._ld = ld
+        self.segments_ = ld.segments
         self._b, self._n = b.astype(self.dtype), n.astype(self.dtype)
         self._n_median = float(np.median(self._n))
         self._mean_ld_score = mean_ld_score
@@ -480,11 +397,11 @@ class VIPRS:
         with threadpool_limits(limits=1, user_api="blas"):
             stop, history = self._run_with_ridges(t0, label)
         self._store_results(stop, history, t0)
-        if sizes is not None:  # each chromosome's share of h2 (its zeta and eta'q terms)
+        if ld.parts is not None:  # each chromosome's share of h2 (its zeta and eta'q terms)
             eta, zeta = self._moments()
             terms = zeta * self._diag + eta * self._q
-            self.h2_parts_ = [float(terms[a:b].sum()) for a, b in
-                              zip(np.cumsum([0] + sizes[:-1]), np.cumsum(sizes))]
+            bounds = np.cumsum([0] + ld.parts)
+            self.h2_parts_ = [float(terms[a:b].sum()) for a, b in zip(bounds[:-1], bounds[1:])]
         log.info("VIPRS (%s) %s: %s after %d iterations, ELBO %.4f, h2 %.4f, pi %.3g", self.prior,
                  label, stop, len(history), self.result_.elbo, self.h2_, self.pi_)
         return self
@@ -517,13 +434,8 @@ class VIPRS:
 
     def _block_ridge(self):
         """Per-variant ridge: -min eigenvalue + 0.01 for blocks that are not PSD, else 0."""
-        m = len(self._b)
-        if self._eigenvalues is None:
-            ld = self._ld.to_scipy() if isinstance(self._ld, SymmetricBand) else self._ld
-            full = ld.astype(np.float64) * self._ld_scale + sp.identity(m, format="csr")
-            self._eigenvalues = extremal_eigenvalues_csr(full)
-        ridge = np.zeros(m)
-        for block in self._eigenvalues:
+        ridge = np.zeros(len(self._b))
+        for block in self._ld.block_eigenvalues():
             if block["min"] < 0:
                 ridge[block["start"]:block["stop"]] = -block["min"] + RIDGE_MARGIN
         return ridge

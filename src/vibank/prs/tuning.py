@@ -5,7 +5,7 @@ The strategies know nothing about the model. They take two callables:
 
 ``fit_point(params) -> model``
     Builds and fits one model for a dict of hyperparameters, e.g.
-    ``lambda p: VIPRS(**p, fix=tuple(p)).fit(b, n, ld, ld_scale=s)``
+    ``lambda p: VIPRS(**p, fix=tuple(p)).fit(b, n, ld)``
     (:func:`viprs_fit_point` builds this one). The fitted model is read duck-typed:
     ``eta_``, ``pip_``, ``h2_`` and ``result_`` (``elbo``, ``n_iter``, ``stop_reason``,
     ``seconds``); missing attributes become NaN in the tables.
@@ -28,7 +28,8 @@ import pandas as pd
 import scipy.sparse as sp
 
 from vibank.errors import VibankError
-from vibank.prs.model import VIPRS, join_chromosomes, mean_ld_score
+from vibank.ld import LDRows
+from vibank.prs.model import VIPRS, join_chromosomes
 
 log = logging.getLogger(__name__)
 
@@ -92,31 +93,31 @@ def hyperparameter_grid(pi, h2=None, *, n_variants=None):
             for p in pis for h in h2s]
 
 
-def viprs_fit_point(std_beta, n_per_variant, ld, *, ld_scale=1.0, fit_kwargs=None, **model_params):
+def viprs_fit_point(std_beta, n_per_variant, ld, *, fit_kwargs=None, **model_params):
     """``fit_point`` callback fitting :class:`VIPRS` with a grid point's values fixed.
 
     ``model_params`` (prior, max_iter, n_threads, fix, ...) go to every model; the point's
     keys are added to ``fix`` so the M-step leaves them at the grid value. ``fit_kwargs``
-    (allele_frequency, ld_eigenvalues, label) go to ``fit``. Lists (one item per chromosome, a
-    joint fit) are joined, and the LD's mean LD score computed, here once rather than at every
-    fit.
+    (allele_frequency, label) go to ``fit``. Lists (one item per chromosome, a joint fit) are
+    joined, and the LD's mean LD score computed, here once rather than at every fit.
     """
     fixed = tuple(model_params.pop("fix", ()))
     fit_kwargs = dict(fit_kwargs or {})
     if isinstance(ld, (list, tuple)):
         joined = join_chromosomes(std_beta, n_per_variant, ld,
-                                  allele_frequency=fit_kwargs.pop("allele_frequency", None),
-                                  ld_eigenvalues=fit_kwargs.pop("ld_eigenvalues", None))
+                                  allele_frequency=fit_kwargs.pop("allele_frequency", None))
         std_beta, n_per_variant = joined.pop("std_beta"), joined.pop("n_per_variant")
         ld = joined.pop("ld")
         fit_kwargs.update(joined)
+    ld = LDRows.of(ld)
     # the LD's mean LD score (initial h2) once for the whole grid, not at every fit
-    fit_kwargs.setdefault("mean_ld_score", mean_ld_score(ld, ld_scale))
+    if fit_kwargs.get("mean_ld_score") is None:
+        fit_kwargs["mean_ld_score"] = ld.mean_ld_score()
 
     def fit_point(params):
         fix = tuple(dict.fromkeys((*fixed, *params)))
         model = VIPRS(**{**model_params, **params}, fix=fix)
-        return model.fit(std_beta, n_per_variant, ld, ld_scale=ld_scale, **fit_kwargs)
+        return model.fit(std_beta, n_per_variant, ld, **fit_kwargs)
 
     return fit_point
 
@@ -127,6 +128,34 @@ def _correlation(score, y):
     score, y = score - score.mean(), y - y.mean()
     denominator = math.sqrt(float(score @ score) * float(y @ y))
     return float(score @ y) / denominator if denominator > 0 else 0.0
+
+
+def validation_matrix(dosages, *, flip, allele_frequency, phenotype):
+    """The validation samples' data the selection metrics take.
+
+    Parameters
+    ----------
+    dosages : (n, M) float32 allele counts of the file's A1 (negative = missing), changed in place
+    flip : (M,) bool, variants whose fitted A1 is the file's A2 (recoded 2 - dosage)
+    allele_frequency : (M,) the fit's allele frequencies (the GWAS's, else the panel's)
+    phenotype : (n,) values; a binary trait coded 1/2 (plink) becomes 0/1
+
+    Returns
+    -------
+    x : (n, M) float32, centred on the validation mean (missing -> 0) and scaled by the GWAS
+        sd sqrt(2 p (1 - p)), so ``x @ eta`` is the score of standardised effects
+    y : (n,) float64, binary : bool
+    """
+    g = dosages
+    g[g < 0] = np.nan
+    g[:, flip] = 2 - g[:, flip]
+    mean = np.nanmean(g, axis=0)
+    g = np.where(np.isnan(g), mean, g) - mean
+    p = np.asarray(allele_frequency, dtype=float)
+    g /= np.sqrt(2 * p * (1 - p)).astype(np.float32)
+    y = np.asarray(phenotype, dtype=float)
+    binary = bool(np.isin(y, (1, 2)).all())
+    return g, (y - 1 if binary else y), binary
 
 
 def validation_r2(eta, x_val, y_val):
@@ -285,19 +314,19 @@ def _evaluate(params, fit_point, score, *previous):
         model = fit_point(dict(params), *previous)
     except VibankError as error:
         log.warning("fit at %s failed: %s", params, error)
-        row = {**params, "metric": np.nan, "elbo": np.nan, "h2": np.nan, "n_iter": 0,
+        row = {"metric": np.nan, "elbo": np.nan, "h2": np.nan, "n_iter": 0,
                "stop_reason": "failed", "seconds": time.perf_counter() - t0, "error": str(error)}
-        return row, None
+        return {**row, **params}, None
     result = getattr(model, "result_", None)
-    row = {**params,
-           "metric": float(score(model)) if score is not None else np.nan,
+    row = {"metric": float(score(model)) if score is not None else np.nan,
            "elbo": training_elbo(model),
            "h2": float(getattr(model, "h2_", np.nan)),
            "n_iter": int(getattr(result, "n_iter", len(getattr(model, "elbo_history_", ())))),
            "stop_reason": str(getattr(result, "stop_reason", "")),
            "seconds": float(getattr(result, "seconds", time.perf_counter() - t0)),
            "error": ""}
-    return row, model
+    # a point's own value (e.g. the h2 of a Gibbs point) wins over the fit's summary
+    return {**row, **params}, model
 
 
 def _fit_grid(points, fit_point, score, n_jobs, warm_start, keep):
@@ -498,3 +527,47 @@ def bayesian_optimisation(fit_point, score, *, bounds_log10_pi, n_calls=20, seed
     log.info("Bayesian optimisation: best of %d evaluations pi = %.4g (metric %.6g)", len(table),
              table.at[index, "pi"], table.at[index, "metric"])
     return TuningResult(table, index, {"pi": float(table.at[index, "pi"])}, best[0][1])
+
+
+@dataclass
+class Tuned:
+    """A strategy's outcome as the fit stages write it: ``table`` (one row per fit),
+    ``best_params`` and ``best_model`` (for BMA the heaviest point, refitted for its record),
+    and ``posterior`` (eta, pip, var_beta: the best fit's, or the model average)."""
+
+    table: pd.DataFrame
+    best_params: dict
+    best_model: object
+    posterior: dict
+
+
+def tune(strategy, fit_point, score, *, n_variants, grid_size=30, bo_calls=20, seed=0, n_jobs=1):
+    """Run a strategy over pi (section 7): ``gs`` and ``bma`` on ``pi_grid(n_variants,
+    grid_size)``, ``bo`` with ``bo_calls`` evaluations over log10 pi in [log10(1/M), log10(0.5)]
+    (the first min(10, bo_calls) random). ``fit_point``, ``score``, ``n_jobs`` as in
+    :func:`grid_search`.
+
+    Returns
+    -------
+    Tuned
+    """
+    points = hyperparameter_grid(pi_grid(n_variants, grid_size))
+    if strategy in ("gs", "bo"):
+        if strategy == "gs":
+            result = grid_search(points, fit_point, score, n_jobs=n_jobs)
+        else:
+            result = bayesian_optimisation(
+                fit_point, score, bounds_log10_pi=(np.log10(1 / n_variants), np.log10(0.5)),
+                n_calls=bo_calls, seed=seed, n_initial_points=min(10, bo_calls))
+        model = result.best_model
+        posterior = {"eta": model.eta_, "pip": model.pip_, "var_beta": model.var_beta_}
+        chosen = result.best_params
+    elif strategy == "bma":
+        result = model_average(points, fit_point, n_jobs=n_jobs)
+        posterior = {"eta": result.eta, "pip": result.pip, "var_beta": result.var_beta}
+        chosen = points[int(np.argmax(result.weights))]
+        model = fit_point(chosen)
+    else:
+        raise VibankError(f"unknown strategy {strategy!r} (gs, bma or bo)")
+    log.info("%s chose %s", strategy, chosen)
+    return Tuned(result.table, chosen, model, posterior)

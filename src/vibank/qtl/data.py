@@ -1,5 +1,7 @@
 """Input checks, preprocessing and the precomputed Gram quantities of atlasQTL
-(pqtl_afcavi.md section (a) "Preprocessing" and section (c) "Precomputation" / "Missing values").
+(pqtl_afcavi.md section (a) "Preprocessing" and section (c) "Precomputation" / "Missing values"),
+and the two steps that make a study's genotypes and proteins fit inputs: mean imputation of
+missing calls and residualisation of the proteins on covariates.
 """
 
 from dataclasses import dataclass, field
@@ -148,3 +150,51 @@ def precompute(data):
     for t in np.flatnonzero(data.miss_index >= 0):
         data.diag[t] -= np.diag(data.c_miss[data.miss_index[t]])
     return data
+
+
+def impute_dosages(dosages):
+    """Fill the missing calls of a dosage matrix with the variant's mean dosage.
+
+    atlasQTL takes no missing genotype (:func:`prepare` rejects them).
+
+    Parameters
+    ----------
+    dosages : (n, p) dosages of A1; missing calls negative or NaN
+
+    Returns
+    -------
+    ndarray (n, p) of float64, a copy with each missing call replaced by the mean of the
+    variant's observed calls
+    """
+    x = np.asarray(dosages).astype(np.float64)
+    x[x < 0] = np.nan
+    means = np.nanmean(x, axis=0)
+    missing = np.isnan(x)
+    x[missing] = np.take(means, np.nonzero(missing)[1])
+    return x
+
+
+def residualise(y, z):
+    """Residuals of each column of ``y`` after least squares on ``z`` plus an intercept.
+
+    Each column is fitted on its own observed rows; missing entries stay missing.
+
+    Parameters
+    ----------
+    y : (n, q) responses, NaN where missing
+    z : (n, k) covariates, complete
+
+    Returns
+    -------
+    ndarray (n, q) of float64
+    """
+    design = np.column_stack([np.ones(len(z)), z])
+    out = np.full_like(y, np.nan, dtype=np.float64)
+    observed = ~np.isnan(y)
+    # columns sharing a missingness pattern share one least-squares solve
+    patterns, inverse = np.unique(observed.T, axis=0, return_inverse=True)
+    for k, rows in enumerate(patterns):
+        cols = np.flatnonzero(inverse.ravel() == k)
+        coef = np.linalg.lstsq(design[rows], y[np.ix_(rows, cols)], rcond=None)[0]
+        out[np.ix_(rows, cols)] = y[np.ix_(rows, cols)] - design[rows] @ coef
+    return out

@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from vibank import columns as col
 from vibank.errors import VibankError
 
 
@@ -53,7 +54,7 @@ class ProteinPanel:
 
 def simulate_protein_panel(genotypes, n_proteins, *, active_variant_fraction=0.01,
                            active_protein_fraction=0.005, mean_pve=0.15, block_size=50,
-                           max_block_rho=0.5, seed=None):
+                           max_block_rho=0.5, seed=None, n_active_variants=None):
     """Simulate proteins with hotspot QTLs on a genotype matrix (paper design, section (h)).
 
     Parameters
@@ -65,6 +66,7 @@ def simulate_protein_panel(genotypes, n_proteins, *, active_variant_fraction=0.0
     mean_pve : hm, mean PVE of an active protein
     block_size, max_block_rho : residual equicorrelation blocks and the bound of rho_b ~ U(0, .)
     seed : seed of the numpy Generator
+    n_active_variants : the number of active variants instead of ``active_variant_fraction``
 
     Returns
     -------
@@ -81,7 +83,8 @@ def simulate_protein_panel(genotypes, n_proteins, *, active_variant_fraction=0.0
     q = int(n_proteins)
     freq = x.mean(axis=0) / 2.0
     polymorphic = np.flatnonzero((freq > 0) & (freq < 1))
-    n_act_v = max(1, int(round(active_variant_fraction * p)))
+    n_act_v = (max(1, int(round(active_variant_fraction * p))) if n_active_variants is None
+               else min(max(1, int(n_active_variants)), p))
     n_act_q = max(1, int(round(active_protein_fraction * q)))
     if polymorphic.size < n_act_v:
         raise VibankError(f"only {polymorphic.size} polymorphic variants for {n_act_v} active ones")
@@ -117,3 +120,13 @@ def simulate_protein_panel(genotypes, n_proteins, *, active_variant_fraction=0.0
     return ProteinPanel(Y=y, beta=beta, associations=beta != 0, active_variants=act_v,
                         active_proteins=act_q, hotspot_propensity=propensity, pve=pve,
                         block_rho=rho)
+
+
+def true_associations(panel, variants, protein_names):
+    """The simulated associations of ``panel`` as a table: SNP CHR POS (from ``variants``, in
+    the panel's variant order), protein, BETA; one row per non-zero effect."""
+    s, t = np.nonzero(panel.associations)
+    truth = variants.iloc[s][[col.SNP, col.CHR, col.POS]].reset_index(drop=True)
+    truth[col.PROTEIN] = np.asarray(protein_names)[t]
+    truth[col.BETA] = panel.beta[s, t]
+    return truth

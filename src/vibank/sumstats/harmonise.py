@@ -169,6 +169,21 @@ def harmonise(sumstats, ld_variants, *, strand="check", keep_ambiguous=False,
     return HarmoniseResult(matched, ld_mask, audit, summary)
 
 
+def harmonisation_totals(rows, *, n_input, read_dropped=0, other_chromosome=0):
+    """Per-chromosome harmonisation summaries (``harmonise(...).summary`` dicts with ``chrom``)
+    and their total over one file: a row with chrom "all" whose counts are the sums, ``input``
+    the file's rows (``n_input`` read plus ``read_dropped`` dropped by the reader), and
+    ``overlap`` the paired share of the ``n_input`` rows. ``other_chromosome`` counts rows on
+    chromosomes no store has; the per-chromosome rows get ``read_dropped`` 0."""
+    summary = pd.DataFrame(rows)
+    total = {key: int(summary[key].sum()) for key in summary
+             if key not in ("name", "chrom", "overlap", "input")}
+    total.update(chrom="all", input=n_input + read_dropped, read_dropped=read_dropped,
+                 other_chromosome=other_chromosome,
+                 overlap=float(total["paired"] / max(n_input, 1)))
+    return pd.concat([summary.assign(read_dropped=0), pd.DataFrame([total])], ignore_index=True)
+
+
 def _prepare(sumstats):
     s = sumstats.reset_index(drop=True).copy()
     for name in (col.CHR, col.POS, col.A2, col.MAF, col.BETA, col.SE, col.P, col.A1_FREQ):

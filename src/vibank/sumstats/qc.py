@@ -1,9 +1,9 @@
 """Per-variant statistics completion and checks of summary statistics, before any LD matching.
 
-The readers in ``vibank.io.sumstats_formats`` only map columns; the numbers they cannot copy
-(Z, P, MAF) are derived here, and the row filters that need no LD panel (alleles, non-finite
-values, SE <= 0, N outliers) live here too. Every filter returns a reason per row, so the caller
-can write one audit row per dropped variant.
+The readers in ``vibank.io.sumstats_formats`` only map columns; ``vibank.sumstats.derive``
+completes the numbers they cannot copy (Z, P, MAF) with the functions here. The row filters
+that need no LD panel (alleles, non-finite values, SE <= 0, N outliers) live here too. Every
+filter returns a reason per row, so the caller can write one audit row per dropped variant.
 """
 
 import numpy as np

@@ -20,20 +20,20 @@ every pending change, after which q = R_offdiag eta as in the exact sweep (``laz
 which never reads ``pending``). Late in a fit most eta_j move by far less than the tolerance,
 and skipping their LD rows is what makes a sweep cheap.
 
-The LD is the symmetric matrix without its diagonal, in CSR form (``indices`` int32 or int64) or
-in band rows (row j covers columns first[j] .., its diagonal entry stored as 0), with values
-float32/float64, or int8/int16 scaled by ``ld_scale``. Variants are processed in ``segments``:
-contiguous ranges with no LD between them (LD blocks, chromosomes of a genome-wide fit), which
-are independent and run on ``n_threads`` OpenMP threads; within a segment the sweep is
-sequential, so the result does not depend on the thread count. The NumPy twins are
-``vibank.prs._reference.e_step`` and ``vibank.prs._reference.flush``.
+The LD is a ``vibank.ld.LDRows``: the symmetric matrix without its diagonal, in CSR rows
+(``indices`` int32 or int64) or band rows (row j covers columns first[j] .., its diagonal entry
+stored as 0), with values float32/float64, or int8/int16 times its ``scale``. Variants are
+processed in its ``segments``: contiguous ranges with no LD between them (LD blocks,
+chromosomes of a genome-wide fit), which are independent and run on ``n_threads`` OpenMP
+threads; within a segment the sweep is sequential, so the result does not depend on the thread
+count. The NumPy twins are ``vibank.prs._reference.e_step`` and ``vibank.prs._reference.flush``.
 """
 
 import numpy as np
 from cython.parallel import prange
 from libc.math cimport exp, fabs
 
-from vibank.prs._kernels._ld_rows cimport axpy, floating, index_t, ld_t
+from vibank.prs._kernels._ld_rows cimport apply_row, floating, index_t, ld_t
 
 cdef enum:
     _MAX_K = 32
@@ -70,37 +70,15 @@ cdef inline double _coordinate(Py_ssize_t j, Py_ssize_t n_comp, double r, double
     return eta
 
 
-cdef inline void _apply(Py_ssize_t j, double step, bint band, const ld_t[::1] ld_data,
-                        const index_t[::1] ld_indices, const long long[::1] ld_first,
-                        const long long[::1] ld_indptr, floating[::1] q) noexcept nogil:
-    """q_k += R_kj step / ld_scale for the neighbours k of j (``step`` already scaled)."""
-    cdef Py_ssize_t t, start = ld_indptr[j], stop = ld_indptr[j + 1]
-    if band:
-        # q[first_j:first_j + len_j] += ld_data[start:stop] * step
-        axpy(&q[ld_first[j]], &ld_data[start], stop - start, <floating> step)
-    else:
-        # q[ld_indices[start:stop]] += ld_data[start:stop] * step
-        for t in range(start, stop):
-            q[ld_indices[t]] += <floating> (ld_data[t] * step)
-
-
-def e_step(const ld_t[::1] ld_data, const index_t[::1] ld_indices, const long long[::1] ld_first,
-           const long long[::1] ld_indptr, double ld_scale, const long long[::1] segments,
-           const floating[::1] std_beta, const floating[::1] n_per_variant,
-           const floating[:, ::1] var_mu, const floating[:, ::1] log_prior, double log_null,
-           floating[:, ::1] gamma, floating[:, ::1] mu, floating[::1] eta, floating[::1] q,
-           double sigma2_eps, int n_threads=1, floating[::1] pending=None, double lazy_tol=0.0):
+def e_step(ld, std_beta, n_per_variant, var_mu, log_prior, double log_null, gamma, mu, eta, q,
+           double sigma2_eps, int n_threads=1, pending=None, double lazy_tol=0.0):
     """One E-step sweep, in place on gamma, mu, eta and q.
 
     Parameters
     ----------
-    ld_data, ld_indptr : symmetric LD without diagonal, row-compressed
-    ld_indices : column indices (CSR layout), or an empty array for band rows
-    ld_first : first column of each band row (band layout), or an empty array for CSR
-    ld_scale : multiply stored values by this (1/32767 or 1/127 for quantised LD, else 1)
-    segments : (S + 1,) boundaries of independent variant ranges; ``[0, M]`` for one
-    std_beta : b_j, standardised marginal effects
-    n_per_variant : N_j
+    ld : ``vibank.ld.LDRows``, R without its diagonal (its rows, scale and segments)
+    std_beta : (M,) b_j, standardised marginal effects
+    n_per_variant : (M,) N_j
     var_mu : (M, K) v_jk = s2e / (N_j d_j + s2e / s2_jk), d_j the diagonal of R (1 + ridge)
     log_prior : (M, K) log pi_k + 0.5 log(v_jk / s2_jk), the part of u_jk without mu_jk
     log_null : log pi_0 (spike-and-slab: log(1 - pi))
@@ -111,10 +89,34 @@ def e_step(const ld_t[::1] ld_data, const index_t[::1] ld_indices, const long lo
     lazy_tol : apply a variant's change to its neighbours only once |pending_j| reaches this;
         0 (default) applies every change at once (the exact sweep)
 
+    All arrays C-contiguous, the state (b .. q, pending) of one float type.
+
     Returns
     -------
     max_delta_eta : largest |eta_j(new) - eta_j(old)| in the sweep
     """
+    return _sweep(*ld.kernel_arrays(), std_beta, n_per_variant, var_mu, log_prior, log_null,
+                  gamma, mu, eta, q, sigma2_eps, n_threads, pending, lazy_tol)
+
+
+def flush(ld, pending, q, int n_threads=1):
+    """Apply every pending eta change to q (q += R_offdiag pending, pending = 0), in place.
+
+    After it q = R_offdiag eta again. ``ld`` a ``vibank.ld.LDRows``; returns how many variants
+    had a pending change.
+    """
+    return _flush(*ld.kernel_arrays(), pending, q, n_threads)
+
+
+def _sweep(const ld_t[::1] ld_data, const index_t[::1] ld_indices, const long long[::1] ld_first,
+           const long long[::1] ld_indptr, double ld_scale, const long long[::1] segments,
+           const floating[::1] std_beta, const floating[::1] n_per_variant,
+           const floating[:, ::1] var_mu, const floating[:, ::1] log_prior, double log_null,
+           floating[:, ::1] gamma, floating[:, ::1] mu, floating[::1] eta, floating[::1] q,
+           double sigma2_eps, int n_threads=1, floating[::1] pending=None, double lazy_tol=0.0):
+    """The sweep of :func:`e_step` on the LD's arrays (``LDRows.kernel_arrays``: values,
+    column indices or an empty array for band rows, band-row first columns or an empty array
+    for CSR, row pointers, scale, segments); the other arguments as there."""
     cdef Py_ssize_t n_seg = segments.shape[0] - 1
     cdef Py_ssize_t n_comp = var_mu.shape[1]
     cdef bint band = ld_first.shape[0] > 0
@@ -155,19 +157,16 @@ def e_step(const ld_t[::1] ld_data, const index_t[::1] ld_indices, const long lo
                     pending[j] = <floating> step
                     continue
                 pending[j] = 0
-            _apply(j, step * ld_scale, band, ld_data, ld_indices, ld_first, ld_indptr, q)
+            apply_row(j, step * ld_scale, band, ld_data, ld_indices, ld_first, ld_indptr, q)
         seg_maxes[s] = seg_max
     return float(np.max(seg_maxes)) if n_seg else 0.0
 
 
-def flush(const ld_t[::1] ld_data, const index_t[::1] ld_indices, const long long[::1] ld_first,
-          const long long[::1] ld_indptr, double ld_scale, const long long[::1] segments,
-          floating[::1] pending, floating[::1] q, int n_threads=1):
-    """Apply every pending eta change to q (q += R_offdiag pending, pending = 0), in place.
-
-    After it q = R_offdiag eta again. Parameters as in ``e_step``; returns how many variants
-    had a pending change.
-    """
+def _flush(const ld_t[::1] ld_data, const index_t[::1] ld_indices,
+           const long long[::1] ld_first, const long long[::1] ld_indptr, double ld_scale,
+           const long long[::1] segments, floating[::1] pending, floating[::1] q,
+           int n_threads=1):
+    """The flush of :func:`flush` on the LD's arrays (as :func:`_sweep`)."""
     cdef Py_ssize_t n_seg = segments.shape[0] - 1
     cdef bint band = ld_first.shape[0] > 0
     cdef Py_ssize_t s, j, count = 0
@@ -175,7 +174,7 @@ def flush(const ld_t[::1] ld_data, const index_t[::1] ld_indices, const long lon
                     schedule="dynamic"):
         for j in range(segments[s], segments[s + 1]):
             if pending[j] != 0:
-                _apply(j, pending[j] * ld_scale, band, ld_data, ld_indices, ld_first, ld_indptr, q)
+                apply_row(j, pending[j] * ld_scale, band, ld_data, ld_indices, ld_first, ld_indptr, q)
                 pending[j] = 0
                 count += 1
     return int(count)

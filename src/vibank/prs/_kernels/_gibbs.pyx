@@ -16,17 +16,17 @@ sweep), drawn by the caller with numpy.random.Generator: the NumPy twin
 ``vibank.prs._reference_gibbs.gibbs_sweep`` then reproduces the chain exactly, and since variant j
 always uses entry j, the result does not depend on the number of threads.
 
-The LD layouts and value types are those of ``_e_step``: R without its diagonal, as CSR
-(``indices`` int32/int64) or band rows (row j covers columns first[j] .., diagonal stored as 0),
-float32/float64 or int8/int16 scaled by ``ld_scale``. Independent ``segments`` (LD blocks) run
-on ``n_threads`` OpenMP threads.
+The LD is a ``vibank.ld.LDRows``, as in ``_e_step`` (R without its diagonal in CSR or band
+rows, float32/float64 or int8/int16 times its scale), with the same row apply
+(``_ld_rows.apply_row``). Its independent ``segments`` (LD blocks) run on ``n_threads`` OpenMP
+threads, never more threads than segments.
 """
 
 import numpy as np
 from cython.parallel import prange
 from libc.math cimport exp, sqrt
 
-from vibank.prs._kernels._ld_rows cimport axpy, floating, index_t, ld_t
+from vibank.prs._kernels._ld_rows cimport apply_row, floating, index_t, ld_t
 
 
 cdef inline double _sigmoid(double u) noexcept nogil:
@@ -38,27 +38,19 @@ cdef inline double _sigmoid(double u) noexcept nogil:
     return e / (1.0 + e)
 
 
-def gibbs_sweep(const ld_t[::1] ld_data, const index_t[::1] ld_indices,
-                const long long[::1] ld_first, const long long[::1] ld_indptr, double ld_scale,
-                const long long[::1] segments, const floating[::1] std_beta,
-                const floating[::1] n_per_variant, const floating[::1] var_mu,
-                const floating[::1] log_prior_odds, const double[::1] uniform,
-                const double[::1] normal, floating[::1] beta, unsigned char[::1] included,
-                floating[::1] q, double sigma2_eps, int n_threads=1):
+def gibbs_sweep(ld, std_beta, n_per_variant, var_mu, log_prior_odds, uniform, normal, beta,
+                included, q, double sigma2_eps, int n_threads=1):
     """One Gibbs sweep in variant order, in place on beta, included and q.
 
     Parameters
     ----------
-    ld_data, ld_indptr : symmetric LD without diagonal, row-compressed
-    ld_indices : column indices (CSR layout), or an empty array for band rows
-    ld_first : first column of each band row (band layout), or an empty array for CSR
-    ld_scale : multiply stored values by this (1/32767 or 1/127 for quantised LD, else 1)
-    segments : (S + 1,) boundaries of independent variant ranges; ``[0, M]`` for one
+    ld : ``vibank.ld.LDRows``, R without its diagonal (its rows, scale and segments)
     std_beta : b_j; n_per_variant : N_j
     var_mu : v_j = s2e / (N_j + s2e / s2b), the conditional variance of an included beta_j
     log_prior_odds : logit(pi) + 0.5 log(v_j / s2b), the part of logit(gamma_j) without mu_j
-    uniform, normal : (M,) U(0, 1) and N(0, 1) draws for this sweep, entry j for variant j
-    beta : sampled effects; included : s_j (0 or 1); q = R_offdiag beta
+    uniform, normal : (M,) U(0, 1) and N(0, 1) draws for this sweep (float64), entry j for
+        variant j
+    beta : sampled effects; included : s_j (uint8, 0 or 1); q = R_offdiag beta
     sigma2_eps : s2e
     n_threads : OpenMP threads over the segments
 
@@ -66,13 +58,26 @@ def gibbs_sweep(const ld_t[::1] ld_data, const index_t[::1] ld_indices,
     -------
     n_included : number of variants with s_j = 1 after the sweep
     """
+    return _sweep(*ld.kernel_arrays(), std_beta, n_per_variant, var_mu, log_prior_odds, uniform,
+                  normal, beta, included, q, sigma2_eps, n_threads)
+
+
+def _sweep(const ld_t[::1] ld_data, const index_t[::1] ld_indices,
+           const long long[::1] ld_first, const long long[::1] ld_indptr, double ld_scale,
+           const long long[::1] segments, const floating[::1] std_beta,
+           const floating[::1] n_per_variant, const floating[::1] var_mu,
+           const floating[::1] log_prior_odds, const double[::1] uniform,
+           const double[::1] normal, floating[::1] beta, unsigned char[::1] included,
+           floating[::1] q, double sigma2_eps, int n_threads=1):
+    """The sweep of :func:`gibbs_sweep` on the LD's arrays (``LDRows.kernel_arrays``)."""
     cdef Py_ssize_t n_seg = segments.shape[0] - 1
     cdef bint band = ld_first.shape[0] > 0
-    cdef Py_ssize_t s, j, t, start, stop
+    cdef Py_ssize_t s, j
     cdef double mu, beta_new, delta
     cdef long long count
     cdef long long[::1] seg_counts = np.zeros(n_seg, dtype=np.int64)
-    for s in prange(n_seg, nogil=True, num_threads=max(n_threads, 1), schedule="dynamic"):
+    for s in prange(n_seg, nogil=True, num_threads=max(min(n_threads, n_seg), 1),
+                    schedule="dynamic"):
         count = 0
         for j in range(segments[s], segments[s + 1]):
             mu = ((<double> var_mu[j]) * n_per_variant[j] * (<double> std_beta[j] - q[j])
@@ -88,14 +93,6 @@ def gibbs_sweep(const ld_t[::1] ld_data, const index_t[::1] ld_indices,
             beta[j] = <floating> beta_new
             if delta == 0.0:
                 continue
-            start = ld_indptr[j]
-            stop = ld_indptr[j + 1]
-            if band:
-                # q[first_j:first_j + len_j] += ld_data[start:stop] * delta * ld_scale
-                axpy(&q[ld_first[j]], &ld_data[start], stop - start, <floating> (delta * ld_scale))
-            else:
-                # q[ld_indices[start:stop]] += ld_data[start:stop] * delta * ld_scale
-                for t in range(start, stop):
-                    q[ld_indices[t]] += <floating> (ld_data[t] * (delta * ld_scale))
+            apply_row(j, delta * ld_scale, band, ld_data, ld_indices, ld_first, ld_indptr, q)
         seg_counts[s] = count
     return int(np.sum(seg_counts))

@@ -1,6 +1,8 @@
 # cython: language_level=3
-"""What the PRS kernels share: the LD value and index types and the neighbour update
-q[:n] += d[:n] * step (vectorised C from ``_axpy.h``, chosen for the CPU at load time)."""
+"""What the PRS kernels share: the LD value and index types, the neighbour update
+q[:n] += d[:n] * step (vectorised C from ``_axpy.h``, chosen for the CPU at load time), and the
+row apply q_k += R_kj step over the neighbours k of j for both layouts of ``vibank.ld.LDRows``
+(band rows: one axpy; CSR rows: a scatter)."""
 
 cdef extern from "_axpy.h" nogil:
     void vibank_axpy_i8_f32(float* q, const signed char* d, Py_ssize_t n, float step)
@@ -49,3 +51,17 @@ cdef inline void axpy(floating* q, const ld_t* d, Py_ssize_t n, floating step) n
             vibank_axpy_f32_f64(q, d, n, step)
         else:
             vibank_axpy_f64_f64(q, d, n, step)
+
+
+cdef inline void apply_row(Py_ssize_t j, double step, bint band, const ld_t[::1] ld_data,
+                           const index_t[::1] ld_indices, const long long[::1] ld_first,
+                           const long long[::1] ld_indptr, floating[::1] q) noexcept nogil:
+    """q_k += R_kj step for the neighbours k of j, ``step`` already multiplied by the LD scale."""
+    cdef Py_ssize_t t, start = ld_indptr[j], stop = ld_indptr[j + 1]
+    if band:
+        # q[first_j:first_j + len_j] += ld_data[start:stop] * step
+        axpy(&q[ld_first[j]], &ld_data[start], stop - start, <floating> step)
+    else:
+        # q[ld_indices[start:stop]] += ld_data[start:stop] * step
+        for t in range(start, stop):
+            q[ld_indices[t]] += <floating> (ld_data[t] * step)

@@ -1,4 +1,5 @@
-"""File-to-file PRS stage: allele matching to the LD store, result files, the CLI."""
+"""File-to-file PRS stages (vibank.stages.prs, vibank.stages.fit_data): allele matching to the
+LD store, result files, the CLI."""
 
 import gzip
 import json
@@ -12,13 +13,30 @@ from vibank.cli import main
 from vibank.errors import VibankError
 from vibank.io.ld_store import write_ld_store
 from vibank.io.sumstats import write_sumstats
-from vibank.ld import LDEstimator, compute_ld
+from vibank.ld import LDEstimator, LDMatrix, compute_ld
 from vibank.ld.estimators import ld_scores, standardise_panel
 from vibank.ld.windows import window_ends
-from vibank.pipelines import fit_prs_chromosome
+from vibank.io.plink import write_bfile
+from vibank.prs.spec import model_spec
+from vibank.stages.fit_data import load_fit_data
+from vibank.stages.prs import fit_prs, tune_prs
 from vibank.sumstats import harmonise
 
 M = 200
+FILES = ("effects", "json", "pgs", "score")
+
+
+def _outputs(prefix, keys=FILES):
+    """The paths fit_prs writes for one chromosome: ``prefix``.effects, .json, ..."""
+    return {k: prefix.parent / f"{prefix.name}.{k}" for k in keys}
+
+
+def _fit_one(sumstats, ld, outputs, **options):
+    """fit_prs on one chromosome with the spike-and-slab VEM spec (the old fit_prs_chromosome)."""
+    options.setdefault("spec", model_spec({"prior": "spike_slab"}))
+    options.setdefault("trait", "t")
+    options.setdefault("model_name", "viprs-ss-vem")
+    return fit_prs([sumstats], [ld], [outputs], **options)
 
 
 @pytest.fixture(scope="module")
@@ -60,10 +78,32 @@ def study(tmp_path_factory):
     return {"dir": tmp, "beta": beta, "swap": swap, "ss": ss}
 
 
+@pytest.fixture(scope="module")
+def validation(study, tmp_path_factory):
+    """400 validation samples of the study's trait: PLINK files, keep file, phenotype table."""
+    tmp = tmp_path_factory.mktemp("validation")
+    rng = np.random.default_rng(5)
+    n = 400
+    g = rng.binomial(2, 0.3, size=(n, M)).astype(np.int8)
+    for j in range(1, M):
+        copy = rng.random(n) < 0.6
+        g[copy, j] = g[copy, j - 1]
+    xs = (g - g.mean(0)) / g.std(0)
+    y = xs @ study["beta"] + rng.standard_normal(n)
+    iid = [f"v{i}" for i in range(n)]
+    ss = study["ss"]
+    bim = pd.DataFrame({"CHR": "1", "SNP": ss["SNP"], "CM": 0.0, "POS": ss["POS"], "A1": "A",
+                        "A2": "G"})
+    fam = pd.DataFrame({"FID": iid, "IID": iid, "SEX": 1})
+    write_bfile(tmp / "val", g, bim, fam)
+    pd.DataFrame({"#FID": iid, "IID": iid}).to_csv(tmp / "val.keep", sep="\t", index=False)
+    pd.DataFrame({"FID": iid, "IID": iid, "t": y}).to_csv(tmp / "pheno.tsv", sep="\t",
+                                                          index=False)
+    return (str(tmp / "val"), str(tmp / "val.keep"), str(tmp / "pheno.tsv"))
+
+
 def test_harmonise_same_strand__flips_swapped_and_drops_mismatched(study):
     """The matching every workflow fit does (strand "same": the GWAS of the panel's genotypes)."""
-    from vibank.ld import LDMatrix
-
     ss = study["ss"].copy()
     ss.loc[3, ["A1", "A2"]] = ["C", "T"]  # another allele pair: dropped
     ss = pd.concat([ss, ss.iloc[[0]].assign(SNP="absent", POS=10**9)])
@@ -79,11 +119,11 @@ def test_harmonise_same_strand__flips_swapped_and_drops_mismatched(study):
     np.testing.assert_allclose(matched["Z"], original["Z"] * sign)
 
 
-def test_fit_prs_chromosome__writes_every_result_file(study):
+def test_fit_prs__one_chromosome_writes_every_result_file(study):
     d = study["dir"]
-    model = fit_prs_chromosome(d / "ss.tsv.gz", d / "chr1.zarr", out_effects=d / "e.tsv.gz",
-                               out_json=d / "h.json", out_pgs=d / "pgs.txt.gz", out_score=d / "s.tsv",
-                               trait="t", n_threads=2)
+    outputs = {"effects": d / "e.tsv.gz", "json": d / "h.json", "pgs": d / "pgs.txt.gz",
+               "score": d / "s.tsv"}
+    model = _fit_one(d / "ss.tsv.gz", d / "chr1.zarr", outputs, n_threads=2)
     effects = pd.read_csv(d / "e.tsv.gz", sep="\t")
     assert list(effects.columns) == ["CHR", "SNP", "POS", "A1", "A2", "BETA", "BETA_PER_ALLELE", "PIP", "VAR_BETA"]
     assert np.corrcoef(effects["BETA"], study["beta"])[0, 1] > 0.8
@@ -98,15 +138,15 @@ def test_fit_prs_chromosome__writes_every_result_file(study):
     assert list(score.columns) == ["SNP", "A1", "BETA_PER_ALLELE"] and (score["BETA_PER_ALLELE"] != 0).all()
 
 
-def test_fit_prs_chromosome__refuses_low_overlap(study, tmp_path):
+def test_fit_prs__refuses_low_overlap(study, tmp_path):
     ss = study["ss"].copy()
     ss["SNP"] = [f"x{j}" for j in range(M)]
     ss["POS"] += 1  # neither IDs nor positions match the panel
     write_sumstats(ss, tmp_path / "other.tsv.gz")
     with pytest.raises(VibankError, match=r"other.tsv.gz: only 0 variants pair up with .*chr1.zarr \(0.0%"):
-        fit_prs_chromosome(tmp_path / "other.tsv.gz", study["dir"] / "chr1.zarr",
-                           out_effects=tmp_path / "e", out_json=tmp_path / "j", out_pgs=tmp_path / "p",
-                           out_score=tmp_path / "s", trait="t")
+        _fit_one(tmp_path / "other.tsv.gz", study["dir"] / "chr1.zarr",
+                 {"effects": tmp_path / "e", "json": tmp_path / "j", "pgs": tmp_path / "p",
+                  "score": tmp_path / "s"})
     assert not list(tmp_path.glob("e*")) and not (tmp_path / "j").exists()
 
 
@@ -168,7 +208,7 @@ def test_cli_fit__validation_metric_needs_validation_data(study, tmp_path, capsy
     assert code != 0 and "needs --bfile" in err and "Traceback" not in err
 
 
-def test_fit_prs_chromosome__external_format_with_swaps_flips_and_mismatches(study, tmp_path):
+def test_fit_prs__external_format_with_swaps_flips_and_mismatches(study, tmp_path):
     """A plink2 --glm file of the same GWAS with a third of the alleles swapped, a third on the
     other strand and a few variants with alleles the panel lacks: harmonised, audited, and the
     fit equals the fit of the canonical file without those variants."""
@@ -189,16 +229,12 @@ def test_fit_prs_chromosome__external_format_with_swaps_flips_and_mismatches(stu
                         "T_STAT": sign * ss["Z"], "P": ss["P"]})
     path = tmp_path / "external.PHENO1.glm.linear"
     glm.to_csv(path, sep="\t", index=False)
-    outputs = {k: tmp_path / f"ext.{k}" for k in ("effects", "json", "pgs", "score")}
+    outputs = _outputs(tmp_path / "ext")
     audit = tmp_path / "audit.tsv"
-    fit_prs_chromosome(path, study["dir"] / "chr1.zarr", out_effects=outputs["effects"],
-                       out_json=outputs["json"], out_pgs=outputs["pgs"], out_score=outputs["score"],
-                       trait="t", sumstats_options={"audit_out": audit})
-    reference = {k: tmp_path / f"ref.{k}" for k in ("effects", "json", "pgs", "score")}
+    _fit_one(path, study["dir"] / "chr1.zarr", outputs, audit_out=audit)
+    reference = _outputs(tmp_path / "ref")
     write_sumstats(ss.drop(index=ss.index[bad]), tmp_path / "canonical.tsv.gz")
-    fit_prs_chromosome(tmp_path / "canonical.tsv.gz", study["dir"] / "chr1.zarr",
-                       out_effects=reference["effects"], out_json=reference["json"],
-                       out_pgs=reference["pgs"], out_score=reference["score"], trait="t")
+    _fit_one(tmp_path / "canonical.tsv.gz", study["dir"] / "chr1.zarr", reference)
     dropped = pd.read_csv(audit, sep="\t")
     assert sorted(dropped["SNP"]) == sorted(ss["SNP"].iloc[bad])
     assert dropped["reason"].nunique() == 1 and dropped["detail"].str.contains("A/C").all()
@@ -208,21 +244,25 @@ def test_fit_prs_chromosome__external_format_with_swaps_flips_and_mismatches(stu
     np.testing.assert_allclose(ext["BETA"], ref.loc[ext.index, "BETA"], rtol=1e-6, atol=1e-9)
 
 
-def test_fit_prs_chromosome__mismatch_filter_removes_flipped_variants(study, tmp_path):
-    """Summary statistics with a few signs flipped against the panel's LD: the section 9
-    filter, switched on through sumstats_options, removes them before fitting and audits them."""
+def _flipped_sumstats(study, path):
+    """The study's summary statistics with the signs of three strong signals flipped against
+    the panel's LD; returns their indices."""
     ss = study["ss"].copy()
     z = ss["Z"].to_numpy()
     # flip variants with a clear signal, so that their neighbours contradict them
     flipped = np.argsort(-np.abs(z))[[0, 3, 6]]
     ss.loc[flipped, ["Z", "BETA"]] *= -1
-    write_sumstats(ss, tmp_path / "flipped.tsv.gz")
-    outputs = {k: tmp_path / f"fit.{k}" for k in ("effects", "json", "pgs", "score")}
-    fit_prs_chromosome(tmp_path / "flipped.tsv.gz", study["dir"] / "chr1.zarr",
-                       out_effects=outputs["effects"], out_json=outputs["json"],
-                       out_pgs=outputs["pgs"], out_score=outputs["score"], trait="t",
-                       sumstats_options={"mismatch_filter": {"seed": 1},
-                                         "audit_out": tmp_path / "audit.tsv"})
+    write_sumstats(ss, path)
+    return ss, flipped
+
+
+def test_fit_prs__mismatch_filter_removes_flipped_variants(study, tmp_path):
+    """Summary statistics with a few signs flipped against the panel's LD: the section 9
+    filter, switched on through sumstats_options, removes them before fitting and audits them."""
+    ss, flipped = _flipped_sumstats(study, tmp_path / "flipped.tsv.gz")
+    outputs = _outputs(tmp_path / "fit")
+    _fit_one(tmp_path / "flipped.tsv.gz", study["dir"] / "chr1.zarr", outputs,
+             sumstats_options={"mismatch_filter": {"seed": 1}}, audit_out=tmp_path / "audit.tsv")
     audit = pd.read_csv(tmp_path / "audit.tsv", sep="\t")
     removed = set(audit.loc[audit["reason"] == "ld_mismatch", "SNP"])
     # (the filter also flags some true signals next to strong ones: its accuracy is tested in
@@ -230,3 +270,65 @@ def test_fit_prs_chromosome__mismatch_filter_removes_flipped_variants(study, tmp
     assert set(ss["SNP"].iloc[flipped]) <= removed and len(removed) < M // 4
     effects = pd.read_csv(outputs["effects"], sep="\t")
     assert removed.isdisjoint(effects["SNP"]) and len(effects) == M - len(removed)
+
+
+def test_load_fit_data__mismatch_filter_ld_equals_the_store_rows_of_the_final_mask(study, tmp_path):
+    """The LD the filter leaves (``ld.subset`` of the harmonised rows) is the store's LD of the
+    variants that remain, as a fresh read gives it."""
+    ss, flipped = _flipped_sumstats(study, tmp_path / "flipped.tsv.gz")
+    store = study["dir"] / "chr1.zarr"
+    data = load_fit_data([tmp_path / "flipped.tsv.gz"], [store],
+                         mismatch_filter={"seed": 1})
+    c, = data.chromosomes
+    removed = set(c.audit.loc[c.audit["reason"] == "ld_mismatch", "SNP"])
+    assert set(ss["SNP"].iloc[flipped]) <= removed  # the filter did remove variants
+    variants = LDMatrix(store).variants()
+    mask = variants["SNP"].isin(set(c.matched["SNP"])).to_numpy()
+    assert mask.sum() == len(c.matched) == M - len(removed) == c.ld.n_variants
+    assert (variants["SNP"][mask].to_numpy() == c.matched["SNP"].to_numpy()).all()
+    fresh = LDMatrix(store).rows(mask)
+    assert c.ld.scale == fresh.scale and c.ld.dtype == fresh.dtype
+    np.testing.assert_array_equal(c.ld.to_csr().toarray(), fresh.to_csr().toarray())
+    # and the unfiltered load reads the same store values for the same variants
+    unfiltered, = load_fit_data([tmp_path / "flipped.tsv.gz"], [store]).chromosomes
+    keep = unfiltered.matched["SNP"].isin(set(c.matched["SNP"])).to_numpy()
+    np.testing.assert_array_equal(unfiltered.ld.subset(keep).to_csr().toarray(),
+                                  fresh.to_csr().toarray())
+
+
+def test_fit_prs__writes_each_chromosomes_audit(study, tmp_path):
+    """Two chromosomes fitted jointly, each with its own dropped variants: the outputs' "audit"
+    paths receive each chromosome's own audit, audit_out all of them."""
+    ss = study["ss"]
+    first = ss.copy()
+    first.loc[[2, 5], ["A1", "A2"]] = ["A", "C"]  # alleles the panel lacks
+    write_sumstats(first, tmp_path / "first.tsv.gz")
+    second = pd.concat([ss.drop(index=[7]), ss.iloc[[0]].assign(SNP="absent", POS=10**9)])
+    write_sumstats(second, tmp_path / "second.tsv.gz")
+    outputs = [_outputs(tmp_path / name, (*FILES, "audit")) for name in ("first", "second")]
+    store = study["dir"] / "chr1.zarr"
+    fit_prs([tmp_path / "first.tsv.gz", tmp_path / "second.tsv.gz"], [store, store], outputs,
+            spec=model_spec({"prior": "spike_slab"}), trait="t", model_name="m",
+            audit_out=tmp_path / "all.tsv")
+    audits = [pd.read_csv(out["audit"], sep="\t") for out in outputs]
+    assert sorted(audits[0]["SNP"]) == sorted(ss["SNP"].iloc[[2, 5]])
+    assert set(audits[0]["reason"]) == {"allele_mismatch"}
+    assert list(audits[1]["SNP"]) == ["absent"] and list(audits[1]["reason"]) == ["not_in_ld"]
+    everything = pd.read_csv(tmp_path / "all.tsv", sep="\t")
+    assert sorted(everything["SNP"]) == sorted([*audits[0]["SNP"], *audits[1]["SNP"]])
+    for out, n in zip(outputs, (M - 2, M - 1), strict=True):
+        fit = json.loads(out["json"].read_text())
+        assert fit["n_variants"] == n and fit["genome_wide"]
+        assert len(pd.read_csv(out["effects"], sep="\t")) == n
+
+
+def test_tune_prs__grid_search_on_the_validation_metric(study, validation, tmp_path):
+    outputs = [_outputs(tmp_path / "gs")]
+    table = tune_prs([study["dir"] / "ss.tsv.gz"], [study["dir"] / "chr1.zarr"], outputs,
+                     grid_out=tmp_path / "grid.tsv", spec=model_spec({"strategy": "gs",
+                                                                      "grid_size": 4}),
+                     trait="t", model_name="gs", validation=validation)
+    assert len(table) == 4 and "metric" in table
+    fit = json.loads(outputs[0]["json"].read_text())
+    assert fit["metric"] == "validation_r2" and fit["strategy"] == "gs"
+    assert fit["chosen"]["pi"] == pytest.approx(table.loc[table["metric"].idxmax(), "pi"])

@@ -16,11 +16,11 @@ import pandas as pd
 from vibank import columns as col
 from vibank.io.atomic import write_table
 from vibank.io.sumstats import read_sumstats, write_sumstats
-from vibank.io.sumstats_formats import read_sumstats_any
 from vibank.ld import LDMatrix
 from vibank.simulate.external_gwas import external_gwas
-from vibank.sumstats import harmonise, qc
-from vibank.sumstats.harmonise import CHANGE_COUNTS, FILTER_ORDER
+from vibank.sumstats import harmonise, qc, read_sumstats_any
+from vibank.eval.metrics import effect_agreement
+from vibank.sumstats.harmonise import CHANGE_COUNTS, FILTER_ORDER, harmonisation_totals
 
 log = logging.getLogger(__name__)
 
@@ -90,15 +90,10 @@ def harmonise_external(path, ld_paths, out_sumstats, *, out_audit, out_summary, 
         log.info("chr%s: %d variants harmonised (%s)", chrom, result.summary["matched"],
                  ", ".join(f"{k} {v}" for k, v in result.summary.items()
                            if k in (*FILTER_ORDER, *CHANGE_COUNTS) and v))
-    summary = pd.DataFrame(rows)
-    total = {key: int(summary[key].sum()) for key in summary if key not in ("name", "chrom",
-                                                                             "overlap", "input")}
     other = ~no_chrom & ~np.isin(row_chrom, list(panel_chroms))
-    total.update(name=name, chrom="all", input=len(sumstats) + len(read_audit),
-                 read_dropped=len(read_audit), other_chromosome=int(other.sum()),
-                 overlap=float(total["paired"] / max(len(sumstats), 1)))
-    summary = pd.concat([summary.assign(read_dropped=0), pd.DataFrame([total])],
-                        ignore_index=True)
+    summary = harmonisation_totals(rows, n_input=len(sumstats), read_dropped=len(read_audit),
+                                   other_chromosome=int(other.sum()))
+    summary["name"] = name
     # outputs only once every chromosome has passed its checks
     for matched, out in outputs:
         write_sumstats(matched, out)
@@ -127,17 +122,15 @@ def compare_fits(pairs, out):
     """
     rows = []
     for pair in pairs:
-        ext, own = _effects(pair["external_effects"]), _effects(pair["study_effects"])
-        both = ext.add_suffix("_ext").join(own.add_suffix("_own"), how="outer").fillna(0.0)
+        agreement = effect_agreement(_effects(pair["external_effects"]),
+                                     _effects(pair["study_effects"]), (col.BETA, "BETA_PER_ALLELE"))
         rows.append({
             "model": pair["model"], "external": pair["external"], "trait": pair["trait"],
-            "fold": int(pair["fold"]), "n_variants": len(both),
-            "n_external_only": int((~both.index.isin(own.index)).sum()),
-            "n_study_only": int((~both.index.isin(ext.index)).sum()),
-            "effect_correlation": float(np.corrcoef(both[f"{col.BETA}_ext"],
-                                                    both[f"{col.BETA}_own"])[0, 1]),
-            "score_weight_correlation": float(np.corrcoef(both["BETA_PER_ALLELE_ext"],
-                                                          both["BETA_PER_ALLELE_own"])[0, 1]),
+            "fold": int(pair["fold"]), "n_variants": agreement["n_variants"],
+            "n_external_only": agreement["n_first_only"],
+            "n_study_only": agreement["n_second_only"],
+            "effect_correlation": agreement[f"{col.BETA}_correlation"],
+            "score_weight_correlation": agreement["BETA_PER_ALLELE_correlation"],
         })
         log.info("%s: effects of %s (external %s) vs the study's %s fold %s: r = %.4f",
                  pair["model"], pair["external"], pair["external"], pair["trait"], pair["fold"],

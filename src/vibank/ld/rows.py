@@ -1,0 +1,325 @@
+"""The LD matrix as the models read it: R without its diagonal, row by row, with its scale,
+per-block eigenvalues and independent segments.
+
+:class:`LDRows` is the one LD type from the store to the kernels. ``LDMatrix.rows()`` builds it
+from a store (vibank or magenpy format) for the variants a fit keeps; VIPRS, the Gibbs sampler,
+LDpred-inf and the mismatch filter take ``(b, n, ld)`` with ``ld`` an ``LDRows`` (or anything
+:meth:`LDRows.of` turns into one); the compiled E-step and Gibbs kernels take it whole and
+share one row apply (``vibank/prs/_kernels/_ld_rows.pxd``).
+
+Two layouts, the same matrix:
+
+- **band** rows (windowed, block and sample LD): row j holds columns ``first[j] ..
+  first[j] + len_j - 1`` contiguously, its own diagonal entry stored as 0. No column indices:
+  2 bytes per int16 value, and a row's update of q is one vectorised axpy.
+- **csr** rows (shrinkage LD, or any sparse matrix): ``indices`` (int32/int64) name the columns.
+
+Values are float32/float64, or int8/int16 quantised: multiplied by ``scale`` they are
+correlations. Nothing outside this module branches on the layout.
+"""
+
+import numpy as np
+import scipy.sparse as sp
+
+from vibank.ld.estimators import SparseLD
+from vibank.ld.eigenvalues import extremal_eigenvalues_csr
+
+#: value types the kernels accept
+LD_DTYPES = ("int8", "int16", "float32", "float64")
+
+
+class LDRows:
+    """R without its diagonal in row-compressed form (band or CSR rows; see the module).
+
+    Parameters
+    ----------
+    data : values as stored (int8/int16/float32/float64); row j is ``data[indptr[j]:indptr[j+1]]``
+    indptr : (M + 1,) row boundaries
+    n_variants : M
+    first : (M,) first column of each band row (band layout), or None
+    indices : column of every value (CSR layout), or None; exactly one of first and indices
+    scale : correlations are ``data * scale`` (1/32767 for int16, 1/127 for int8, else 1)
+    eigenvalues : extremal eigenvalues of the full R (unit diagonal) in blocks,
+        ``[{"start", "stop", "min", "max"}, ...]`` in these rows' indices, as LD stores keep
+        them, or None (computed by :meth:`block_eigenvalues` when asked)
+    parts : sizes of the chromosomes this matrix joins (:meth:`concatenate`), or None
+
+    Attributes
+    ----------
+    layout : "band" or "csr"
+    segments : boundaries of the independent variant ranges (computed once, on first use)
+    """
+
+    def __init__(self, data, indptr, n_variants, *, first=None, indices=None, scale=1.0,
+                 eigenvalues=None, parts=None):
+        if (first is None) == (indices is None):
+            raise ValueError("LDRows needs exactly one of first (band rows) and indices (CSR)")
+        self.data = np.ascontiguousarray(data)
+        if self.data.dtype.name not in LD_DTYPES:
+            raise ValueError(f"LD values must be one of {LD_DTYPES}, not {self.data.dtype}")
+        self.indptr = np.ascontiguousarray(indptr, dtype=np.int64)
+        self.n_variants = int(n_variants)
+        if self.indptr.shape != (self.n_variants + 1,):
+            raise ValueError(f"indptr has {len(self.indptr)} entries for {n_variants} variants")
+        self.first = None if first is None else np.ascontiguousarray(first, dtype=np.int64)
+        if indices is not None:
+            indices = np.asarray(indices)
+            if indices.dtype not in (np.int32, np.int64):
+                indices = indices.astype(np.int64)
+            indices = np.ascontiguousarray(indices)
+        self.indices = indices
+        self.scale = float(scale)
+        self.eigenvalues = eigenvalues
+        self.parts = None if parts is None else [int(p) for p in parts]
+        self._segments = None
+
+    # -- construction ---------------------------------------------------------------------
+    @classmethod
+    def of(cls, ld, *, scale=1.0):
+        """An LDRows from what the models accept: an LDRows (returned as it is), a strict upper
+        triangle (:class:`~vibank.ld.estimators.SparseLD`, ``scale`` applies), or a scipy
+        sparse matrix of R without its diagonal (values times ``scale`` are correlations; an
+        upper or lower triangle alone is mirrored, a stored diagonal dropped)."""
+        if isinstance(ld, cls):
+            return ld
+        if isinstance(ld, SparseLD):
+            return cls.from_upper(ld, scale=scale)
+        if sp.issparse(ld):
+            return cls.from_csr(ld, scale=scale)
+        raise TypeError(f"unsupported LD type {type(ld).__name__}: give LDRows, SparseLD or a "
+                        "scipy sparse matrix")
+
+    @classmethod
+    def from_upper(cls, upper, *, scale=1.0, eigenvalues=None):
+        """From a strict upper triangle: band rows when it is banded with non-decreasing row
+        ends (windowed, block and sample LD), else CSR rows of the symmetric matrix."""
+        band = _band_rows(upper)
+        if band is not None:
+            data, indptr, first = band
+            return cls(data, indptr, upper.n_variants, first=first, scale=scale,
+                       eigenvalues=eigenvalues)
+        return cls.from_csr(upper.to_scipy(), scale=scale, eigenvalues=eigenvalues)
+
+    @classmethod
+    def from_csr(cls, matrix, *, scale=1.0, eigenvalues=None):
+        """CSR rows of a scipy sparse R without its diagonal (see :meth:`of`)."""
+        full = sp.csr_matrix(matrix)
+        if full.shape[0] != full.shape[1]:
+            raise ValueError(f"the LD matrix must be square, not {full.shape}")
+        lower, upper = sp.tril(full, k=-1), sp.triu(full, k=1)
+        if full.nnz and (lower.nnz == 0 or upper.nnz == 0):  # one triangle: mirror it
+            half = lower + upper
+            full = (half + half.T).tocsr()
+        if full.diagonal().any():
+            full = full.tolil()
+            full.setdiag(0)
+            full = full.tocsr()
+            full.eliminate_zeros()
+        full.sort_indices()
+        return cls(full.data, full.indptr, full.shape[0], indices=full.indices, scale=scale,
+                   eigenvalues=eigenvalues)
+
+    @classmethod
+    def concatenate(cls, parts):
+        """One matrix from the LD of several chromosomes (block-diagonal, no LD between them):
+        band rows stay band rows, otherwise CSR; the eigenvalue blocks are shifted to the joint
+        indices (None unless every part has them) and ``parts`` records the sizes. All parts
+        must hold one value type and scale."""
+        parts = [cls.of(p) for p in parts]
+        if len({p.data.dtype for p in parts}) > 1 or len({p.scale for p in parts}) > 1:
+            raise ValueError("the chromosomes' LD matrices hold different value types")
+        sizes = [p.n_variants for p in parts]
+        offsets = np.cumsum([0] + sizes)
+        eigenvalues = None
+        if all(p.eigenvalues is not None for p in parts):
+            eigenvalues = [{**block, "start": block["start"] + int(o), "stop": block["stop"] + int(o)}
+                           for p, o in zip(parts, offsets) for block in p.eigenvalues]
+        starts = np.cumsum([0] + [len(p.data) for p in parts])
+        indptr = np.concatenate([parts[0].indptr[:1]] +
+                                [p.indptr[1:] + s for p, s in zip(parts, starts)])
+        data = np.concatenate([p.data for p in parts])
+        kwargs = dict(scale=parts[0].scale, eigenvalues=eigenvalues, parts=sizes)
+        if all(p.layout == "band" for p in parts):
+            first = np.concatenate([p.first + o for p, o in zip(parts, offsets)])
+            return cls(data, indptr, offsets[-1], first=first, **kwargs)
+        joined = sp.block_diag([p.to_scipy() for p in parts], format="csr")
+        return cls(joined.data, joined.indptr, offsets[-1], indices=joined.indices, **kwargs)
+
+    # -- what it is -----------------------------------------------------------------------
+    @property
+    def layout(self):
+        return "band" if self.first is not None else "csr"
+
+    @property
+    def shape(self):
+        return (self.n_variants, self.n_variants)
+
+    @property
+    def dtype(self):
+        return self.data.dtype
+
+    @property
+    def segments(self):
+        """Boundaries [0, c_1, ..., M] of the contiguous variant ranges with no LD between
+        them (LD blocks; the chromosomes of a genome-wide fit): their E-step sweeps are
+        independent and run in parallel with the result of one sequential sweep."""
+        if self._segments is None:
+            self._segments = _independent_segments(self)
+        return self._segments
+
+    def kernel_arrays(self):
+        """(data, indices, first, indptr, scale, segments) as the compiled kernels read them:
+        an empty ``indices`` marks band rows, an empty ``first`` CSR rows."""
+        indices = np.empty(0, np.int32) if self.indices is None else self.indices
+        first = np.empty(0, np.int64) if self.first is None else self.first
+        return self.data, indices, first, self.indptr, self.scale, self.segments
+
+    # -- reading it -----------------------------------------------------------------------
+    def columns(self):
+        """Column index of every stored value."""
+        if self.indices is not None:
+            return self.indices.astype(np.int64)
+        lengths = np.diff(self.indptr)
+        rows = np.repeat(np.arange(self.n_variants), lengths)
+        return np.arange(len(self.data)) - np.repeat(self.indptr[:-1], lengths) + self.first[rows]
+
+    def to_scipy(self):
+        """R without its diagonal as scipy CSR of the stored values (explicit zeros dropped)."""
+        m = self.n_variants
+        # copies: eliminate_zeros compacts data and indptr in place
+        out = sp.csr_matrix((self.data.copy(), self.columns(), self.indptr.copy()), shape=(m, m))
+        out.eliminate_zeros()
+        return out
+
+    def to_csr(self, *, dtype=np.float64, diagonal=0.0):
+        """The correlations (values times ``scale``) as scipy CSR, with ``diagonal`` added
+        (0: R without its diagonal; 1: the full R)."""
+        csr = self.to_scipy().astype(dtype)  # a copy: scaling leaves the stored values alone
+        csr.data *= np.dtype(dtype).type(self.scale)
+        if diagonal:
+            csr = (csr + sp.identity(self.n_variants, dtype=dtype, format="csr") * diagonal).tocsr()
+        return csr
+
+    def dot(self, vector, *, diagonal=1.0):
+        """(R_offdiag + diagonal I) @ vector in float64 (default: the full R)."""
+        v = np.asarray(vector, dtype=np.float64)
+        return self.to_csr() @ v + diagonal * v
+
+    def row(self, j):
+        """Columns and stored values (float64, before ``scale``) of row j."""
+        lo, hi = self.indptr[j], self.indptr[j + 1]
+        columns = (np.arange(self.first[j], self.first[j] + hi - lo) if self.indices is None
+                   else self.indices[lo:hi])
+        return columns, self.data[lo:hi].astype(np.float64)
+
+    def at(self, pos, row):
+        """Columns and correlations (float64) of the stored values ``pos`` of rows ``row``."""
+        values = np.asarray(self.data[pos], dtype=np.float64) * self.scale
+        if self.indices is not None:
+            return np.asarray(self.indices[pos], np.int64), values
+        return self.first[row] + (pos - self.indptr[row]), values
+
+    def entries_of(self, which):
+        """(row, column, correlation) of every stored value of the rows ``which``, row by row."""
+        which = np.asarray(which, np.int64)
+        lengths = self.indptr[which + 1] - self.indptr[which]
+        row = np.repeat(which, lengths)
+        starts = np.repeat(self.indptr[which] - np.concatenate([[0], np.cumsum(lengths)[:-1]]),
+                           lengths)
+        pos = np.arange(int(lengths.sum())) + starts
+        return (row, *self.at(pos, row))
+
+    def mean_ld_score(self):
+        """1 + mean_j sum_k R_jk^2: the mean LD score behind the initial h2 (prs_vi.md section 6)."""
+        return 1.0 + mean_row_sum_of_squares(self.data, self.indptr, self.scale)
+
+    def block_eigenvalues(self):
+        """The extremal eigenvalues of the full R per block (``eigenvalues``; computed in blocks
+        of 2,000 variants and kept when the store did not provide them)."""
+        if self.eigenvalues is None:
+            self.eigenvalues = extremal_eigenvalues_csr(self.to_csr(diagonal=1.0))
+        return self.eigenvalues
+
+    def subset(self, keep):
+        """The rows and columns of the variants ``keep`` (boolean over the M variants), in the
+        same layout (a band stays a band in the new numbering); eigenvalue blocks re-indexed
+        (the extremes of a block bound those of its principal submatrices)."""
+        keep = np.asarray(keep, dtype=bool)
+        if keep.shape != (self.n_variants,):
+            raise ValueError(f"keep must have {self.n_variants} entries, got {keep.shape}")
+        new_index = np.cumsum(keep) - 1
+        m = int(keep.sum())
+        lengths = np.diff(self.indptr)
+        rows = np.repeat(np.arange(self.n_variants), lengths)
+        cols = self.columns()
+        kept = keep[rows] & keep[cols]
+        indptr = np.zeros(m + 1, dtype=np.int64)
+        np.cumsum(np.bincount(new_index[rows[kept]], minlength=m), out=indptr[1:])
+        kwargs = dict(scale=self.scale, eigenvalues=reindex_blocks(self.eigenvalues, keep))
+        if self.first is None:
+            return LDRows(self.data[kept], indptr, m, indices=new_index[cols[kept]].astype(
+                self.indices.dtype), **kwargs)
+        # a kept band row keeps its diagonal slot, so it is never empty: its first kept column
+        first = new_index[cols[kept][indptr[:-1]]] if m else np.zeros(0, np.int64)
+        return LDRows(self.data[kept], indptr, m, first=first, **kwargs)
+
+
+def reindex_blocks(blocks, keep):
+    """Eigenvalue blocks over some variants in the indices of the ``keep`` ones (empty blocks
+    dropped; None or none left gives None)."""
+    if not blocks:
+        return None
+    kept = np.concatenate([[0], np.cumsum(keep)])
+    out = [{**block, "start": int(kept[block["start"]]), "stop": int(kept[block["stop"]])}
+           for block in blocks if kept[block["stop"]] > kept[block["start"]]]
+    return out or None
+
+
+def _band_rows(upper):
+    """(data, indptr, first) of the symmetric band rows of a banded strict upper triangle, or
+    None when ``upper`` has column indices or its row ends decrease."""
+    if upper.indices is not None:
+        return None
+    m = upper.n_variants
+    lengths = np.diff(upper.indptr)
+    ends = np.arange(m) + lengths + 1  # exclusive end of each row's band (upper part)
+    if np.any(np.diff(ends) < 0):
+        return None
+    # first column of row j = first row k whose band reaches j (k <= j)
+    first = np.minimum(np.searchsorted(ends, np.arange(m), side="right"), np.arange(m))
+    indptr = np.zeros(m + 1, dtype=np.int64)
+    np.cumsum(ends - first, out=indptr[1:])
+    data = np.zeros(indptr[-1], dtype=upper.data.dtype)
+    rows, cols = upper.rows(), upper.columns()
+    data[indptr[rows] + (cols - first[rows])] = upper.data  # R_jk in row j
+    data[indptr[cols] + (rows - first[cols])] = upper.data  # R_kj in row k
+    return data, indptr, first.astype(np.int64)
+
+
+def _independent_segments(ld):
+    """See :attr:`LDRows.segments`."""
+    m = ld.n_variants
+    lengths = np.diff(ld.indptr)
+    ends = np.arange(1, m + 1)  # exclusive end of the columns each row reaches, at least j + 1
+    if ld.first is not None:
+        ends = np.maximum(ends, ld.first + lengths)
+    elif len(ld.indices):
+        np.maximum.at(ends, np.repeat(np.arange(m), lengths), ld.indices + 1)
+    reach = np.maximum.accumulate(ends) if m else ends
+    cuts = np.flatnonzero(reach == np.arange(1, m + 1)) + 1
+    return np.concatenate([[0], cuts]).astype(np.int64)
+
+
+def mean_row_sum_of_squares(data, indptr, scale=1.0, *, chunk=1 << 20):
+    """mean_j sum_k (scale R_jk)^2 over the rows of a row-compressed LD (the mean LD score minus 1).
+
+    The values are squared and summed in chunks, without float64 copies of the whole matrix
+    (0.5 GB for 33 M values, up to a second per fit on a loaded machine).
+    """
+    m = len(indptr) - 1
+    lo, hi = int(indptr[0]), int(indptr[-1])
+    total = 0.0
+    for start in range(lo, hi, chunk):
+        values = np.asarray(data[start:min(start + chunk, hi)], dtype=np.float64)
+        total += float(values @ values)
+    return total * scale**2 / m if m else 0.0

@@ -1,0 +1,250 @@
+"""File-to-file stages of the genome-wide pQTL pipeline (pqtl_afcavi.md section (i)).
+
+Called by the workflow scripts (rules/qtl.smk): the discovery samples, LD-pruned contiguous
+chunks per chromosome, a simulated protein panel (with gene positions and the true
+associations), proteins residualised on covariates, one atlasQTL fit per chunk against all
+proteins, then the combined long table, calls, loci, hotspots and the evaluation against the
+simulated truth. The statistics live in ``vibank.qtl`` (model, ``data``, ``scan``) and
+``vibank.eval``; tables are described in docs/formats.md.
+"""
+
+import json
+import logging
+import tempfile
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from vibank import columns as col
+from vibank.errors import VibankError
+from vibank.genotypes import prune_variants
+from vibank.io.atomic import atomic_path, write_table
+from vibank.io.plink import read_bim, read_dosages, read_fam, write_keep
+from vibank.qtl import (AtlasQTL, ConvergenceWarning, association_table, call_pairs, cis_trans,
+                        clump_loci, fit_record, gene_positions, hotspot_table, impute_dosages,
+                        make_chunks, mode_metrics, residualise, runtime_summary)
+
+log = logging.getLogger(__name__)
+
+
+# -- samples and chunks ---------------------------------------------------------------------
+def discovery_samples(splits_path):
+    """FID IID of the discovery samples: the reference population's QC'd samples outside the LD
+    panel (ROLE ``cv`` of splits.tsv, i.e. every fold's samples), in splits.tsv order."""
+    table = pd.read_csv(splits_path, sep="\t", dtype={col.FID: str, col.IID: str})
+    samples = table.loc[table["ROLE"] == "cv", [col.FID, col.IID]].reset_index(drop=True)
+    if samples.empty:
+        raise VibankError(f"{splits_path}: no discovery samples (ROLE cv)")
+    return samples
+
+
+def chunk_variants(bfile, splits_path, out_table, *, chrom, window_kb, step, r2, min_maf,
+                   variants_per_chunk, threads=1, memory_mb=None):
+    """LD-prune one chromosome on the discovery samples (plink2 --indep-pairwise) and split
+    the kept variants, in position order, into contiguous chunks.
+
+    Writes ``out_table`` (SNP CHR POS A1 A2 CHUNK) and returns it as a DataFrame.
+    """
+    bim = read_bim(bfile)
+    bim = bim[bim[col.CHR] == str(chrom)]
+    if bim.empty:
+        raise VibankError(f"{bfile}.bim: no variant on chromosome {chrom}")
+    with tempfile.TemporaryDirectory(dir=Path(out_table).parent) as tmp:
+        keep = Path(tmp) / "samples.keep"
+        write_keep(keep, discovery_samples(splits_path))
+        kept = prune_variants(bfile, chrom=chrom, keep=keep, window_kb=window_kb, step=step,
+                              r2=r2, min_maf=min_maf, threads=threads, memory_mb=memory_mb,
+                              workdir=tmp)
+    table = bim[bim[col.SNP].isin(kept)].sort_values(col.POS, kind="stable")
+    if table.empty:
+        raise VibankError(f"chromosome {chrom}: no variant left after pruning")
+    table = table[[col.SNP, col.CHR, col.POS, col.A1, col.A2]].reset_index(drop=True)
+    table[col.CHUNK] = make_chunks(len(table), variants_per_chunk)
+    log.info("chr%s: %d of %d variants kept by pruning, %d chunks", chrom, len(table), len(bim),
+             table[col.CHUNK].max())
+    write_table(table, out_table)
+    return table
+
+
+def _dosages(bfile, samples, variants):
+    """(n, p) float dosages of A1 for ``samples`` (IID) and ``variants`` (SNP), missing calls
+    replaced by the variant's mean dosage (atlasQTL takes no missing genotype)."""
+    fam, bim = read_fam(bfile), read_bim(bfile)
+    s_index = pd.Index(fam[col.IID]).get_indexer(samples)
+    v_index = pd.Index(bim[col.SNP]).get_indexer(variants)
+    if (s_index < 0).any() or (v_index < 0).any():
+        raise VibankError(f"{bfile}: samples or variants of the chunk are missing")
+    return impute_dosages(read_dosages(bfile, sample_index=s_index, variant_index=v_index))
+
+
+# -- proteins ---------------------------------------------------------------------------------
+def simulate_qtl_proteins(bfile, splits_path, chunk_tables, *, out_proteins, out_protein_table,
+                          out_truth, n_proteins, n_active_variants, active_protein_fraction,
+                          mean_pve, block_size=50, max_block_rho=0.5, cis_fraction=0.5,
+                          cis_window=1_000_000, seed=None):
+    """Simulate a protein panel (the AF-CAVI paper design) on the pruned chunk variants of the
+    discovery samples; write the proteins (FID IID P0001 ...), the protein table (protein CHR
+    POS: a simulated gene position) and the true associations (SNP CHR POS protein BETA)."""
+    from vibank.simulate.proteins import simulate_protein_panel, true_associations
+
+    samples = discovery_samples(splits_path)
+    variants = pd.concat([pd.read_csv(p, sep="\t", dtype={col.CHR: str}) for p in chunk_tables],
+                         ignore_index=True)
+    x = _dosages(bfile, samples[col.IID], variants[col.SNP])
+    rng = np.random.default_rng(seed)
+    panel = simulate_protein_panel(x, n_proteins,
+                                   n_active_variants=n_active_variants,
+                                   active_protein_fraction=active_protein_fraction,
+                                   mean_pve=mean_pve, block_size=block_size,
+                                   max_block_rho=max_block_rho, seed=rng.integers(2**32))
+    names = [f"P{k + 1:04d}" for k in range(n_proteins)]
+    proteins = pd.concat([samples, pd.DataFrame(panel.Y, columns=names)], axis=1)
+    write_table(proteins, out_proteins, float_format="%.6g")
+    chrom, pos = gene_positions(variants, panel.associations, n_proteins,
+                                cis_fraction=cis_fraction, cis_window=cis_window, rng=rng)
+    write_table(pd.DataFrame({col.PROTEIN: names, col.CHR: chrom, col.POS: pos}),
+                out_protein_table)
+    truth = true_associations(panel, variants, names)
+    write_table(truth, out_truth)
+    log.info("simulated %d proteins on %d samples x %d variants: %d true associations of %d "
+             "variants", n_proteins, len(samples), x.shape[1], len(truth), truth[col.SNP].nunique())
+    return panel
+
+
+def residualise_proteins(proteins_path, covariates_path, splits_path, out_path, *, covariates):
+    """Restrict the protein table (FID IID <protein>...) to the discovery samples that have
+    covariates and residualise every protein on ``covariates`` (plus an intercept)."""
+    proteins = pd.read_csv(proteins_path, sep=r"\s+", dtype={col.FID: str, col.IID: str})
+    if col.IID not in proteins.columns:
+        raise VibankError(f"{proteins_path}: no IID column")
+    names = [c for c in proteins.columns if c not in (col.FID, col.IID)]
+    if not names:
+        raise VibankError(f"{proteins_path}: no protein column")
+    covar = pd.read_csv(covariates_path, sep="\t", dtype={col.FID: str, col.IID: str})
+    missing = [c for c in covariates if c not in covar.columns]
+    if missing:
+        raise VibankError(f"{covariates_path}: no covariate column {missing[0]}")
+    samples = discovery_samples(splits_path)
+    table = samples.merge(proteins.drop(columns=[col.FID], errors="ignore"), on=col.IID)
+    table = table.merge(covar[[col.IID, *covariates]].dropna(), on=col.IID)
+    if len(table) < 10:
+        raise VibankError(f"{proteins_path}: only {len(table)} discovery samples with proteins "
+                          "and covariates")
+    y = table[names].to_numpy(dtype=np.float64)
+    z = table[covariates].to_numpy(dtype=np.float64)
+    out = pd.concat([table[[col.FID, col.IID]], pd.DataFrame(residualise(y, z), columns=names)],
+                    axis=1)
+    log.info("residualised %d proteins on %s for %d of %d discovery samples", len(names),
+             covariates, len(table), len(samples))
+    write_table(out, out_path, float_format="%.6g")
+    return out
+
+
+# -- one chunk -------------------------------------------------------------------------------
+def fit_qtl_chunk(bfile, chunk_table, proteins_path, *, chunk, out_table, out_json, cavi,
+                  model_options, threads=1):
+    """Fit atlasQTL to one chunk's variants against all proteins.
+
+    Writes the long table (SNP CHR POS A1 A2 protein PPI BETA_STD BETA, every variant x
+    protein pair) and a JSON with the run (iterations, stop reason, ELBO trace, seconds per
+    phase, hotspot propensities theta per variant).
+    """
+    variants = pd.read_csv(chunk_table, sep="\t", dtype={col.CHR: str})
+    variants = variants[variants[col.CHUNK] == int(chunk)].reset_index(drop=True)
+    if variants.empty:
+        raise VibankError(f"{chunk_table}: no variant in chunk {chunk}")
+    proteins = pd.read_csv(proteins_path, sep="\t", dtype={col.FID: str, col.IID: str})
+    names = [c for c in proteins.columns if c not in (col.FID, col.IID)]
+    x = _dosages(bfile, proteins[col.IID], variants[col.SNP])
+    model = AtlasQTL(cavi=cavi, n_threads=threads, **model_options)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ConvergenceWarning)
+        model.fit(x, proteins[names].to_numpy(dtype=np.float64),
+                  variant_names=variants[col.SNP].to_numpy(), response_names=names)
+    long = association_table(model, variants, names)
+    write_table(long, out_table, float_format="%.6g")
+    record = fit_record(model)
+    summary = {
+        "chrom": str(variants[col.CHR].iloc[0]), "chunk": int(chunk), "cavi": cavi,
+        "start": int(variants[col.POS].min()), "end": int(variants[col.POS].max()),
+        "n": int(x.shape[0]), "p": int(len(variants)), **record,
+        "warnings": [str(w.message) for w in caught],
+        "options": {k: (list(v) if isinstance(v, tuple) else v) for k, v in model_options.items()},
+        "threads": int(threads),
+    }
+    with atomic_path(out_json) as tmp:
+        Path(tmp).write_text(json.dumps(summary, indent=1) + "\n")
+    log.info("chunk chr%s:%s (%s): p=%d q=%d, %s after %d iterations, %.1f s", summary["chrom"],
+             chunk, cavi, record["p_fitted"], record["q"], record["stop_reason"],
+             record["iterations"], record["seconds"]["total"])
+    return model
+
+
+# -- combining the chunks -----------------------------------------------------------------------
+def _read_long(paths):
+    return pd.concat([pd.read_csv(p, sep="\t", dtype={col.CHR: str}) for p in paths],
+                     ignore_index=True)
+
+
+def combine_qtl(table_paths, json_paths, *, protein_table=None, out_associations, out_calls,
+                out_loci, out_hotspots, threshold=0.5, fdr_level=None, flank=500_000,
+                cis_window=1_000_000):
+    """Concatenate the chunks' long tables and write the calls, loci and hotspot tables."""
+    long = _read_long(table_paths)
+    theta = {}
+    for path in json_paths:
+        theta.update(json.loads(Path(path).read_text())["theta"])
+    genes = (pd.read_csv(protein_table, sep="\t", dtype={col.PROTEIN: str, col.CHR: str})
+             if protein_table else None)
+    calls = call_pairs(long, threshold=threshold, fdr_level=fdr_level)
+    calls["cis_trans"] = cis_trans(calls[col.CHR], calls[col.POS], calls[col.PROTEIN], genes,
+                                   cis_window)
+    loci = clump_loci(calls, flank=flank, protein_table=genes, cis_window=cis_window)
+    hotspots = hotspot_table(long, calls, theta)
+    write_table(long, out_associations, float_format="%.6g")
+    write_table(calls, out_calls, float_format="%.6g")
+    write_table(loci, out_loci, float_format="%.6g")
+    write_table(hotspots, out_hotspots, float_format="%.6g")
+    log.info("%d pairs, %d called, %d loci, %d variants with a call", len(long), len(calls),
+             loci["locus"].nunique() if len(loci) else 0, int((hotspots["n_proteins"] > 0).sum()))
+    return long, calls, loci, hotspots
+
+
+# -- evaluation ------------------------------------------------------------------------------
+def runtime_table(json_paths):
+    """One row per fitted chunk, from the fits' JSONs: cavi, chrom, chunk, start, end, n, p
+    (fitted), q, iterations, converged, elbo and seconds (total)."""
+    rows = []
+    for path in json_paths:
+        fit = json.loads(Path(path).read_text())
+        rows.append({"cavi": fit["cavi"], "chrom": fit["chrom"], "chunk": fit["chunk"],
+                     "start": fit["start"], "end": fit["end"], "n": fit["n"], "p": fit["p_fitted"],
+                     "q": fit["q"], "iterations": fit["iterations"], "converged": fit["converged"],
+                     "elbo": fit["elbo"], "seconds": fit["seconds"]["total"]})
+    return pd.DataFrame(rows)
+
+
+def evaluate_qtl(modes, association_paths, hotspot_paths, json_paths, *, truth=None,
+                 threshold=0.5, out_metrics, out_runtime):
+    """Per CAVI mode: AUROC/AUPRC over all variant-protein pairs (PPI as score) and for hotspot
+    detection (a variant with any true protein; score: expected number of proteins),
+    precision/recall/FPR at PPI >= ``threshold`` (NaN without a simulated truth), chunks,
+    iterations and convergence. The runtime table has one row per mode and chunk."""
+    true = pd.read_csv(truth, sep="\t", dtype={col.CHR: str}) if truth else None
+    rows = []
+    for mode, assoc, hot in zip(modes, association_paths, hotspot_paths):
+        long = pd.read_csv(assoc, sep="\t", dtype={col.CHR: str})
+        hotspots = pd.read_csv(hot, sep="\t", dtype={col.CHR: str})
+        rows.append({"cavi": mode, **mode_metrics(long, hotspots, true, threshold)})
+    runtime = runtime_table(json_paths)
+    per_mode = runtime_summary(runtime)
+    metrics = pd.DataFrame(rows).join(per_mode, on="cavi")
+    columns = ["cavi", "n_pairs", "n_true", "auroc", "auprc", "precision", "recall", "fpr", "tp",
+               "fp", "fn", "tn", "hotspot_auroc", "hotspot_auprc", "n_chunks", "iterations",
+               "max_iterations", "converged"]
+    metrics = metrics.reindex(columns=columns)
+    write_table(metrics, out_metrics, float_format="%.6g", na_rep="NaN")
+    write_table(runtime, out_runtime, float_format="%.6g")
+    return metrics, runtime
