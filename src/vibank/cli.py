@@ -140,7 +140,7 @@ def _cmd_fit(args):
         raise VibankError(f"--sumstats names {len(args.sumstats)} files but --ld {len(args.ld)}")
     entry = {key: getattr(args, key) for key in (
         "prior", "n_components", "alpha", "fit_alpha", "strategy", "metric", "grid_size",
-        "bo_calls") if getattr(args, key) is not None}
+        "bo_calls", "ld_noise") if getattr(args, key) is not None}
     spec = model_spec(entry, max_iter=args.max_iter, grid_max_iter=args.grid_max_iter)
     sumstats_options = {"sumstats_format": args.format, "n": args.n,
                         "harmonise_options": {"keep_ambiguous": args.keep_ambiguous,
@@ -244,6 +244,10 @@ def build_parser():
                      help=f"alpha of the alpha prior (default {ModelSpec.alpha})")
     fit.add_argument("--fit-alpha", dest="fit_alpha", action="store_true", default=None,
                      help="fit alpha in the M-step")
+    fit.add_argument("--ld-noise", dest="ld_noise", choices=["auto", "none"],
+                     help="LD-reference noise term: auto fits with the effective sample size "
+                          "1/(1/N + h2_w/n_ref) given the LD panel's size; none with N as given "
+                          f"(default {ModelSpec.ld_noise})")
     fit.add_argument("--model-name", dest="model_name", default="viprs")
     fit.add_argument("--strategy", choices=list(STRATEGIES),
                      help="hyperparameters: variational EM, grid search, model averaging or "

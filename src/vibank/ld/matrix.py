@@ -100,8 +100,11 @@ class LDMatrix:
         if keep is not None:
             self.set_mask(keep)
         blocks = reindex_blocks(self.attrs.get("eigenvalues"), self.mask)
-        return LDRows.from_upper(self.load(keep_quantised=True),
+        rows = LDRows.from_upper(self.load(keep_quantised=True),
                                  scale=1.0 / self.attrs["quantisation_scale"], eigenvalues=blocks)
+        n_ref = self.attrs.get("n_ref")
+        rows.n_ref = None if not n_ref or n_ref < 0 else np.full(rows.n_variants, float(n_ref))
+        return rows
 
     def to_csr(self, *, dtype=np.float32, symmetric=False):
         """The (masked) matrix as scipy CSR: strict upper triangle, or symmetric with unit diagonal."""

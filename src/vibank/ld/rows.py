@@ -43,6 +43,11 @@ class LDRows:
         ``[{"start", "stop", "min", "max"}, ...]`` in these rows' indices, as LD stores keep
         them, or None (computed by :meth:`block_eigenvalues` when asked)
     parts : sizes of the chromosomes this matrix joins (:meth:`concatenate`), or None
+    diagonal : (M,) the diagonal of R, or None for a unit diagonal (a correlation matrix);
+        a matrix kept in its leading eigenvectors has d_j < 1
+    n_ref : size of the reference panel the LD was estimated from (a number, or one per
+        variant), or None when unknown; the fits' LD-noise term (``vibank.prs.ld_noise``)
+        reads it
 
     Attributes
     ----------
@@ -51,7 +56,7 @@ class LDRows:
     """
 
     def __init__(self, data, indptr, n_variants, *, first=None, indices=None, scale=1.0,
-                 eigenvalues=None, parts=None):
+                 eigenvalues=None, parts=None, diagonal=None, n_ref=None):
         if (first is None) == (indices is None):
             raise ValueError("LDRows needs exactly one of first (band rows) and indices (CSR)")
         self.data = np.ascontiguousarray(data)
@@ -71,6 +76,12 @@ class LDRows:
         self.scale = float(scale)
         self.eigenvalues = eigenvalues
         self.parts = None if parts is None else [int(p) for p in parts]
+        self.diagonal = None if diagonal is None else np.ascontiguousarray(diagonal, np.float64)
+        if self.diagonal is not None and self.diagonal.shape != (self.n_variants,):
+            raise ValueError(f"diagonal has {self.diagonal.shape} entries for {n_variants} variants")
+        if n_ref is not None:
+            n_ref = np.broadcast_to(np.asarray(n_ref, dtype=np.float64), (self.n_variants,)).copy()
+        self.n_ref = n_ref
         self._segments = None
 
     # -- construction ---------------------------------------------------------------------
@@ -138,7 +149,8 @@ class LDRows:
         indptr = np.concatenate([parts[0].indptr[:1]] +
                                 [p.indptr[1:] + s for p, s in zip(parts, starts)])
         data = np.concatenate([p.data for p in parts])
-        kwargs = dict(scale=parts[0].scale, eigenvalues=eigenvalues, parts=sizes)
+        kwargs = dict(scale=parts[0].scale, eigenvalues=eigenvalues, parts=sizes,
+                      diagonal=_joined(parts, "diagonal", 1.0), n_ref=_joined(parts, "n_ref"))
         if all(p.layout == "band" for p in parts):
             first = np.concatenate([p.first + o for p, o in zip(parts, offsets)])
             return cls(data, indptr, offsets[-1], first=first, **kwargs)
@@ -229,6 +241,10 @@ class LDRows:
         pos = np.arange(int(lengths.sum())) + starts
         return (row, *self.at(pos, row))
 
+    def row_widths(self):
+        """Variants whose LD with variant j the matrix holds, j included: stored row length + 1."""
+        return np.diff(self.indptr) + 1
+
     def mean_ld_score(self):
         """1 + mean_j sum_k R_jk^2: the mean LD score behind the initial h2 (prs_vi.md section 6)."""
         return 1.0 + mean_row_sum_of_squares(self.data, self.indptr, self.scale)
@@ -255,13 +271,25 @@ class LDRows:
         kept = keep[rows] & keep[cols]
         indptr = np.zeros(m + 1, dtype=np.int64)
         np.cumsum(np.bincount(new_index[rows[kept]], minlength=m), out=indptr[1:])
-        kwargs = dict(scale=self.scale, eigenvalues=reindex_blocks(self.eigenvalues, keep))
+        kwargs = dict(scale=self.scale, eigenvalues=reindex_blocks(self.eigenvalues, keep),
+                      diagonal=None if self.diagonal is None else self.diagonal[keep],
+                      n_ref=None if self.n_ref is None else self.n_ref[keep])
         if self.first is None:
             return LDRows(self.data[kept], indptr, m, indices=new_index[cols[kept]].astype(
                 self.indices.dtype), **kwargs)
         # a kept band row keeps its diagonal slot, so it is never empty: its first kept column
         first = new_index[cols[kept][indptr[:-1]]] if m else np.zeros(0, np.int64)
         return LDRows(self.data[kept], indptr, m, first=first, **kwargs)
+
+
+def _joined(parts, name, fill=None):
+    """The per-variant attribute ``name`` of joined parts (``fill`` where a part has None);
+    None when every part has None, or when one has None and there is no ``fill``."""
+    values = [getattr(p, name) for p in parts]
+    if all(v is None for v in values) or (fill is None and any(v is None for v in values)):
+        return None
+    return np.concatenate([np.full(p.n_variants, fill, np.float64) if v is None else v
+                           for p, v in zip(parts, values)])
 
 
 def reindex_blocks(blocks, keep):

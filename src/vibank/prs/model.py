@@ -17,7 +17,10 @@ from tqdm.auto import tqdm
 
 from vibank.errors import VibankError
 from vibank.ld import LDRows
+from vibank.ld.spectral import column_space, treatable
 from vibank.prs._kernels import _e_step
+from vibank.prs.guards import fit_flags
+from vibank.prs.ld_noise import LD_NOISE, effective_sample_size
 
 log = logging.getLogger(__name__)
 
@@ -27,8 +30,10 @@ HYPERPARAMETERS = ("pi", "sigma2_beta", "sigma2_eps", "alpha")
 DIVERGENCE_TOL = 1e-3
 #: added to -lambda_min when regularising a block that is not positive semi-definite
 RIDGE_MARGIN = 0.01
-#: if the eigenvalue-based ridge is not enough, restart with these ridge floors in turn
-RIDGE_ESCALATION = (0.1, 0.5, 1.0, 2.0)
+#: after a divergence, restart with these ridges in turn (the smallest that converges is kept):
+#: measured in verification/ld_reference_noise.py, the ridge that a block's smallest eigenvalue
+#: asks for (up to 1.3 on windowed LD of 378 people) shrinks h2 and R^2 more than needed
+RIDGE_ESCALATION = (0.01, 0.03, 0.1, 0.3, 1.0, 2.0)
 #: lazy sweeps hold back changes below min(lazy_tol, this x the previous sweep's max |delta eta|),
 #: so the lag shrinks as the fit converges and the exact sweeps after the flush have little to do
 LAZY_FRACTION = 0.1
@@ -46,6 +51,8 @@ class FitResult:
     elbo: float
     seconds: float
     history: list = field(default_factory=list)
+    #: (name, sentence) of each guard that fired (``vibank.prs.guards``)
+    flags: list = field(default_factory=list)
 
 
 def std_beta_from_z(z, n):
@@ -130,6 +137,14 @@ class VIPRS:
         blocks that are not positive semi-definite: the fit the default reaches when its first
         run, without a ridge, diverges (as it does on such LD in practice; in a grid search
         that wasted run recurs at every point). Positive semi-definite blocks get no ridge.
+    ld_noise : {"auto", "none"}, the LD-reference noise term (``vibank.prs.ld_noise``):
+        "auto" (default), when the LD records its panel size n_ref (LD stores do): each N_j
+        becomes the effective sample size 1 / (1 / N_j + h2_w / n_ref), so a GWAS far larger
+        than the LD panel is not fitted as if the panel's LD were exact, and block LD is
+        restricted to the panel's column space (``vibank.ld.spectral``: the statistics
+        projected on each block's eigenvectors of positive eigenvalue), which keeps the
+        likelihood proper where a block has more variants than the panel has people;
+        "none": N_j as given and the LD as it is
     n_threads : int, OpenMP threads of the E-step, over independent LD segments
     dtype : numpy.float64 or numpy.float32, precision of the variational parameters
     progress : show a tqdm progress bar over the iterations
@@ -145,6 +160,11 @@ class VIPRS:
     ridge_ : per-variant ridge added to the diagonal of R (0 unless the fit needed it)
     elbo_history_ : ELBO after every iteration
     h2_parts_ : after a fit on a list of chromosomes, each one's share of h2_
+    h2_ldsc_ : the LD-score-regression h2 of the statistics (the initial h2, and a guard's yardstick)
+    n_gwas_ : the GWAS sample size of each variant, as given
+    dropped_dimensions_ : eigenvalues of the block LD dropped by the column-space treatment
+    n_eff_ : the sample size of each variant the likelihood used (N_j, or N_eff_j with ``ld_noise``)
+    flags_ : names of the guards that fired (``result_.flags`` holds their sentences)
     segments_ : boundaries of the independent LD segments the E-step ran in parallel
     result_ : FitResult
     """
@@ -152,7 +172,8 @@ class VIPRS:
     def __init__(self, prior="spike_slab", *, pi=None, sigma2_beta=None, sigma2_eps=None,
                  n_components=4, update_components=True, alpha=-0.25, fix=(), fit_alpha=False,
                  max_iter=1000, tol_elbo=1e-6, tol_elbo_abs=1e-3, tol_eta=1e-6, lazy_tol=0.0,
-                 initial_ridge="none", n_threads=1, dtype=np.float64, progress=False):
+                 initial_ridge="none", ld_noise="auto", n_threads=1, dtype=np.float64,
+                 progress=False):
         self.prior = prior
         self.pi = pi
         self.sigma2_beta = sigma2_beta
@@ -168,6 +189,7 @@ class VIPRS:
         self.tol_eta = tol_eta
         self.lazy_tol = lazy_tol
         self.initial_ridge = initial_ridge
+        self.ld_noise = ld_noise
         self.n_threads = n_threads
         self.dtype = dtype
         self.progress = progress
@@ -186,6 +208,8 @@ class VIPRS:
             raise ValueError(f"lazy_tol must be a number >= 0, not {self.lazy_tol!r}")
         if self.initial_ridge not in ("none", "block"):
             raise ValueError(f"initial_ridge must be 'none' or 'block', not {self.initial_ridge!r}")
+        if self.ld_noise not in LD_NOISE:
+            raise ValueError(f"ld_noise must be one of {LD_NOISE}, not {self.ld_noise!r}")
         unknown = set(self.fix) - set(HYPERPARAMETERS)
         if unknown:
             raise ValueError(f"fix: unknown hyperparameters {sorted(unknown)}")
@@ -209,12 +233,10 @@ class VIPRS:
             return np.ones(len(self._b))
         return self._het ** (1 + self.alpha_)
 
-    def _initial_hyperparameters(self, b, n):
+    def _initial_hyperparameters(self):
         """pi_k, s2_k, s2e from prs_vi.md section 6 (h2_0 from the LD-score regression slope)."""
         k = self._k
-        if self._mean_ld_score is None:  # once per fit, not again at each ridge restart
-            self._mean_ld_score = self._ld.mean_ld_score()
-        h2 = ldsc_h2(b, n, self._mean_ld_score)
+        h2 = self.h2_ldsc_
         pi = np.asarray(self.pi if self.pi is not None else 0.01, dtype=np.float64)
         pis = np.full(k, pi / k) if pi.ndim == 0 else pi.copy()
         if pis.shape != (k,) or pis.sum() >= 1 or np.any(pis <= 0):
@@ -349,14 +371,13 @@ class VIPRS:
             label="chromosome"):
         """Fit on one chromosome, or jointly on several with shared hyperparameters.
 
-        If the fit diverges (non-finite values, h2 outside [0, 1], or a falling ELBO), which is
-        what a non positive semi-definite LD matrix from a small panel does, each block of 2,000
-        variants gets a ridge lambda_b = -min eigenvalue_b + 0.01 (R + lambda_b I) and the fit
-        restarts; if it still diverges (or the LD is positive semi-definite: then the summary
-        statistics disagree with the panel's LD), the ridge is raised to at least 0.1, 0.5, 1 and
-        2 in turn, everywhere (out-of-sample LD from a small panel against a precise GWAS needs it).
-        Each restart is logged and the ridge kept in ``ridge_``. A fit that still diverges raises
-        VibankError and no result is kept.
+        The likelihood uses the effective sample size of each variant (``ld_noise``). If the
+        fit still diverges (non-finite values, h2 outside [0, 1], or a falling ELBO), which a
+        rank-deficient or non positive semi-definite LD matrix from a small panel can do, it
+        restarts with a ridge (R + lambda I) of 0.01, 0.03, 0.1, 0.3, 1 and 2 in turn and keeps
+        the first that converges. Each restart is logged, the ridge kept in ``ridge_`` and
+        flagged (``flags_``, with the other guards of ``vibank.prs.guards``). A fit that still
+        diverges raises VibankError and no result is kept.
 
         Parameters
         ----------
@@ -388,15 +409,32 @@ class VIPRS:
         b, n, self._k = self._validate(std_beta, n_per_variant, ld.shape, allele_frequency)
         self._ld = ld
         self.segments_ = ld.segments
-        self._b, self._n = b.astype(self.dtype), n.astype(self.dtype)
+        if mean_ld_score is None:
+            mean_ld_score = ld.mean_ld_score()
+        self.h2_ldsc_ = ldsc_h2(b, n, mean_ld_score)
+        self.n_gwas_ = n
+        self.n_eff_ = n if self.ld_noise == "none" else effective_sample_size(n, ld, self.h2_ldsc_)
+        if self.n_eff_ is not n:
+            log.info("%s: LD from a panel of %d people against a GWAS of N = %.4g: the likelihood "
+                     "uses the effective sample size N_eff (median %.4g; LD-reference noise)",
+                     label, int(np.median(ld.n_ref)), np.median(n), np.median(self.n_eff_))
+        self.dropped_dimensions_ = 0
+        if self.ld_noise == "auto" and ld.n_ref is not None and treatable(ld):
+            space = column_space(ld)
+            b, ld, self.dropped_dimensions_ = space.project(b), space.rows, space.dropped
+            self._ld = ld
+            log.info("%s: block LD in the panel's column space (%d of %d dimensions dropped)",
+                     label, space.dropped, ld.n_variants)
+        self._b, self._n = b.astype(self.dtype), self.n_eff_.astype(self.dtype)
         self._n_median = float(np.median(self._n))
-        self._mean_ld_score = mean_ld_score
         # BLAS held to one thread for all runs: the M-step and ELBO are length-M dot products,
         # and a threaded BLAS would fight the E-step's OpenMP threads for the cores (measured:
         # 4x slower iterations at 2 threads on 2 cores)
         with threadpool_limits(limits=1, user_api="blas"):
             stop, history = self._run_with_ridges(t0, label)
         self._store_results(stop, history, t0)
+        for name, sentence in self.result_.flags:
+            log.warning("VIPRS (%s) %s: %s [%s]", self.prior, label, sentence, name)
         if ld.parts is not None:  # each chromosome's share of h2 (its zeta and eta'q terms)
             eta, zeta = self._moments()
             terms = zeta * self._diag + eta * self._q
@@ -413,8 +451,15 @@ class VIPRS:
         self.pip_ = self._gamma.sum(axis=1)
         self.var_beta_ = zeta - eta**2
         self.h2_ = self._h2(eta, zeta)
+        flags = fit_flags(h2=self.h2_, h2_ldsc=self.h2_ldsc_, sigma2_eps=self.sigma2_eps_,
+                          elbo=self.elbo_history_[-1], stop=stop,
+                          h2_history=[h["h2"] for h in history], ridge_max=float(self.ridge_.max()))
         self.result_ = FitResult(stop == "converged", stop, len(history), self.elbo_history_[-1],
-                                 time.perf_counter() - t0, history)
+                                 time.perf_counter() - t0, history, flags)
+
+    @property
+    def flags_(self):
+        return [name for name, _ in self.result_.flags]
 
     @property
     def pi_(self):
@@ -442,42 +487,30 @@ class VIPRS:
 
     def _run_with_ridges(self, t0, label):
         """Runs from the initial state until one does not diverge: without a ridge (or with the
-        block ridge, ``initial_ridge="block"``), then the block ridge, then escalating ridges
-        (section 6); raises VibankError when the last one diverges too."""
+        block ridge, ``initial_ridge="block"``), then with the ridges of ``RIDGE_ESCALATION``
+        in turn, the smallest first (section 6: a ridge only as the last resort, and no larger
+        than the fit needs); raises VibankError when the last one diverges too."""
         started = self._block_ridge() if self.initial_ridge == "block" else None
         self.ridge_ = np.zeros(len(self._b)) if started is None else started
         if started is not None and started.any():
             log.info("the LD matrix of %s is not positive semi-definite: starting with a block "
                      "ridge (lambda up to %.4g)", label, started.max())
         stop, history = self._run(t0)
-        psd = True
         if stop == "diverged":
-            if started is None:
-                self.ridge_ = self._block_ridge()
-            psd = not self.ridge_.any()
-            if psd:
-                log.warning("VIPRS diverged on %s although its LD matrix is positive "
-                            "semi-definite: the summary statistics disagree with the panel's LD "
-                            "(out-of-sample LD); restarting with a ridge", label)
-            elif started is not None:
-                log.warning("VIPRS diverged on %s with the block ridge (lambda up to %.4g)",
-                            label, self.ridge_.max())
-            else:
-                log.warning("VIPRS diverged on %s: the LD matrix is not positive semi-definite; "
-                            "restarting with a block ridge (lambda up to %.4g)", label,
-                            self.ridge_.max())
-                stop, history = self._run(t0)
+            psd = all(block["min"] >= 0 for block in self._ld.block_eigenvalues())
+            why = ("although its LD matrix is positive semi-definite: the summary statistics "
+                   "disagree with the panel's LD" if psd else
+                   "(its LD matrix is not positive semi-definite)")
+            log.warning("VIPRS diverged on %s %s; restarting with the smallest ridge of %s that "
+                        "converges", label, why, ", ".join(map(str, RIDGE_ESCALATION)))
         for floor in RIDGE_ESCALATION:
             if stop != "diverged":
                 break
             if np.all(self.ridge_ >= floor):
                 continue  # this floor would not change the ridge: the same run would diverge again
-            # the panel's LD and the GWAS sample disagree more than the smallest eigenvalue
-            # shows (typical when N is large against the panel): strengthen the ridge everywhere
             self.ridge_ = np.maximum(self.ridge_, floor)
-            log.warning("VIPRS still diverged on %s; restarting with a ridge of at least %.3g",
-                        label, floor)
             stop, history = self._run(t0)
+            log.info("VIPRS on %s with a ridge of at least %.3g: %s", label, floor, stop)
         if stop == "diverged":
             kind = "is" if psd else "is not"
             raise VibankError(f"VIPRS diverged on {label} even with a ridge of up to "
@@ -490,10 +523,9 @@ class VIPRS:
         """VEM from the initial state until convergence, max_iter or divergence (BLAS held to
         one thread by the caller, ``fit``)."""
         m, k = len(self._b), self._k
-        self._diag = 1.0 + self.ridge_
+        self._diag = (1.0 if self._ld.diagonal is None else self._ld.diagonal) + self.ridge_
         self.alpha_ = float(self.alpha) if self.prior == "alpha" else -1.0
-        self._pis, self._s2, self.sigma2_eps_ = self._initial_hyperparameters(
-            self._b.astype(np.float64), self._n.astype(np.float64))
+        self._pis, self._s2, self.sigma2_eps_ = self._initial_hyperparameters()
         self.initial_hyperparameters_ = {"pi": self.pi_, "sigma2_beta": self.sigma2_beta_,
                                          "sigma2_eps": self.sigma2_eps_, "alpha": self.alpha_}
         self._gamma = np.tile(self._pis.astype(self.dtype), (m, 1))

@@ -16,6 +16,7 @@ import numpy as np
 
 from vibank.errors import VibankError
 from vibank.prs.baselines import P_THRESHOLDS
+from vibank.prs.ld_noise import LD_NOISE
 from vibank.prs.model import VIPRS
 
 _VIPRS = {name: p.default for name, p in inspect.signature(VIPRS).parameters.items()}
@@ -64,6 +65,7 @@ class ModelSpec:
     update_components: bool = _VIPRS["update_components"]
     alpha: float = _VIPRS["alpha"]
     fit_alpha: bool = _VIPRS["fit_alpha"]
+    ld_noise: str = _VIPRS["ld_noise"]
     h2_multipliers: tuple = (1.0,)
     n_burnin: int = 100
     n_samples: int = 500
@@ -76,7 +78,8 @@ class ModelSpec:
         for name, value, allowed in (("method", self.method, METHODS),
                                      ("prior", self.prior, tuple(PRIOR_OPTIONS)),
                                      ("strategy", self.strategy, STRATEGIES),
-                                     ("metric", self.metric, ("validation", "elbo"))):
+                                     ("metric", self.metric, ("validation", "elbo")),
+                                     ("ld_noise", self.ld_noise, LD_NOISE)):
             if value not in allowed:
                 raise VibankError(f"model {name} {value!r} is not one of {', '.join(allowed)}")
 
@@ -97,7 +100,7 @@ class ModelSpec:
         """Keyword arguments of ``VIPRS`` for this model: the prior's options, and for a tuned
         model the grid settings and ``grid_max_iter`` (else ``max_iter``); a VEM fit shows a
         progress bar on a terminal (in a job log the per-iteration ELBO lines do that work)."""
-        options = {**self.prior_options(), "n_threads": n_threads,
+        options = {**self.prior_options(), "n_threads": n_threads, "ld_noise": self.ld_noise,
                    "max_iter": self.grid_max_iter if self.tuned else self.max_iter,
                    "progress": sys.stderr.isatty() and not self.tuned}
         if self.tuned:

@@ -9,6 +9,7 @@ import logging
 import tempfile
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from vibank.errors import VibankError
@@ -31,6 +32,10 @@ def _fit_summary(model, prior):
         "alpha": model.alpha_ if prior == "alpha" else None, "sigma2_eps": model.sigma2_eps_,
         "h2_genome": model.h2_, "iterations": r.n_iter, "stop_reason": r.stop_reason,
         "seconds": r.seconds, "initial": model.initial_hyperparameters_, "history": r.history,
+        "flags": [name for name, _ in r.flags], "flag_messages": [text for _, text in r.flags],
+        "h2_ldsc": model.h2_ldsc_, "n_gwas_median": float(np.median(model.n_gwas_)),
+        "n_eff_median": float(np.median(model.n_eff_)),
+        "dropped_dimensions": model.dropped_dimensions_,
     }
 
 
