@@ -296,3 +296,13 @@ def test_score_samples__no_weights_scores_zero(weighted, tmp_path):
     sscore = pd.read_csv(out["sscore"], sep="\t")
     assert len(sscore) == len(weighted["samples"]) and (sscore["SCORE1_SUM"] == 0).all()
     assert summary["n_weighted"] == 0 and summary["overlap"] == 1.0
+
+
+def test_h2_table__lists_the_guards_of_each_chromosome(tmp_path):
+    paths = []
+    for chrom, flags in (("1", []), ("2", ["ridge", "h2_vs_ldsc"])):
+        paths.append(tmp_path / f"chr{chrom}.json")
+        paths[-1].write_text(json.dumps({"h2": 0.1, "pi": 0.01, "n_variants": 10, "chrom": chrom,
+                                         "flags": flags}))
+    table = h2_table([{"model": "vem", "trait": "t", "fold": "1", "json": paths}])
+    assert table.loc[0, "flags"] == "chr2:ridge;chr2:h2_vs_ldsc"

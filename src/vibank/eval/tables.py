@@ -51,7 +51,8 @@ CV_COLUMNS = ["model", "trait", "target", "n_folds", "incremental_r2_mean", "inc
               "auprc_mean", "auprc_se"]
 TRANSFER_COLUMNS = ["model", "trait", "fold", "population", "r2_target", "r2_eur_test_best",
                     "relative_r2", "pc_distance"]
-H2_COLUMNS = ["model", "trait", "fold", "h2_estimated", "h2_true", "pi_estimated", "pi_true"]
+H2_COLUMNS = ["model", "trait", "fold", "h2_estimated", "h2_true", "pi_estimated", "pi_true",
+              "flags"]
 RUNTIME_COLUMNS = ["model", "trait", "fold", "rule", "seconds", "max_rss_mb"]
 #: score sets drawn from the reference population; any other target is a population
 REFERENCE_TARGETS = ("test", "validation")
@@ -264,6 +265,9 @@ def h2_table(fits, traits_summary=None):
             "h2_true": truth["h2"].get(phenotype, np.nan),
             "pi_estimated": float(pi @ m / m.sum()) if m.sum() > 0 else np.nan,
             "pi_true": truth["pi"].get(phenotype, np.nan),
+            # the guards that fired (vibank.prs.guards), "chr<c>:<flag>" per chromosome fit
+            "flags": ";".join(f"chr{p.get('chrom', '?')}:{flag}" for p in parts
+                              for flag in p.get("flags", [])),
         })
     return pd.DataFrame(rows, columns=H2_COLUMNS)
 
