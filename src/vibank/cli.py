@@ -127,6 +127,8 @@ def _cmd_ld(args):
     )
     print(f"{info['n_variants']} variants, {info['n_pairs']} stored pairs in "
           f"{info['seconds']:.1f} s -> {args.out}")
+    if info.get("note"):
+        print(f"note: {info['note']}")
 
 
 def _cmd_fit(args):
@@ -170,8 +172,9 @@ def _cmd_fit(args):
     # one chromosome, or several fitted jointly with shared hyperparameters
     model = fit_prs(args.sumstats, args.ld, [outputs(p) for p in prefixes], **common)
     written = f"{args.out}.*" if len(args.ld) == 1 else f"{args.out}.chr*.*"
+    flagged = f" [flagged: {', '.join(model.flags_)}]" if model.flags_ else ""
     print(f"{model.result_.stop_reason} after {model.result_.n_iter} iterations: h2 = "
-          f"{model.h2_:.4f}, pi = {model.pi_:.3g} -> {written}")
+          f"{model.h2_:.4f}, pi = {model.pi_:.3g}{flagged} -> {written}")
 
 
 def build_parser():

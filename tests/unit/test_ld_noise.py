@@ -149,3 +149,12 @@ def test_fit_flags__each_guard(change, flag):
                 h2_history=list(np.linspace(0.01, 0.05, 200)), ridge_max=0.0)
     assert fit_flags(**base) == []
     assert flag in [name for name, _ in fit_flags(**{**base, **change})]
+
+
+def test_panel_note__small_panels_and_rank_deficient_blocks():
+    from vibank.ld.build import panel_note
+
+    assert panel_note("windowed", 5000) is None
+    assert "effective sample size" in panel_note("windowed", 378)
+    assert "rank-deficient" in panel_note("block", 378, max_block=2000)
+    assert "rank-deficient" not in panel_note("block", 378, max_block=300)

@@ -126,7 +126,28 @@ def build_ld_store(bfile, out, *, chrom, keep=None, estimator=None, dtype="float
         attrs["eigenvalues"] = extremal_eigenvalues(
             SparseLD(stored, ld.indptr, ld.indices, ld.n_variants), blocks)
     write_ld_store(out, ld, fields, attrs, dtype=dtype)
+    note = panel_note(estimator.name, n_ref, max(b - a for a, b in blocks) if blocks else None)
+    if note:
+        log.warning("ld chr%s: %s", chrom, note)
     seconds = time.perf_counter() - t0
     log.info("ld chr%s: %d variants x %d samples, %d pairs, %s -> %s in %.1f s", chrom,
              len(variants), n_ref, len(ld.data), dtype, out, seconds)
-    return {"n_variants": len(variants), "n_pairs": len(ld.data), "seconds": seconds}
+    return {"n_variants": len(variants), "n_pairs": len(ld.data), "seconds": seconds, "note": note}
+
+
+#: panels smaller than this give LD noisy enough to matter against a large GWAS (prs_vi.md 6a)
+SMALL_PANEL = 1000
+
+
+def panel_note(estimator, n_ref, max_block=None):
+    """What a user of LD from ``n_ref`` people should know (measured in
+    verification/ld_reference_noise.py; docs/benchmarks.md), or None."""
+    if n_ref >= SMALL_PANEL:
+        return None
+    note = (f"a panel of {n_ref} people: fits against a GWAS of N >> {n_ref} use the effective "
+            "sample size for the panel's LD noise (vibank fit --ld-noise auto, the default)")
+    if estimator == "block" and max_block is not None and max_block >= n_ref:
+        note += (f"; blocks of up to {max_block} variants are rank-deficient and are fitted in "
+                 "the panel's column space, which loses R^2 on polygenic traits: windowed LD "
+                 "(--estimator windowed --window-cm 3) predicted better at this panel size")
+    return note
