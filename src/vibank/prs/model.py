@@ -409,6 +409,16 @@ class VIPRS:
         b, n, self._k = self._validate(std_beta, n_per_variant, ld.shape, allele_frequency)
         self._ld = ld
         self.segments_ = ld.segments
+        # BLAS held to one thread for the whole fit: the LD score, the M-step and the ELBO are
+        # dot products, and a threaded BLAS would fight the E-step's OpenMP threads for the cores
+        # (measured: 4x slower iterations at 2 threads on 2 cores) and sum in another order with
+        # another thread count (same config, other core count: other last digits)
+        with threadpool_limits(limits=1, user_api="blas"):
+            self._fit(b, n, ld, mean_ld_score, label, t0)
+        return self
+
+    def _fit(self, b, n, ld, mean_ld_score, label, t0):
+        """The fit after validation (``fit``), BLAS on one thread."""
         if mean_ld_score is None:
             mean_ld_score = ld.mean_ld_score()
         self.h2_ldsc_ = ldsc_h2(b, n, mean_ld_score)
@@ -427,11 +437,7 @@ class VIPRS:
                      label, space.dropped, ld.n_variants)
         self._b, self._n = b.astype(self.dtype), self.n_eff_.astype(self.dtype)
         self._n_median = float(np.median(self._n))
-        # BLAS held to one thread for all runs: the M-step and ELBO are length-M dot products,
-        # and a threaded BLAS would fight the E-step's OpenMP threads for the cores (measured:
-        # 4x slower iterations at 2 threads on 2 cores)
-        with threadpool_limits(limits=1, user_api="blas"):
-            stop, history = self._run_with_ridges(t0, label)
+        stop, history = self._run_with_ridges(t0, label)
         self._store_results(stop, history, t0)
         for name, sentence in self.result_.flags:
             log.warning("VIPRS (%s) %s: %s [%s]", self.prior, label, sentence, name)
