@@ -30,10 +30,8 @@ HYPERPARAMETERS = ("pi", "sigma2_beta", "sigma2_eps", "alpha")
 DIVERGENCE_TOL = 1e-3
 #: added to -lambda_min when regularising a block that is not positive semi-definite
 RIDGE_MARGIN = 0.01
-#: after a divergence, restart with these ridges in turn (the smallest that converges is kept):
-#: measured in verification/ld_reference_noise.py, the ridge that a block's smallest eigenvalue
-#: asks for (up to 1.3 on windowed LD of 378 people) shrinks h2 and R^2 more than needed
-RIDGE_ESCALATION = (0.01, 0.03, 0.1, 0.3, 1.0, 2.0)
+#: if the eigenvalue-based ridge is not enough, restart with these ridge floors in turn
+RIDGE_ESCALATION = (0.1, 0.5, 1.0, 2.0)
 #: lazy sweeps hold back changes below min(lazy_tol, this x the previous sweep's max |delta eta|),
 #: so the lag shrinks as the fit converges and the exact sweeps after the flush have little to do
 LAZY_FRACTION = 0.1
@@ -373,11 +371,13 @@ class VIPRS:
 
         The likelihood uses the effective sample size of each variant (``ld_noise``). If the
         fit still diverges (non-finite values, h2 outside [0, 1], or a falling ELBO), which a
-        rank-deficient or non positive semi-definite LD matrix from a small panel can do, it
-        restarts with a ridge (R + lambda I) of 0.01, 0.03, 0.1, 0.3, 1 and 2 in turn and keeps
-        the first that converges. Each restart is logged, the ridge kept in ``ridge_`` and
-        flagged (``flags_``, with the other guards of ``vibank.prs.guards``). A fit that still
-        diverges raises VibankError and no result is kept.
+        non positive semi-definite LD matrix from a small panel can do, each block of 2,000
+        variants gets a ridge lambda_b = -min eigenvalue_b + 0.01 (R + lambda_b I), which
+        depends on the LD alone, and the fit restarts; if it still diverges, the ridge is raised
+        to at least 0.1, 0.5, 1 and 2 in turn, everywhere. Each restart is logged, the ridge
+        kept in ``ridge_`` and flagged (``flags_``, with the other guards of
+        ``vibank.prs.guards``). A fit that still diverges raises VibankError and no result is
+        kept.
 
         Parameters
         ----------
@@ -493,30 +493,42 @@ class VIPRS:
 
     def _run_with_ridges(self, t0, label):
         """Runs from the initial state until one does not diverge: without a ridge (or with the
-        block ridge, ``initial_ridge="block"``), then with the ridges of ``RIDGE_ESCALATION``
-        in turn, the smallest first (section 6: a ridge only as the last resort, and no larger
-        than the fit needs); raises VibankError when the last one diverges too."""
+        block ridge, ``initial_ridge="block"``), then the block ridge, then escalating ridges
+        (section 6); raises VibankError when the last one diverges too."""
         started = self._block_ridge() if self.initial_ridge == "block" else None
         self.ridge_ = np.zeros(len(self._b)) if started is None else started
         if started is not None and started.any():
             log.info("the LD matrix of %s is not positive semi-definite: starting with a block "
                      "ridge (lambda up to %.4g)", label, started.max())
         stop, history = self._run(t0)
+        psd = True
         if stop == "diverged":
-            psd = all(block["min"] >= 0 for block in self._ld.block_eigenvalues())
-            why = ("although its LD matrix is positive semi-definite: the summary statistics "
-                   "disagree with the panel's LD" if psd else
-                   "(its LD matrix is not positive semi-definite)")
-            log.warning("VIPRS diverged on %s %s; restarting with the smallest ridge of %s that "
-                        "converges", label, why, ", ".join(map(str, RIDGE_ESCALATION)))
+            if started is None:
+                self.ridge_ = self._block_ridge()
+            psd = not self.ridge_.any()
+            if psd:
+                log.warning("VIPRS diverged on %s although its LD matrix is positive "
+                            "semi-definite: the summary statistics disagree with the panel's LD "
+                            "(out-of-sample LD); restarting with a ridge", label)
+            elif started is not None:
+                log.warning("VIPRS diverged on %s with the block ridge (lambda up to %.4g)",
+                            label, self.ridge_.max())
+            else:
+                log.warning("VIPRS diverged on %s: the LD matrix is not positive semi-definite; "
+                            "restarting with a block ridge (lambda up to %.4g)", label,
+                            self.ridge_.max())
+                stop, history = self._run(t0)
         for floor in RIDGE_ESCALATION:
             if stop != "diverged":
                 break
             if np.all(self.ridge_ >= floor):
                 continue  # this floor would not change the ridge: the same run would diverge again
+            # the panel's LD and the GWAS sample disagree more than the smallest eigenvalue
+            # shows (typical when N is large against the panel): strengthen the ridge everywhere
             self.ridge_ = np.maximum(self.ridge_, floor)
+            log.warning("VIPRS still diverged on %s; restarting with a ridge of at least %.3g",
+                        label, floor)
             stop, history = self._run(t0)
-            log.info("VIPRS on %s with a ridge of at least %.3g: %s", label, floor, stop)
         if stop == "diverged":
             kind = "is" if psd else "is not"
             raise VibankError(f"VIPRS diverged on {label} even with a ridge of up to "
