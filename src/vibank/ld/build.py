@@ -148,7 +148,7 @@ def panel_note(estimator, n_ref, max_block=None):
             "sample size for the panel's LD noise (vibank fit --ld-noise auto, the default)")
     if estimator == "block" and max_block is not None and max_block >= n_ref:
         note += (f"; blocks of up to {max_block} variants are rank-deficient and are fitted in "
-                 "the panel's column space, which loses R^2 on polygenic traits: windowed LD "
-                 "(--estimator windowed --window-cm 3) predicted better with 378 people against "
-                 "a GWAS of 500,000 (docs/benchmarks.md)")
+                 "the panel's column space; with 378 people against a GWAS of 500,000, windowed "
+                 "LD (--estimator windowed --window-cm 3) predicted sparse traits better and "
+                 "block LD polygenic ones (docs/benchmarks.md)")
     return note
