@@ -9,7 +9,8 @@ above ``EIGENVALUE_FLOOR`` times the block size, and the statistics by their pro
 U_b U_b' b on the same space (SBayesRC keeps a set share of each block's variance; here the
 whole positive spectrum is kept, which measured best in ``verification/ld_reference_noise.py``).
 The likelihood is then proper, and the diagonal of R_b (below 1 where variance was dropped)
-is carried as ``LDRows.diagonal``.
+is carried as ``LDRows.diagonal``; the blocks are stored in the LD's value type
+(``vibank.io.ld_store.quantise``).
 
 Only LD whose independent segments are blocks (block LD, or any LD with segments of at most
 ``MAX_BLOCK`` variants) is treated; a windowed matrix is one segment per chromosome.
@@ -20,6 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from vibank.io.ld_store import QUANTISATION, quantise
 from vibank.ld.rows import LDRows
 
 #: eigenvalues at or below this times the block size are dropped (the rank of the panel LD)
@@ -92,16 +94,9 @@ def _decompose(ld):
         diagonal[start:stop] = np.diag(positive)
         np.fill_diagonal(positive, 0.0)
         lo = indptr[start]
-        data[lo:lo + size * size] = _stored(positive.ravel(), ld)
+        data[lo:lo + size * size] = quantise(positive.ravel(), ld.dtype)
         bases.append((int(start), int(stop), u))
-    rows = LDRows(data, indptr, m, first=first, scale=ld.scale, parts=ld.parts,
-                  diagonal=diagonal, n_ref=ld.n_ref)
+    rows = LDRows(data, indptr, m, first=first, scale=1.0 / QUANTISATION[ld.dtype.name],
+                  parts=ld.parts, diagonal=diagonal, n_ref=ld.n_ref)
     return ColumnSpace(rows, bases, dropped)
 
-
-def _stored(correlations, ld):
-    """Correlations in the value type of ``ld`` (quantised with its scale for int8/int16)."""
-    if ld.dtype.kind == "f":
-        return correlations.astype(ld.dtype)
-    limit = np.iinfo(ld.dtype).max
-    return np.clip(np.rint(correlations / ld.scale), -limit, limit).astype(ld.dtype)

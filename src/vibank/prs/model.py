@@ -423,13 +423,14 @@ class VIPRS:
             mean_ld_score = ld.mean_ld_score()
         self.h2_ldsc_ = ldsc_h2(b, n, mean_ld_score)
         self.n_gwas_ = n
-        self.n_eff_ = n if self.ld_noise == "none" else effective_sample_size(n, ld, self.h2_ldsc_)
-        if self.n_eff_ is not n:
+        noise = self.ld_noise == "auto" and ld.n_ref is not None
+        self.n_eff_ = effective_sample_size(n, ld, self.h2_ldsc_) if noise else n
+        if noise:
             log.info("%s: LD from a panel of %d people against a GWAS of N = %.4g: the likelihood "
                      "uses the effective sample size N_eff (median %.4g; LD-reference noise)",
                      label, int(np.median(ld.n_ref)), np.median(n), np.median(self.n_eff_))
         self.dropped_dimensions_ = 0
-        if self.ld_noise == "auto" and ld.n_ref is not None and treatable(ld):
+        if noise and treatable(ld):
             space = column_space(ld)
             b, ld, self.dropped_dimensions_ = space.project(b), space.rows, space.dropped
             self._ld = ld
@@ -448,7 +449,6 @@ class VIPRS:
             self.h2_parts_ = [float(terms[a:b].sum()) for a, b in zip(bounds[:-1], bounds[1:])]
         log.info("VIPRS (%s) %s: %s after %d iterations, ELBO %.4f, h2 %.4f, pi %.3g", self.prior,
                  label, stop, len(history), self.result_.elbo, self.h2_, self.pi_)
-        return self
 
     def _store_results(self, stop, history, t0):
         eta, zeta = self._moments()

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
+from threadpoolctl import threadpool_limits
 
 from vibank.errors import VibankError
 from vibank.ld import LDRows
@@ -360,8 +361,12 @@ def _fit_grid(points, fit_point, score, n_jobs, warm_start, keep):
     # grid the fits at large pi run longest (drifting towards h2 = 0 up to max_iter), and
     # started last they would leave one thread working alone at the end. Each fit is kept or
     # dropped as soon as it finishes, so finished models do not wait for slower ones.
+    # BLAS on one thread for the whole grid: each fit limits it, but the limit is process-wide,
+    # so one fit's exit would lift it under another (results would then depend on the thread
+    # count in their last digits)
     rows = [None] * len(points)
-    with ThreadPoolExecutor(max_workers=n_jobs) as pool:
+    with (threadpool_limits(limits=1, user_api="blas"),
+          ThreadPoolExecutor(max_workers=n_jobs) as pool):
         futures = {pool.submit(_evaluate, points[index], fit_point, score): index
                    for index in reversed(range(len(points)))}
         for future in as_completed(futures):

@@ -11,7 +11,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from threadpoolctl import threadpool_limits
 
 from vibank.errors import VibankError
 from vibank.io.atomic import write_table
@@ -141,13 +140,9 @@ def tune_prs(sumstats_paths, ld_paths, outputs, *, grid_out, spec, trait, model_
         data.std_beta, data.n_per_variant, data.ld, **spec.viprs_options(n_threads=1),
         prior=spec.prior, fit_kwargs={"allele_frequency": data.allele_frequency(spec.prior),
                                       "label": data.label})
-    # BLAS on one thread for the whole search: each fit limits it, but the limit is process-wide,
-    # so with fits in parallel threads one fit's exit would lift it under another (results then
-    # depend on the thread count in their last digits)
-    with threadpool_limits(limits=1, user_api="blas"):
-        result = tuning.tune(spec.strategy, fit_point, score, n_variants=data.n_variants,
-                             grid_size=spec.grid_size, bo_calls=spec.bo_calls, seed=seed,
-                             n_jobs=n_threads)
+    result = tuning.tune(spec.strategy, fit_point, score, n_variants=data.n_variants,
+                         grid_size=spec.grid_size, bo_calls=spec.bo_calls, seed=seed,
+                         n_jobs=n_threads)
     write_table(result.table, grid_out)
     model = result.best_model
     shares = score_variance_shares(result.posterior["eta"], data.parts)
