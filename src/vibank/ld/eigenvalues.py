@@ -42,8 +42,12 @@ def extremal_eigenvalues_csr(full, blocks=None):
         else:
             # the largest eigenvalue converges fast; the smallest is found as the largest of
             # (high I - R), which ARPACK handles far better than which="SA"
-            high = eigsh(sub, k=1, which="LA", return_eigenvectors=False, tol=1e-6)[0]
+            # a fixed start vector: ARPACK's default is random, and the same LD would get
+            # another smallest eigenvalue (by up to ~3e-3 at tol 1e-4) at every run
+            v0 = np.random.default_rng(0).standard_normal(stop - start)
+            high = eigsh(sub, k=1, which="LA", return_eigenvectors=False, tol=1e-6, v0=v0)[0]
             shifted = sp.identity(stop - start, format="csr") * high - sub
-            low = high - eigsh(shifted, k=1, which="LA", return_eigenvectors=False, tol=1e-4)[0]
+            low = high - eigsh(shifted, k=1, which="LA", return_eigenvectors=False, tol=1e-4,
+                               v0=v0)[0]
         out.append({"start": int(start), "stop": int(stop), "min": float(low), "max": float(high)})
     return out
