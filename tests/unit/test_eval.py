@@ -10,9 +10,9 @@ from numpy.testing import assert_allclose
 from vibank.errors import VibankError
 from vibank.eval import (binary_metrics, bootstrap_incremental_r2_se, centroid_distance,
                          classification_metrics, cv_summary_table, h2_table, incremental_r2,
-                         metrics_table, pc_distance_table, r2_ols, relative_r2, runtime_table,
-                         score_samples, transfer_table)
-from vibank.io.plink import read_bim, read_dosages, read_fam, write_keep
+                         metrics_table, observed_to_liability_h2, pc_distance_table, r2_ols,
+                         relative_r2, runtime_table, score_samples, transfer_table)
+from vibank.io.plink import read_bim, read_dosages, read_fam, read_sample_table, write_keep
 
 
 def regression_data(n=800, seed=3, binary=False):
@@ -113,6 +113,29 @@ def toy_metrics():
     return pd.DataFrame(rows)
 
 
+def test_observed_to_liability_h2__hand_computed():
+    # K = 0.1: t = Phi^-1(0.9) = 1.2815515655446004, z = exp(-t^2 / 2) / sqrt(2 pi)
+    t = 1.2815515655446004
+    z = np.exp(-t * t / 2) / np.sqrt(2 * np.pi)
+    k, p = 0.1, 0.5
+    expected = 0.2 * k**2 * (1 - k) ** 2 / (z**2 * p * (1 - p))
+    assert observed_to_liability_h2(0.2, prevalence=k, sample_prevalence=p) == pytest.approx(
+        expected, rel=1e-12)
+    assert expected == pytest.approx(0.2 * 1.05196, rel=1e-5)  # z = 0.175498
+    # P = K (the default): the factor is K (1 - K) / z^2
+    assert observed_to_liability_h2(0.2, prevalence=k) == pytest.approx(
+        0.2 * k * (1 - k) / z**2, rel=1e-12)
+
+
+def test_observed_to_liability_h2__arrays_nan_and_bad_prevalence():
+    got = observed_to_liability_h2(np.array([0.1, np.nan]), prevalence=np.array([0.5, 0.5]))
+    assert got[0] == pytest.approx(0.1 * 0.25 / (1 / (2 * np.pi)))  # z(0) = 1 / sqrt(2 pi)
+    assert np.isnan(got[1])
+    for k, p in ((0.0, None), (1.2, None), (0.1, 1.0)):
+        with pytest.raises(ValueError, match="must lie in"):
+            observed_to_liability_h2(0.2, prevalence=k, sample_prevalence=p)
+
+
 def test_transfer_table__relative_r2_over_best_test_model_and_distances():
     distances = pd.DataFrame({"fold": [1, 1, 2, 2], "population": ["EUR", "AFR", "EUR", "AFR"],
                               "pc_distance": [0.01, 0.5, 0.02, 0.6]})
@@ -148,20 +171,104 @@ def test_pc_distance_table__centroids_of_keep_files(tmp_path):
     pcs = pd.DataFrame({"#FID": ids, "IID": ids, "PC1": [0, 2, 10, 10, 0, 0.0],
                         "PC2": [0, 0, 0, 0, 3, 5.0]})
     pcs.to_csv(tmp_path / "pca.eigenvec", sep="\t", index=False)
+    (tmp_path / "pca.eigenval").write_text("4\n9\n")  # scores: PC1 x 2, PC2 x 3
 
     def keep(name, rows):
         write_keep(tmp_path / name, pd.DataFrame({"FID": [ids[i] for i in rows],
                                                   "IID": [ids[i] for i in rows]}))
         return tmp_path / name
 
-    train = keep("train.keep", [0, 1])  # centroid (1, 0)
-    table = pc_distance_table(tmp_path / "pca.eigenvec", {1: train},
-                              {(1, "EUR"): keep("test.keep", [0, 1]),
-                               (None, "AFR"): keep("afr.keep", [2, 3]),
-                               (None, "EAS"): keep("eas.keep", [4, 5])})
+    train = keep("train.keep", [0, 1])  # centroid (2, 0) in scores
+    sets = {(1, "EUR"): keep("test.keep", [0, 1]), (None, "AFR"): keep("afr.keep", [2, 3]),
+            (None, "EAS"): keep("eas.keep", [4, 5])}
+    table = pc_distance_table(tmp_path / "pca.eigenvec", {1: train}, sets)
+    assert list(table.columns) == ["fold", "population", "pc_distance"]
     got = table.set_index("population")["pc_distance"]
-    assert got["EUR"] == pytest.approx(0) and got["AFR"] == pytest.approx(9)
-    assert got["EAS"] == pytest.approx(np.hypot(1, 4))
+    assert got["EUR"] == pytest.approx(0) and got["AFR"] == pytest.approx(18)
+    assert got["EAS"] == pytest.approx(np.hypot(2, 12))
+    # an eigenvalue file named explicitly; its length must match the PCs
+    (tmp_path / "other.eigenval").write_text("1\n1\n")
+    table = pc_distance_table(tmp_path / "pca.eigenvec", {1: train}, sets,
+                              eigenval=tmp_path / "other.eigenval")
+    assert table.set_index("population")["pc_distance"]["AFR"] == pytest.approx(9)
+    (tmp_path / "other.eigenval").write_text("1\n1\n1\n")
+    with pytest.raises(VibankError, match="3 eigenvalues for the 2 PCs"):
+        pc_distance_table(tmp_path / "pca.eigenvec", {1: train}, sets,
+                          eigenval=tmp_path / "other.eigenval")
+
+
+def _drifted_genotypes(rng, freq, n, drift):
+    """n diploid genotypes at allele frequencies drifted from ``freq`` by N(0, drift^2)."""
+    f = np.clip(freq + rng.normal(0, drift, len(freq)), 0.02, 0.98)
+    return rng.binomial(2, f, size=(n, len(freq))).astype(float)
+
+
+def test_pc_distance_table__scaled_scores_order_populations_by_drift(tmp_path, report):
+    """Three groups drifted from a common ancestor, AFR (160 samples) with 4x the allele
+    frequency drift of EAS (40); the PCA is written as plink2 does (unit-norm eigenvectors of
+    G = X X' / M and their eigenvalues). The distances equal those of the principal-component
+    scores by SVD of X / sqrt(M) and put AFR far beyond EAS; on the unit-norm eigenvectors the
+    two come out nearly equal (the larger group sits closer to the origin on its own PC)."""
+    rng = np.random.default_rng(18)
+    m, k = 3000, 4
+    freq = rng.uniform(0.1, 0.9, m)
+    groups = {"EUR": (240, 0.0), "EAS": (40, 0.03), "AFR": (160, 0.12)}
+    x = np.vstack([_drifted_genotypes(rng, freq, n, d) for n, d in groups.values()])
+    pops = np.repeat(list(groups), [n for n, _ in groups.values()])
+    x = (x - x.mean(axis=0)) / x.std(axis=0)
+    values, vectors = np.linalg.eigh(x @ x.T / m)
+    values, vectors = values[::-1][:k], vectors[:, ::-1][:, :k]
+    ids = [f"S{i}" for i in range(len(x))]
+    eigenvec = pd.DataFrame(vectors, columns=[f"PC{j + 1}" for j in range(k)])
+    eigenvec.insert(0, "IID", ids)
+    eigenvec.insert(0, "#FID", ids)
+    eigenvec.to_csv(tmp_path / "pca.eigenvec", sep="\t", index=False)
+    np.savetxt(tmp_path / "pca.eigenval", values)
+    train = np.flatnonzero(pops == "EUR")[::2]
+    members = {"EUR": np.flatnonzero(pops == "EUR")[1::2], "EAS": np.flatnonzero(pops == "EAS"),
+               "AFR": np.flatnonzero(pops == "AFR")}
+    for name, rows in {"train": train, **members}.items():
+        write_keep(tmp_path / f"{name}.keep", pd.DataFrame({"FID": [ids[i] for i in rows],
+                                                            "IID": [ids[i] for i in rows]}))
+    sets = {(1, "EUR"): tmp_path / "EUR.keep", (None, "EAS"): tmp_path / "EAS.keep",
+            (None, "AFR"): tmp_path / "AFR.keep"}
+    got = pc_distance_table(tmp_path / "pca.eigenvec", {1: tmp_path / "train.keep"},
+                            sets).set_index("population")["pc_distance"]
+    u, s, _ = np.linalg.svd(x / np.sqrt(m), full_matrices=False)
+    scores = u[:, :k] * s[:k]  # by hand: the samples' coordinates on the top k principal axes
+    for population, rows in members.items():
+        expected = np.linalg.norm(scores[train].mean(axis=0) - scores[rows].mean(axis=0))
+        assert got[population] == pytest.approx(expected, rel=1e-6)
+    assert got["EUR"] < got["EAS"] < got["AFR"] and got["AFR"] > 2.5 * got["EAS"]
+    np.savetxt(tmp_path / "ones.eigenval", np.ones(k))
+    unit = pc_distance_table(tmp_path / "pca.eigenvec", {1: tmp_path / "train.keep"}, sets,
+                             eigenval=tmp_path / "ones.eigenval").set_index("population")
+    assert unit.loc["AFR", "pc_distance"] < 1.2 * unit.loc["EAS", "pc_distance"]
+    report(f"synthetic PCA: pc_distance EUR {got['EUR']:.4f} EAS {got['EAS']:.4f} "
+           f"AFR {got['AFR']:.4f} (unit-norm eigenvectors: EAS "
+           f"{unit.loc['EAS', 'pc_distance']:.4f} AFR {unit.loc['AFR', 'pc_distance']:.4f})")
+
+
+def test_pc_distance_table__afr_farther_than_eas_on_plink2_pca(clean_cohort, tmp_path, report):
+    """plink2 --pca of the simulated cohort: AFR lies farther from the EUR training samples
+    than EAS, and the EUR test samples lie closest."""
+    from vibank.genotypes import compute_pcs
+
+    compute_pcs(clean_cohort.prefix, tmp_path / "pca.eigenvec", tmp_path / "pca.eigenval",
+                n_pcs=10)
+    samples = read_sample_table(clean_cohort.sample_table)
+    eur = samples[samples["POP"] == "EUR"]
+    write_keep(tmp_path / "train.keep", eur.iloc[::2][["FID", "IID"]])
+    write_keep(tmp_path / "test.keep", eur.iloc[1::2][["FID", "IID"]])
+    sets = {(1, "EUR"): tmp_path / "test.keep"}
+    for pop in ("AFR", "EAS"):
+        write_keep(tmp_path / f"{pop}.keep", samples[samples["POP"] == pop][["FID", "IID"]])
+        sets[(None, pop)] = tmp_path / f"{pop}.keep"
+    got = pc_distance_table(tmp_path / "pca.eigenvec", {1: tmp_path / "train.keep"},
+                            sets).set_index("population")["pc_distance"]
+    assert got["AFR"] > 1.2 * got["EAS"] and got["EAS"] > 5 * got["EUR"]
+    report(f"plink2 PCA of the test cohort: pc_distance EUR {got['EUR']:.4f} "
+           f"EAS {got['EAS']:.4f} AFR {got['AFR']:.4f}")
 
 
 def test_metrics_table__binary_coding_missing_phenotypes_and_covariates(tmp_path):
@@ -296,6 +403,25 @@ def test_score_samples__no_weights_scores_zero(weighted, tmp_path):
     sscore = pd.read_csv(out["sscore"], sep="\t")
     assert len(sscore) == len(weighted["samples"]) and (sscore["SCORE1_SUM"] == 0).all()
     assert summary["n_weighted"] == 0 and summary["overlap"] == 1.0
+
+
+def test_h2_table__binary_estimate_converted_to_the_liability_scale(tmp_path):
+    (tmp_path / "fit.json").write_text(json.dumps({"h2": 0.1, "pi": 0.01, "n_variants": 10}))
+    pd.DataFrame({"trait": ["disease", "height"], "h2": [0.4, 0.5], "pi": [1.0, 0.1],
+                  "prevalence": [0.15, np.nan]}).to_csv(tmp_path / "traits.tsv", sep="\t",
+                                                       index=False)
+    fits = [{"model": "vem", "trait": t, "fold": "1", "json": [tmp_path / "fit.json"]}
+            for t in ("disease", "height")]
+    fits.append({"model": "gs", "trait": "disease", "fold": "1", "json": [tmp_path / "fit.json"],
+                 "sample_prevalence": 0.5})
+    table = h2_table(fits, tmp_path / "traits.tsv")
+    assert list(table.columns[-2:]) == ["prevalence", "h2_liability"]
+    assert table.loc[0, "h2_liability"] == pytest.approx(
+        observed_to_liability_h2(0.1, prevalence=0.15))
+    assert table.loc[0, "h2_liability"] > 0.1 and table.loc[0, "h2_estimated"] == 0.1
+    assert np.isnan(table.loc[1, "prevalence"]) and np.isnan(table.loc[1, "h2_liability"])
+    assert table.loc[2, "h2_liability"] == pytest.approx(
+        observed_to_liability_h2(0.1, prevalence=0.15, sample_prevalence=0.5))
 
 
 def test_h2_table__lists_the_guards_of_each_chromosome(tmp_path):

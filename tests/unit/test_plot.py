@@ -51,10 +51,18 @@ def transfer_table(tmp_path):
 
 @pytest.fixture
 def h2_table(tmp_path):
-    rows = [{"model": m, "trait": t, "fold": f,
-             "h2_estimated": np.nan if m in ("ldpred-inf", "ct") else 0.45 + 0.02 * f,
-             "h2_true": 0.5, "pi_estimated": 0.01, "pi_true": 0.01}
-            for m in MODELS for t in TRAITS for f in FOLDS]
+    from vibank.eval import observed_to_liability_h2
+
+    rows = []
+    for m in MODELS:
+        for t, binary in TRAITS.items():
+            for f in FOLDS:
+                h2 = np.nan if m in ("ldpred-inf", "ct") else (0.2 if binary else 0.45) + 0.02 * f
+                rows.append({"model": m, "trait": t, "fold": f, "h2_estimated": h2,
+                             "h2_true": 0.5, "pi_estimated": 0.01, "pi_true": 0.01, "flags": "",
+                             "prevalence": 0.15 if binary else np.nan,
+                             "h2_liability": (observed_to_liability_h2(h2, prevalence=0.15)
+                                              if binary else np.nan)})
     return _save(pd.DataFrame(rows), tmp_path / "h2.tsv")
 
 
@@ -112,6 +120,33 @@ def test_transfer__draws_from_transfer_table(transfer_table, tmp_path):
 def test_h2_calibration__draws_from_h2_table(h2_table, tmp_path):
     paths = plot.h2_calibration(h2_table, tmp_path / "h2", models=MODELS, binary_traits=["disease"])
     _written(paths)
+
+
+def test_h2_calibration__binary_trait_on_the_liability_scale(h2_table, tmp_path, monkeypatch):
+    import vibank.plot.prs as prs
+    from vibank.plot._style import save
+
+    drawn = []  # the figures, kept for a look at their panels
+
+    def keep(fig, stem):
+        drawn.append(fig)
+        return save(fig, stem)
+
+    monkeypatch.setattr(prs, "save", keep)
+    plot.h2_calibration(h2_table, tmp_path / "h2", models=MODELS, binary_traits=["disease"])
+    table = pd.read_csv(h2_table, sep="\t")
+    panels = {ax.get_title().split("\n")[0]: ax for ax in drawn[0].axes if ax.get_title()}
+    assert "liability scale" in panels["disease"].get_title()
+    assert panels["disease"].get_ylabel() == "estimated h², liability scale"
+    shown = np.concatenate([c.get_offsets()[:, 1] for c in panels["disease"].collections])
+    disease = table[(table["trait"] == "disease")].dropna(subset=["h2_liability"])
+    assert sorted(shown) == pytest.approx(sorted(disease["h2_liability"]))
+    assert panels["sparse"].get_title() == "sparse"
+    # a table without the converted column (written before it existed) keeps the observed scale
+    old = table.drop(columns=["prevalence", "h2_liability"])
+    plot.h2_calibration(old, tmp_path / "old", models=MODELS, binary_traits=["disease"])
+    titles = [ax.get_title() for ax in drawn[1].axes]
+    assert "disease\n(binary: observed vs liability scale)" in titles
 
 
 def test_h2_calibration__no_true_h2_draws_a_note(h2_table, tmp_path):

@@ -10,6 +10,8 @@ with snakemake_job(snakemake):
         covariate_names=params.covariate_names,
         binary_traits=params.binary_traits,
         eigenvec=snakemake.input.eigenvec,
+        # None: the pca.eigenval that compute_pcs writes next to the .eigenvec
+        eigenval=snakemake.input.get("eigenval"),
         train_keeps=params.train_keeps,
         test_keeps=params.test_keeps,
         target_keeps=params.target_keeps,

@@ -1,6 +1,6 @@
 """Prediction metrics of a polygenic score: incremental R^2 with its standard error, AUPRC,
-AUROC, relative R^2 and distances between population centroids in PC space; and the
-classification metrics of pQTL calls against a simulated truth.
+AUROC, relative R^2, distances between population centroids in PC space and the liability-scale
+h^2 of a binary trait; and the classification metrics of pQTL calls against a simulated truth.
 
 Regressions are ordinary least squares by ``numpy.linalg.lstsq`` (no statsmodels); every fit
 has an intercept.
@@ -141,6 +141,49 @@ def centroid_distance(pcs_a, pcs_b):
     if a.shape[1:] != b.shape[1:]:
         raise ValueError(f"PC sets differ in dimension: {a.shape[1:]} vs {b.shape[1:]}")
     return float(np.linalg.norm(a.mean(axis=0) - b.mean(axis=0)))
+
+
+def observed_to_liability_h2(h2_observed, *, prevalence, sample_prevalence=None):
+    """SNP heritability of a binary trait on the liability scale from its observed (0/1) scale
+    estimate (Lee et al. 2011, their transformation for case-control samples).
+
+    With K the population prevalence, P the case share of the sample the estimate came from,
+    t = Phi^-1(1 - K) the liability threshold and z = phi(t) the standard normal density there:
+
+        h2_liability = h2_observed * K^2 (1 - K)^2 / (z^2 P (1 - P)).
+
+    For a sample with the population's case share (P = K) the factor is K (1 - K) / z^2.
+
+    Parameters
+    ----------
+    h2_observed : float or array, h^2 estimated on the 0/1 scale (NaN passes through)
+    prevalence : float or array, K in (0, 1)
+    sample_prevalence : float or array, P in (0, 1); default K
+
+    Returns
+    -------
+    float or ndarray, h2_liability
+
+    Raises
+    ------
+    ValueError when a finite K or P lies outside (0, 1)
+
+    References
+    ----------
+    Lee SH, Wray NR, Goddard ME, Visscher PM (2011). Estimating missing heritability for disease
+    from genome-wide association studies. Am J Hum Genet 88:294-305.
+    """
+    from scipy.stats import norm
+
+    k = np.asarray(prevalence, dtype=np.float64)
+    p = k if sample_prevalence is None else np.asarray(sample_prevalence, dtype=np.float64)
+    for name, value in (("prevalence", k), ("sample_prevalence", p)):
+        finite = value[np.isfinite(value)]
+        if np.any((finite <= 0) | (finite >= 1)):
+            raise ValueError(f"{name} must lie in (0, 1), got {value}")
+    z = norm.pdf(norm.isf(k))  # density at the threshold t = Phi^-1(1 - K)
+    h2 = np.asarray(h2_observed, dtype=np.float64) * (k * (1 - k)) ** 2 / (z**2 * p * (1 - p))
+    return float(h2) if h2.ndim == 0 else h2
 
 
 def effect_agreement(first, second, columns=("BETA", "BETA_PER_ALLELE")):

@@ -19,12 +19,18 @@ The tables are the contract with ``vibank.plot`` and the report; their columns a
     uses the fold's test samples); r2_eur_test_best the highest incremental R^2 of any model
     for the trait on that fold's test samples; relative_r2 their ratio. pc_distance is the
     Euclidean distance between the centroids of the fold's training samples and of the set, in
-    the coordinates of every PC of ``pca.eigenvec`` (computed on all QC'd samples).
+    the PC scores of all QC'd samples: every PC of ``pca.eigenvec`` times the square root of
+    its eigenvalue in ``pca.eigenval`` (see :func:`pc_distance_table`).
 ``h2.tsv``
-    model, trait, fold, h2_estimated, h2_true, pi_estimated, pi_true. h2_estimated sums the
-    fits' per-chromosome ``h2`` (NaN when a chromosome has none, e.g. baselines, model
-    averages); pi_estimated is the variant-weighted mean of the per-chromosome ``pi``; the true
-    values come from the simulation's traits.tsv (NaN for phenotypes from a file).
+    model, trait, fold, h2_estimated, h2_true, pi_estimated, pi_true, flags, prevalence,
+    h2_liability. h2_estimated sums the fits' per-chromosome ``h2`` (NaN when a chromosome has
+    none, e.g. baselines, model averages); pi_estimated is the variant-weighted mean of the
+    per-chromosome ``pi``; the true values come from the simulation's traits.tsv (NaN for
+    phenotypes from a file). A binary trait's h2_estimated is on the observed 0/1 scale and its
+    h2_true on the liability scale: prevalence is the simulated population prevalence K (NaN
+    for quantitative traits) and h2_liability the estimate converted to the liability scale
+    (:func:`vibank.eval.metrics.observed_to_liability_h2`, Lee et al. 2011) with the sample
+    prevalence P of the fit's dict, else P = K (NaN without a prevalence).
 ``runtime.tsv``
     model, trait, fold, rule, seconds, max_rss_mb: wall-clock seconds summed over a fit's
     benchmark files (one per chromosome for per-chromosome fits) and the largest peak RSS.
@@ -38,7 +44,8 @@ import pandas as pd
 
 from vibank import columns as col
 from vibank.errors import VibankError
-from vibank.eval.metrics import binary_metrics, centroid_distance, incremental_r2, relative_r2
+from vibank.eval.metrics import (binary_metrics, centroid_distance, incremental_r2,
+                                 observed_to_liability_h2, relative_r2)
 from vibank.eval.scoring import read_scores
 from vibank.io.atomic import write_table
 from vibank.io.plink import read_keep
@@ -52,7 +59,7 @@ CV_COLUMNS = ["model", "trait", "target", "n_folds", "incremental_r2_mean", "inc
 TRANSFER_COLUMNS = ["model", "trait", "fold", "population", "r2_target", "r2_eur_test_best",
                     "relative_r2", "pc_distance"]
 H2_COLUMNS = ["model", "trait", "fold", "h2_estimated", "h2_true", "pi_estimated", "pi_true",
-              "flags"]
+              "flags", "prevalence", "h2_liability"]
 RUNTIME_COLUMNS = ["model", "trait", "fold", "rule", "seconds", "max_rss_mb"]
 #: score sets drawn from the reference population; any other target is a population
 REFERENCE_TARGETS = ("test", "validation")
@@ -151,26 +158,64 @@ def cv_summary_table(metrics):
     return pd.DataFrame(rows, columns=CV_COLUMNS)
 
 
-def _pcs(eigenvec):
+def _pc_scores(eigenvec, eigenval=None):
+    """PC scores of plink2 ``--pca``: each unit-norm eigenvector times the square root of its
+    eigenvalue, as a DataFrame IID x PC1..PCk.
+
+    plink2 writes eigenvectors ``u_k`` of the genomic relationship matrix G = X X' / M (X the
+    standardised genotypes, M variants) with ``sum_i u_ik^2 = 1``, so a group of n samples sits
+    about 1/sqrt(n) from the origin on its own PC whatever its ancestry. The scores
+    ``u_k sqrt(lambda_k)`` are the coordinates of the samples' genotype rows X / sqrt(M) on the
+    principal axes: squared distances between them are mean squared (standardised) genotype
+    differences restricted to the top k PCs, a scale on which populations separate by ancestry.
+
+    Parameters
+    ----------
+    eigenvec : plink2 .eigenvec
+    eigenval : plink2 .eigenval (one eigenvalue per line, in PC order); default: the .eigenval
+        next to ``eigenvec`` with the same prefix, as plink2 writes them
+    """
+    eigenvec = str(eigenvec)
+    if eigenval is None:
+        if not eigenvec.endswith(".eigenvec"):
+            raise VibankError(f"{eigenvec}: name the .eigenval file (no .eigenvec suffix to "
+                              "derive it from)")
+        eigenval = eigenvec.removesuffix(".eigenvec") + ".eigenval"
     pcs = pd.read_csv(eigenvec, sep="\t", dtype={"#FID": str, "FID": str, "IID": str, "#IID": str})
     pcs = pcs.rename(columns={"#FID": col.FID, "#IID": col.IID}).set_index(col.IID)
-    return pcs[[c for c in pcs.columns if c.startswith("PC")]]
+    pcs = pcs[[c for c in pcs.columns if c.startswith("PC")]]
+    try:
+        values = np.loadtxt(eigenval, dtype=np.float64, ndmin=1)
+    except OSError as err:
+        raise VibankError(f"{eigenval}: cannot read the PCA eigenvalues ({err})") from None
+    if len(values) != pcs.shape[1]:
+        raise VibankError(f"{eigenval}: {len(values)} eigenvalues for the {pcs.shape[1]} PCs "
+                          f"of {eigenvec}")
+    if (values < 0).any():
+        raise VibankError(f"{eigenval}: negative eigenvalue {values.min():.4g}")
+    return pcs * np.sqrt(values)
 
 
-def pc_distance_table(eigenvec, train_keeps, sets):
+def pc_distance_table(eigenvec, train_keeps, sets, *, eigenval=None):
     """Distances between each fold's training samples and other sample sets in PC space.
+
+    The distance is Euclidean between the sets' centroids in the PC scores of
+    :func:`_pc_scores` (eigenvectors scaled by sqrt(eigenvalue)), so a PC counts by the genetic
+    variance it carries and a population far from the training samples in ancestry is far from
+    them here.
 
     Parameters
     ----------
     eigenvec : plink2 .eigenvec of all samples
     train_keeps : {fold: keep file of the fold's training samples}
     sets : {(fold, population): keep file}; use fold None for a set shared by every fold
+    eigenval : plink2 .eigenval of the PCA; default: next to ``eigenvec`` (same prefix)
 
     Returns
     -------
     DataFrame fold, population, pc_distance
     """
-    pcs = _pcs(eigenvec)
+    pcs = _pc_scores(eigenvec, eigenval)
 
     def coords(keep):
         iids = read_keep(keep)[col.IID]
@@ -216,18 +261,19 @@ def transfer_table(metrics, distances, *, reference_population="EUR"):
 
 def evaluate_prs(runs, *, phenotypes, covariates, covariate_names, binary_traits, eigenvec,
                  train_keeps, test_keeps, target_keeps, reference_population, out_metrics,
-                 out_cv_summary, out_transfer):
+                 out_cv_summary, out_transfer, eigenval=None):
     """Write metrics.tsv, cv_summary.tsv and transfer.tsv (see the module docstring).
 
     ``train_keeps`` and ``test_keeps`` map each fold to its keep file, ``target_keeps`` each
-    target population to its keep file; the other arguments are those of
-    :func:`metrics_table`.
+    target population to its keep file; ``eigenval`` is that of :func:`pc_distance_table`; the
+    other arguments are those of :func:`metrics_table`.
     """
     metrics = metrics_table(runs, phenotypes=phenotypes, covariates=covariates,
                             covariate_names=covariate_names, binary_traits=binary_traits)
     sets = {(int(f), reference_population): keep for f, keep in test_keeps.items()}
     sets.update({(None, pop): keep for pop, keep in target_keeps.items()})
-    distances = pc_distance_table(eigenvec, {int(f): k for f, k in train_keeps.items()}, sets)
+    distances = pc_distance_table(eigenvec, {int(f): k for f, k in train_keeps.items()}, sets,
+                                  eigenval=eigenval)
     _write(metrics, out_metrics)
     _write(cv_summary_table(metrics), out_cv_summary)
     _write(transfer_table(metrics, distances, reference_population=reference_population),
@@ -243,12 +289,15 @@ def h2_table(fits, traits_summary=None):
     Parameters
     ----------
     fits : iterable of dicts with model, trait, fold and json (the per-chromosome fit JSONs),
-        and phenotype (the simulated trait whose truth applies; default: trait)
-    traits_summary : the simulation's traits.tsv (trait, h2, pi, ...) or None
+        phenotype (the simulated trait whose truth applies; default: trait) and optionally
+        sample_prevalence (case share of the fit's GWAS samples; default: the prevalence)
+    traits_summary : the simulation's traits.tsv (trait, h2, pi, prevalence, ...) or None
     """
-    truth = pd.DataFrame(columns=["h2", "pi"])
+    truth = pd.DataFrame(columns=["h2", "pi", "prevalence"])
     if traits_summary is not None:
         truth = pd.read_csv(traits_summary, sep="\t", dtype={"trait": str}).set_index("trait")
+    # binary traits' K; traits.tsv files written before the column existed have none
+    prevalences = truth["prevalence"] if "prevalence" in truth.columns else pd.Series(dtype=float)
     rows = []
     for fit in fits:
         parts = []
@@ -259,15 +308,23 @@ def h2_table(fits, traits_summary=None):
         pi = np.array([np.nan if p.get("pi") is None else p["pi"] for p in parts], dtype=float)
         m = np.array([p.get("n_variants", 0) for p in parts], dtype=float)
         trait, phenotype = fit["trait"], fit.get("phenotype", fit["trait"])
+        h2_estimated = np.nan if any(v is None for v in h2) else float(np.sum(h2))
+        prevalence = float(prevalences.get(phenotype, np.nan))
+        h2_liability = np.nan
+        if np.isfinite(prevalence):
+            h2_liability = observed_to_liability_h2(
+                h2_estimated, prevalence=prevalence,
+                sample_prevalence=fit.get("sample_prevalence", prevalence))
         rows.append({
             "model": fit["model"], "trait": trait, "fold": int(fit["fold"]),
-            "h2_estimated": np.nan if any(v is None for v in h2) else float(np.sum(h2)),
+            "h2_estimated": h2_estimated,
             "h2_true": truth["h2"].get(phenotype, np.nan),
             "pi_estimated": float(pi @ m / m.sum()) if m.sum() > 0 else np.nan,
             "pi_true": truth["pi"].get(phenotype, np.nan),
             # the guards that fired (vibank.prs.guards), "chr<c>:<flag>" per chromosome fit
             "flags": ";".join(f"chr{p.get('chrom', '?')}:{flag}" for p in parts
                               for flag in p.get("flags", [])),
+            "prevalence": prevalence, "h2_liability": h2_liability,
         })
     return pd.DataFrame(rows, columns=H2_COLUMNS)
 

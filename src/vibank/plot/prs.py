@@ -200,13 +200,20 @@ def h2_calibration(h2_table, stem, *, models=None, binary_traits=()):
 
     Fits without an estimate (C+T, LDpred-inf, model averages) are left out; points are
     shifted sideways by model (at most ±2% of the axis) so that the folds of a trait, which
-    share its true h², stay apart. Titles flag ``binary_traits``, whose estimates are on the
-    observed 0/1 scale while the simulation's h² is on the liability scale.
+    share its true h², stay apart. A binary trait's truth is on the liability scale and its
+    estimate on the observed 0/1 scale: where the table has the estimate converted to the
+    liability scale (``h2_liability``, :func:`vibank.eval.metrics.observed_to_liability_h2`)
+    the panel plots that against the truth; otherwise ``binary_traits`` titles flag the
+    mismatch of scales.
     """
     table = read_table(h2_table, H2_COLUMNS)
+    if "h2_liability" not in table.columns:  # tables written before the conversion existed
+        table = table.assign(h2_liability=np.nan)
+    converted = np.isfinite(table["h2_liability"].astype(float))
+    table = table.assign(h2_shown=table["h2_estimated"].where(~converted, table["h2_liability"]))
     order = model_order(table["model"], models)
     style = model_style(order)
-    shown = table[np.isfinite(table["h2_estimated"].astype(float))
+    shown = table[np.isfinite(table["h2_shown"].astype(float))
                   & np.isfinite(table["h2_true"].astype(float))]
     traits = list(pd.unique(shown["trait"]))
     fig, axes = subplots(max(len(traits), 1), panel_size=(3.4, 3.4))
@@ -217,21 +224,26 @@ def h2_calibration(h2_table, stem, *, models=None, binary_traits=()):
     present = [m for m in order if m in set(shown["model"])]
     for ax, trait in zip(axes, traits):
         rows = shown[shown["trait"] == trait]
-        top = float(max(rows["h2_estimated"].max(), rows["h2_true"].max(), 0.1)) * 1.1
+        top = float(max(rows["h2_shown"].max(), rows["h2_true"].max(), 0.1)) * 1.1
         for i, model in enumerate(present):
             mine = rows[rows["model"] == model]
             shift = 0.04 * top * ((i + 0.5) / len(present) - 0.5)
             colour, marker = style[model]
-            ax.scatter(mine["h2_true"] + shift, mine["h2_estimated"], color=colour,
+            ax.scatter(mine["h2_true"] + shift, mine["h2_shown"], color=colour,
                        marker=marker, s=22, alpha=0.85, edgecolor="none")
         ax.plot([0, top], [0, top], color="0.3", linestyle="--", linewidth=0.8)
         ax.set_xlim(0, top)
         ax.set_ylim(0, top)
         ax.set_aspect("equal")
-        ax.set_xlabel("true h² (simulation)")
-        ax.set_ylabel("estimated h²")
-        binary = trait in set(binary_traits)
-        ax.set_title(f"{trait}\n(binary: observed vs liability scale)" if binary else trait)
+        if converted[rows.index].all():
+            ax.set_xlabel("true liability h² (simulation)")
+            ax.set_ylabel("estimated h², liability scale")
+            ax.set_title(f"{trait}\n(binary: liability scale, Lee et al. 2011)")
+        else:
+            ax.set_xlabel("true h² (simulation)")
+            ax.set_ylabel("estimated h²")
+            binary = trait in set(binary_traits)
+            ax.set_title(f"{trait}\n(binary: observed vs liability scale)" if binary else trait)
     _leave_room(fig, _legend(fig, order, style, shown["model"]))
     return save(fig, stem)
 
