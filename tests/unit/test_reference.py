@@ -100,3 +100,16 @@ def test_prepare_reference__keep_file_and_bad_population(panel):
         prepare_reference(str(panel / "ref"), str(panel / "o2"), panel / "s.tsv",
                           panel / "a.tsv", target_bim=panel / "target.bim",
                           sample_table=panel / "pops.tsv", population="SAS")
+
+
+def test_reference_qc_defaults__schema_matches_the_library():
+    import yaml
+    from pathlib import Path
+
+    from vibank.genotypes.reference import REFERENCE_QC
+
+    schema = yaml.safe_load((Path(__file__).parents[2] / "workflow/schemas/config.schema.yaml")
+                            .read_text())
+    panel = schema["properties"]["ld"]["properties"]["panels"]["patternProperties"]
+    qc = next(iter(panel.values()))["properties"]["qc"]["properties"]
+    assert {k: v["default"] for k, v in qc.items()} == REFERENCE_QC

@@ -1,4 +1,5 @@
 import pandas as pd
+from pathlib import Path
 from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
@@ -66,6 +67,50 @@ if config["prs"]["ld_panel"] not in LD_PANELS:
     raise WorkflowError(
         f"config error at prs.ld_panel: {config['prs']['ld_panel']!r} is not one of ld.panels"
     )
+# where each panel's LD comes from (ld.panels.<name>.source): the study's held-out samples,
+# an external PLINK reference, or precomputed stores used as they are
+LD_SOURCE = {
+    p: spec.get("source", "study") for p, spec in config["ld"]["panels"].items()
+}
+COMPUTED_PANELS = [p for p in LD_PANELS if LD_SOURCE[p] != "stores"]
+REFERENCE_PANELS = [p for p in LD_PANELS if LD_SOURCE[p] == "plink"]
+# keys of an ld.panels entry that say where the panel comes from, not how LD is estimated
+LD_SOURCE_KEYS = ("source", "bfile", "keep", "sample_table", "population", "qc", "path")
+
+
+def check_ld_panels():
+    """A one-line error for an ld.panels entry whose files are missing."""
+    for name, spec in config["ld"]["panels"].items():
+        where = f"config error at ld.panels.{name}"
+        if LD_SOURCE[name] == "plink":
+            bfile = spec.get("bfile")
+            if not bfile or not Path(f"{bfile}.bed").exists():
+                raise WorkflowError(f"{where}.bfile: {bfile}.bed not found")
+            for key in ("keep", "sample_table"):
+                if spec.get(key) and not Path(spec[key]).exists():
+                    raise WorkflowError(f"{where}.{key}: {spec[key]} not found")
+            if spec.get("population") and not spec.get("sample_table"):
+                raise WorkflowError(f"{where}: population needs a sample_table")
+        elif LD_SOURCE[name] == "stores":
+            pattern = spec.get("path") or ""
+            if "{chrom}" not in pattern:
+                raise WorkflowError(f"{where}.path: {pattern!r} must contain {{chrom}}")
+            for chrom in CHROMS:
+                if not Path(pattern.format(chrom=chrom)).exists():
+                    raise WorkflowError(
+                        f"{where}.path: {pattern.format(chrom=chrom)} not found "
+                        f"(chromosome {chrom} of the study)"
+                    )
+
+
+check_ld_panels()
+
+
+def ld_store_path(panel, chrom):
+    """The LD store of a panel and chromosome: computed under results/ld, or the user's."""
+    if LD_SOURCE[panel] == "stores":
+        return config["ld"]["panels"][panel]["path"].format(chrom=chrom)
+    return f"results/ld/{panel}/chr{chrom}.zarr"
 
 
 def one_of(names):
@@ -76,7 +121,7 @@ def one_of(names):
 
 wildcard_constraints:
     trait="|".join(FIT_TRAITS),
-    ld_panel="|".join(LD_PANELS),
+    ld_panel=one_of(COMPUTED_PANELS),
     model="|".join(config["prs"]["models"]),
     fold="|".join(FOLDS),
     chrom="|".join(CHROMS),
@@ -155,14 +200,23 @@ def get_gwas_sumstats(wildcards=None):
     ]
 
 
+def get_ld_genotypes(wildcards):
+    """The genotypes (and, for the study's panel, the keep file) a panel's LD is computed on."""
+    if LD_SOURCE[wildcards.ld_panel] == "plink":
+        prefix = f"results/ld/{wildcards.ld_panel}/reference"
+        return {ext: f"{prefix}.{ext}" for ext in ("bed", "bim", "fam")}
+    return {**get_qc_genotypes(), "keep": "results/splits/ld_panel.keep"}
+
+
 def get_ld_estimator(wildcards):
-    return config["ld"]["panels"][wildcards.ld_panel]
+    """The estimator and its parameters of a panel (without where the panel comes from)."""
+    spec = config["ld"]["panels"][wildcards.ld_panel]
+    return {k: v for k, v in spec.items() if k not in LD_SOURCE_KEYS}
 
 
 def get_ld_stores(wildcards=None):
-    return expand(
-        "results/ld/{ld_panel}/chr{chrom}.zarr", ld_panel=LD_PANELS, chrom=CHROMS
-    )
+    """Every panel's stores, panel by panel, in chromosome order."""
+    return [ld_store_path(p, c) for p in LD_PANELS for c in CHROMS]
 
 
 def get_final_outputs():

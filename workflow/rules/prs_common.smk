@@ -48,13 +48,11 @@ BASELINE_MODELS = [m for m, s in _SPECS.items() if s["method"] != "viprs"]
 
 
 def get_prs_ld_store(wildcards):
-    panel = config["prs"]["ld_panel"]
-    return f"results/ld/{panel}/chr{wildcards.chrom}.zarr"
+    return ld_store_path(config["prs"]["ld_panel"], wildcards.chrom)
 
 
 def get_prs_ld_stores_all(wildcards):
-    panel = config["prs"]["ld_panel"]
-    return [f"results/ld/{panel}/chr{chrom}.zarr" for chrom in CHROMS]
+    return [ld_store_path(config["prs"]["ld_panel"], chrom) for chrom in CHROMS]
 
 
 def sumstats_path(trait, fold, chrom):

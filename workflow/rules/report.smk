@@ -28,8 +28,11 @@ GRID_KEYS = [
     (m, t, f) for m in GS_MODELS for t in model_traits(m) for f in trait_folds(t)
 ]
 GRID_TABLES = [f"results/prs/{m}/{t}/fold{f}/grid.tsv" for m, t, f in GRID_KEYS]
+# compute_ld benchmarks of the panels vibank computes (precomputed stores have none)
 LD_BENCHMARKS = expand(
-    "benchmarks/compute_ld/{ld_panel}/chr{chrom}.tsv", ld_panel=LD_PANELS, chrom=CHROMS
+    "benchmarks/compute_ld/{ld_panel}/chr{chrom}.tsv",
+    ld_panel=COMPUTED_PANELS,
+    chrom=CHROMS,
 )
 
 
@@ -188,6 +191,7 @@ rule plot_ld_panels:
         runtime=runtime_for(10),
     params:
         panels=LD_PANELS,
+        computed=COMPUTED_PANELS,
         n_chroms=len(CHROMS),
     script:
         "../scripts/plot_ld_panels.py"

@@ -8,7 +8,7 @@ with snakemake_job(snakemake):
         snakemake.input.bed.removesuffix(".bed"),
         snakemake.output.store,
         chrom=snakemake.wildcards.chrom,
-        keep=snakemake.input.keep,
+        keep=snakemake.input.get("keep"),
         estimator=LDEstimator(name=spec.pop("estimator"), **spec),
         dtype=ld["dtype"],
         compute_dtype=ld["compute_dtype"],

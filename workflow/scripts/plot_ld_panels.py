@@ -10,8 +10,10 @@ with snakemake_job(snakemake) as log:
     n = snakemake.params.n_chroms
     panels = snakemake.params.panels
     stores = {p: snakemake.input.stores[i * n : (i + 1) * n] for i, p in enumerate(panels)}
+    # benchmarks only for the panels vibank computed (not for precomputed stores)
     benchmarks = {
-        p: snakemake.input.benchmarks[i * n : (i + 1) * n] for i, p in enumerate(panels)
+        p: snakemake.input.benchmarks[i * n : (i + 1) * n]
+        for i, p in enumerate(snakemake.params.computed)
     }
     table = ld_summary_table(stores, benchmarks)
     write_table(table, snakemake.output.table, float_format="%.6g")
