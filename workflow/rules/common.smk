@@ -37,25 +37,62 @@ def validate_config(config):
 
 validate_config(config)
 
-TRAITS = list(config["phenotypes"]["traits"])
+# a study has genotypes (cohort.source simulate or plink); without them (source: none) the
+# workflow fits external summary statistics against an external or published LD reference
+# and writes scoring files: no phenotypes, folds, evaluation or pQTL mapping
+STUDY = config["cohort"]["source"] != "none"
+TRAITS = list(config["phenotypes"]["traits"]) if STUDY else []
 # external summary statistics (rules/external.smk) are fitted and evaluated like traits
 EXTERNAL = config["external_gwas"]
+for _entry in EXTERNAL.values():
+    _entry.setdefault(
+        "simulate_from", None
+    )  # not a schema default (external.schema.yaml)
 FIT_TRAITS = TRAITS + list(EXTERNAL)
-FOLDS = [str(k) for k in range(1, config["splits"]["n_folds"] + 1)]
+# a summary-statistics-only study has one "fold": the whole GWAS
+FOLDS = (
+    [str(k) for k in range(1, config["splits"]["n_folds"] + 1)] if STUDY else ["all"]
+)
 SIMULATED_COHORT = config["cohort"]["source"] == "simulate"
-SIMULATED_PHENOTYPES = config["phenotypes"]["source"] == "simulate"
+SIMULATED_PHENOTYPES = STUDY and config["phenotypes"]["source"] == "simulate"
 QC = "results/qc/qc"
 
 
 def get_chromosomes():
-    """Chromosomes of the study: 1..n for the simulation, else those in the input .bim."""
+    """Chromosomes of the study: 1..n for the simulation, those in the input .bim, or without
+    a study those of the fits' LD reference (its .bim, or the stores that exist of 1-22, X).
+    """
     if SIMULATED_COHORT:
         return [
             str(c) for c in range(1, config["cohort"]["simulate"]["n_chromosomes"] + 1)
         ]
-    bim = pd.read_csv(
-        config["cohort"]["bfile"] + ".bim", sep=r"\s+", header=None, usecols=[0]
-    )
+    bfile = config["cohort"]["bfile"]
+    if not STUDY:
+        name = config["prs"]["ld_panel"]
+        panel = config["ld"]["panels"].get(name, {})
+        source = panel.get("source", "study")
+        if source == "stores":
+            pattern = panel.get("path") or ""
+            found = [
+                c
+                for c in [*map(str, range(1, 23)), "X"]
+                if Path(pattern.format(chrom=c)).exists()
+            ]
+            if not found:
+                raise WorkflowError(
+                    f"config error at ld.panels.{name}.path: no store {pattern!r} of "
+                    "chromosome 1-22 or X exists"
+                )
+            return found
+        if source != "plink":
+            raise WorkflowError(
+                f"config error at prs.ld_panel: {name!r} must be an ld.panels entry of "
+                "source plink or stores when there is no study (cohort.source: none)"
+            )
+        bfile = panel.get("bfile") or ""
+    if not Path(f"{bfile}.bim").exists():
+        raise WorkflowError(f"config error: {bfile}.bim not found")
+    bim = pd.read_csv(f"{bfile}.bim", sep=r"\s+", header=None, usecols=[0])
     return [str(c) for c in pd.unique(bim[0].astype(str))]
 
 
@@ -82,6 +119,11 @@ def check_ld_panels():
     """A one-line error for an ld.panels entry whose files are missing."""
     for name, spec in config["ld"]["panels"].items():
         where = f"config error at ld.panels.{name}"
+        if LD_SOURCE[name] == "study" and not STUDY:
+            raise WorkflowError(
+                f"{where}: source study needs the study's genotypes (cohort.source is none); "
+                "use source plink or stores"
+            )
         if LD_SOURCE[name] == "plink":
             bfile = spec.get("bfile")
             if not bfile or not Path(f"{bfile}.bed").exists():
@@ -220,6 +262,13 @@ def get_ld_stores(wildcards=None):
 
 
 def get_final_outputs():
+    if not STUDY:
+        return [
+            *get_prs_fits(),
+            *get_scoring_files(),
+            *[ld_store_path(p, c) for p in COMPUTED_PANELS for c in CHROMS],
+            *get_external_outputs(),
+        ]
     return [
         *FIGURE_OUTPUTS,
         *EVAL_TABLES,

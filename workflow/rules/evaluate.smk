@@ -40,6 +40,7 @@ rule evaluate_prs:
         phenotypes="results/phenotypes/phenotypes.tsv",
         covariates="results/phenotypes/covariates.tsv",
         eigenvec="results/qc/pca.eigenvec",
+        eigenval="results/qc/pca.eigenval",
         train=list(get_fold_keeps("train").values()),
         test=list(get_fold_keeps("test").values()),
         targets=list(get_target_keeps().values()),

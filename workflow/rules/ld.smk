@@ -7,7 +7,8 @@
 rule prepare_reference:
     input:
         bed=lambda wildcards: f"{config['ld']['panels'][wildcards.ld_panel]['bfile']}.bed",
-        target=f"{QC}.bim",
+        # the study's variants (none without a study: the GWAS is matched when harmonised)
+        target=[f"{QC}.bim"] if STUDY else [],
     output:
         bed="results/ld/{ld_panel}/reference.bed",
         bim="results/ld/{ld_panel}/reference.bim",

@@ -13,10 +13,39 @@ for _model, _spec in config["prs"]["models"].items():
             f"prs.models.{_model}.traits",
             f"{_unknown[0]!r} is not one of phenotypes.traits or external_gwas",
         )
+if not STUDY:
+    for _model, _spec in config["prs"]["models"].items():
+        if (
+            _spec.get("method", "viprs") != "viprs"
+            or _spec.get("strategy", "vem") != "vem"
+        ):
+            raise config_error(
+                f"prs.models.{_model}",
+                "a study without genotypes (cohort.source: none) fits VIPRS with strategy "
+                "vem only: the others select or clump on the study's genotypes",
+            )
+    if not EXTERNAL:
+        raise config_error(
+            "external_gwas", "a study without genotypes needs a GWAS file"
+        )
 for _name, _ext in EXTERNAL.items():
     _where = f"external_gwas.{_name}"
+    if not STUDY:
+        for _key in ("phenotype", "simulate_from", "folds"):
+            if _ext[_key]:
+                raise config_error(
+                    f"{_where}.{_key}",
+                    "needs the study's genotypes (cohort.source is none)",
+                )
+        if not _ext["file"]:
+            raise config_error(f"{_where}.file", "give the path of the GWAS file")
+        continue
     if _name in TRAITS:
         raise config_error(_where, "the name is already a phenotypes.traits entry")
+    if not _ext["phenotype"]:
+        raise config_error(
+            f"{_where}.phenotype", "name the phenotypes.traits entry it is"
+        )
     for _key, _value, _allowed in (
         ("phenotype", _ext["phenotype"], TRAITS),
         ("simulate_from.trait", (_ext["simulate_from"] or {}).get("trait"), TRAITS),
@@ -135,4 +164,13 @@ def get_prs_fits(wildcards=None):
         f"results/prs/{m}/{t}/fold{f}/chr{c}.json"
         for m, t, f in get_fit_keys()
         for c in CHROMS
+    ]
+
+
+def get_scoring_files():
+    """Genome-wide PGS Catalog and plink2 --score files of every fit."""
+    return [
+        f"results/scoring/{m}/{t}/fold{f}.{ext}"
+        for m, t, f in get_fit_keys()
+        for ext in ("pgs.txt.gz", "score.tsv")
     ]

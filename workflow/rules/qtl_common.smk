@@ -112,6 +112,6 @@ QTL_OUTPUTS = (
             ext=["png", "pdf"],
         ),
     ]
-    if QTL["enabled"]
+    if QTL["enabled"] and STUDY
     else []
 )

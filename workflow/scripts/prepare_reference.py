@@ -8,7 +8,7 @@ with snakemake_job(snakemake):
         snakemake.output.bed.removesuffix(".bed"),
         snakemake.output.summary,
         snakemake.output.audit,
-        target_bim=snakemake.input.target,
+        target_bim=snakemake.input.target[0] if snakemake.input.target else None,
         keep=panel.get("keep"),
         sample_table=panel.get("sample_table"),
         population=panel.get("population"),

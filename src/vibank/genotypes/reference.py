@@ -13,6 +13,7 @@ import logging
 import tempfile
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from vibank import columns as col
@@ -101,7 +102,7 @@ def reference_samples(bfile, *, keep=None, sample_table=None, population=None):
 def prepare_reference(bfile, out_prefix, summary_path, audit_path, *, target_bim, keep=None,
                       sample_table=None, population=None, qc=None, threads=1, memory_mb=None):
     """The reference panel ``bfile`` restricted to its chosen samples and to the variants of
-    ``target_bim`` (:func:`match_reference_variants`), then QC'd (``vibank.genotypes.qc``),
+    ``target_bim`` (:func:`match_reference_variants`; None keeps them all), then QC'd (``vibank.genotypes.qc``),
     written to ``out_prefix.{bed,bim,fam}``.
 
     Writes the QC summary (its first rows: input, chosen samples, shared variants) to
@@ -112,9 +113,13 @@ def prepare_reference(bfile, out_prefix, summary_path, audit_path, *, target_bim
     bim = read_bim(bfile)
     samples = reference_samples(bfile, keep=keep, sample_table=sample_table,
                                 population=population)
-    target = read_bim(str(target_bim).removesuffix(".bim"))
-    shared, audit = match_reference_variants(bim, target, reference_name=f"{bfile}.bim",
-                                             target_name=str(target_bim))
+    if target_bim is None:  # no study genotypes: every variant goes on (the GWAS is matched later)
+        shared = np.ones(len(bim), dtype=bool)
+        audit = pd.DataFrame({col.SNP: [], "reason": []})
+    else:
+        target = read_bim(str(target_bim).removesuffix(".bim"))
+        shared, audit = match_reference_variants(bim, target, reference_name=f"{bfile}.bim",
+                                                 target_name=str(target_bim))
     n_fam = len(read_fam(bfile))
     log.info("reference %s: %d of %d samples chosen; %d of %d variants shared with %s "
              "(%s)", bfile, len(samples), n_fam, shared.sum(), len(bim), target_bim,
@@ -139,7 +144,7 @@ def prepare_reference(bfile, out_prefix, summary_path, audit_path, *, target_bim
         ("reference", "", 0, 0, len(bim), n_fam),
         ("samples_chosen", keep or population or "all", 0, n_fam - len(samples), len(bim),
          len(samples)),
-        ("shared_with_target", str(target_bim), int((~shared).sum()), 0, int(shared.sum()),
+        ("shared_with_target", str(target_bim or "none"), int((~shared).sum()), 0, int(shared.sum()),
          len(samples)),
     ], columns=["filter", "threshold", "variants_removed", "samples_removed",
                 "variants_remaining", "samples_remaining"])

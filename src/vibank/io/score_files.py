@@ -42,6 +42,11 @@ def write_pgs_catalog(effects, path, *, pgs_name, trait, n_gwas, genome_build="N
         "effect_allele": effects["A1"], "other_allele": effects["A2"],
         "effect_weight": effects["BETA_PER_ALLELE"],
     })
+    _write_scoring_text(header, table, path)
+
+
+def _write_scoring_text(header, table, path):
+    """Header lines then the tab-separated table, gzip when the name ends in .gz, atomically."""
     text = "\n".join(header) + "\n" + table.to_csv(sep="\t", index=False, float_format="%.8g")
     with atomic_path(path) as tmp:
         if str(path).endswith(".gz"):
@@ -73,3 +78,28 @@ def write_json(obj, path):
 
     with atomic_path(path) as tmp:
         tmp.write_text(json.dumps(clean(obj), indent=1))
+
+
+def read_pgs_catalog(path):
+    """A PGS Catalog scoring file: (header lines, variant table)."""
+    opener = gzip.open if str(path).endswith(".gz") else open
+    with opener(path, "rt") as fh:
+        lines = fh.read().splitlines()
+    n_header = next((i for i, line in enumerate(lines) if not line.startswith("#")), len(lines))
+    table = pd.read_csv(path, sep="\t", skiprows=n_header, dtype={"chr_name": str})
+    return lines[:n_header], table
+
+
+def combine_scoring_files(pgs_paths, pgs_out, score_out):
+    """One genome-wide PGS Catalog file and plink2 --score file from per-chromosome PGS
+    Catalog files of one fit (the header of the first, its variant count updated)."""
+    parts = [read_pgs_catalog(p) for p in pgs_paths]
+    header = parts[0][0]
+    table = pd.concat([t for _, t in parts], ignore_index=True)
+    header = [f"#variants_number={len(table)}" if line.startswith("#variants_number=") else line
+              for line in header]
+    _write_scoring_text(header, table, pgs_out)
+    weights = table.loc[table["effect_weight"] != 0, ["rsID", "effect_allele", "effect_weight"]]
+    write_table(weights.set_axis(["SNP", "A1", "BETA_PER_ALLELE"], axis=1), score_out,
+                float_format="%.8g")
+    return table
