@@ -15,7 +15,7 @@ import yaml
 from vibank import __version__
 from vibank.errors import VibankError
 from vibank.io.sumstats_formats import FORMATS
-from vibank.prs.spec import PRIOR_OPTIONS, STRATEGIES, ModelSpec
+from vibank.prs.spec import METRICS, PRIOR_OPTIONS, STRATEGIES, ModelSpec
 
 
 def _load_config(path):
@@ -142,7 +142,7 @@ def _cmd_fit(args):
         raise VibankError(f"--sumstats names {len(args.sumstats)} files but --ld {len(args.ld)}")
     entry = {key: getattr(args, key) for key in (
         "prior", "n_components", "alpha", "fit_alpha", "strategy", "metric", "grid_size",
-        "bo_calls", "ld_noise") if getattr(args, key) is not None}
+        "bo_calls", "ld_noise", "pseudo_training_fraction") if getattr(args, key) is not None}
     spec = model_spec(entry, max_iter=args.max_iter, grid_max_iter=args.grid_max_iter)
     sumstats_options = {"sumstats_format": args.format, "n": args.n,
                         "harmonise_options": {"keep_ambiguous": args.keep_ambiguous,
@@ -164,9 +164,11 @@ def _cmd_fit(args):
         if spec.metric == "validation" and not all((args.bfile, args.validation_keep, args.phenotypes)):
             raise VibankError(f"--strategy {spec.strategy} with --metric validation needs --bfile, "
                               "--validation-keep and --phenotypes")
+        validation = ((args.bfile, args.validation_keep, args.phenotypes)
+                      if spec.metric == "validation" else None)
         table = tune_prs(args.sumstats, args.ld, [outputs(p) for p in prefixes],
                          grid_out=f"{args.out}.grid.tsv", seed=args.seed,
-                         validation=(args.bfile, args.validation_keep, args.phenotypes), **common)
+                         validation=validation, **common)
         print(f"{spec.strategy}: {len(table)} fits -> {args.out}.grid.tsv, {args.out}.chr*.*")
         return
     # one chromosome, or several fitted jointly with shared hyperparameters
@@ -256,8 +258,14 @@ def build_parser():
                      help="hyperparameters: variational EM, grid search, model averaging or "
                           "Bayesian optimisation over pi (the last three fit all --ld together; "
                           f"default {ModelSpec.strategy})")
-    fit.add_argument("--metric", choices=["validation", "elbo"],
-                     help=f"selection metric of gs and bo (default {ModelSpec.metric})")
+    fit.add_argument("--metric", choices=list(METRICS),
+                     help="selection metric of gs and bo: validation genotypes (--bfile, "
+                          "--validation-keep, --phenotypes), pseudo (a held-out share of the "
+                          "summary statistics, no genotypes) or the ELBO "
+                          f"(default {ModelSpec.metric})")
+    fit.add_argument("--pseudo-training-fraction", dest="pseudo_training_fraction",
+                     type=float, help="metric pseudo: share of the GWAS N the grid fits see "
+                                      f"(default {ModelSpec.pseudo_training_fraction})")
     fit.add_argument("--grid-size", dest="grid_size", type=int,
                      help=f"values of pi in the grid (default {ModelSpec.grid_size})")
     fit.add_argument("--bo-calls", dest="bo_calls", type=int,

@@ -42,7 +42,10 @@ def study(tmp_path_factory):
                    "qc": {"maf": None, "mac": None, "hwe": None}}}},
         "prs": {"ld_panel": "published",
                 "models": {"viprs-ss-vem": {"method": "viprs", "prior": "spike_slab",
-                                            "strategy": "vem"}}},
+                                            "strategy": "vem"},
+                           "viprs-ss-gs": {"method": "viprs", "prior": "spike_slab",
+                                           "strategy": "gs", "metric": "pseudo",
+                                           "grid_size": 5}}},
         "external_gwas": {"height": {"file": str(root / "height.tsv.gz"),
                                      "format": "gwas-ssf"}},
     }
@@ -78,6 +81,12 @@ def test_sumstats_only__harmonised_fitted_and_written_as_scoring_files(study):
         effects[col.SNP], col.A1].to_numpy(), 1, -1)
     assert np.corrcoef(sign * effects["BETA"], truth)[0, 1] > 0.8
     assert not (root / "results/ld/published").exists()  # read where they are
+    # pseudo-validation chose pi without genotypes, and its fit is written the same way
+    gs = pd.read_json(root / "results/prs/viprs-ss-gs/height/foldall/chr1.json", typ="series")
+    grid = pd.read_csv(root / "results/prs/viprs-ss-gs/height/foldall/grid.tsv", sep="\t")
+    assert gs["metric"] == "pseudo_validation" and len(grid) == 5
+    assert gs["chosen"]["pi"] == pytest.approx(grid.loc[grid["metric"].idxmax(), "pi"])
+    assert (root / "results/scoring/viprs-ss-gs/height/foldall.pgs.txt.gz").exists()
 
 
 @pytest.mark.workflow
@@ -99,7 +108,7 @@ def _with(config, section, key, entry):
 @pytest.mark.parametrize("section, key, entry, message", [
     ("prs", "models", {"ct": {"method": "ct"}},
      "config error at prs.models.ct: a study without genotypes (cohort.source: none) fits "
-     "VIPRS with strategy vem only"),
+     "VIPRS only, and selects with metric pseudo or elbo"),
     ("ld", "panels", {"windowed3cm": {"estimator": "windowed"}},
      "config error at ld.panels.windowed3cm: source study needs the study's genotypes"),
     ("external_gwas", "height", {"phenotype": "sparse"},

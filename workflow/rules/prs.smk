@@ -82,13 +82,9 @@ else:
 
 rule tune_prs:
     input:
+        unpack(get_tune_validation),
         sumstats=get_prs_sumstats_all,
         ld=get_prs_ld_stores_all,
-        bed="results/qc/qc.bed",
-        bim="results/qc/qc.bim",
-        fam="results/qc/qc.fam",
-        validation="results/splits/fold{fold}/validation.keep",
-        phenotypes="results/phenotypes/phenotypes.tsv",
     output:
         effects=expand(
             "results/prs/{{model}}/{{trait}}/fold{{fold}}/chr{chrom}.effects.tsv.gz",

@@ -15,14 +15,14 @@ for _model, _spec in config["prs"]["models"].items():
         )
 if not STUDY:
     for _model, _spec in config["prs"]["models"].items():
-        if (
-            _spec.get("method", "viprs") != "viprs"
-            or _spec.get("strategy", "vem") != "vem"
+        if _spec["method"] != "viprs" or (
+            _spec["strategy"] in ("gs", "bo") and _spec["metric"] == "validation"
         ):
             raise config_error(
                 f"prs.models.{_model}",
-                "a study without genotypes (cohort.source: none) fits VIPRS with strategy "
-                "vem only: the others select or clump on the study's genotypes",
+                "a study without genotypes (cohort.source: none) fits VIPRS only, and selects "
+                "with metric pseudo or elbo: validation and the baselines need the study's "
+                "genotypes",
             )
     if not EXTERNAL:
         raise config_error(
@@ -174,3 +174,16 @@ def get_scoring_files():
         for m, t, f in get_fit_keys()
         for ext in ("pgs.txt.gz", "score.tsv")
     ]
+
+
+def get_tune_validation(wildcards):
+    """The validation samples' genotypes, keep file and phenotypes, when the model's metric
+    reads them (metric validation; BMA reads them too, for its grid table)."""
+    spec = config["prs"]["models"][wildcards.model]
+    if not STUDY or spec["metric"] != "validation":
+        return {}
+    return {
+        **get_qc_genotypes(),
+        "validation": f"results/splits/fold{wildcards.fold}/validation.keep",
+        "phenotypes": "results/phenotypes/phenotypes.tsv",
+    }

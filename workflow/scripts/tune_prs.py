@@ -14,7 +14,12 @@ with snakemake_job(snakemake):
         spec=model_spec(**snakemake.params.model),
         trait=snakemake.wildcards.trait,
         model_name=snakemake.wildcards.model,
-        validation=(str(Path(inp.bed).with_suffix("")), inp.validation, inp.phenotypes),
+        # absent unless the metric reads validation genotypes (get_tune_validation)
+        validation=(
+            (str(Path(inp.bed).with_suffix("")), inp.validation, inp.phenotypes)
+            if "bed" in inp.keys()
+            else None
+        ),
         phenotype=snakemake.params.phenotype,
         seed=snakemake.params.seed,
         n_threads=snakemake.threads,

@@ -18,6 +18,7 @@ from vibank.errors import VibankError
 from vibank.prs.baselines import P_THRESHOLDS
 from vibank.prs.ld_noise import LD_NOISE
 from vibank.prs.model import VIPRS
+from vibank.prs.pseudo_validation import TRAINING_FRACTION
 
 _VIPRS = {name: p.default for name, p in inspect.signature(VIPRS).parameters.items()}
 #: the VIPRS options each prior reads from a model's config
@@ -28,6 +29,8 @@ BASELINE_OPTIONS = {"ldpred-inf": (), "gibbs": ("grid_size", "h2_multipliers", "
                                                 "n_samples"), "ct": ("p_thresholds",)}
 METHODS = ("viprs", *BASELINE_OPTIONS)
 STRATEGIES = ("vem", "gs", "bma", "bo")
+#: selection metrics of gs and bo: validation genotypes, held-out summary statistics, the ELBO
+METRICS = ("validation", "pseudo", "elbo")
 
 
 @dataclass(frozen=True)
@@ -59,6 +62,7 @@ class ModelSpec:
     prior: str = "spike_slab"
     strategy: str = "vem"
     metric: str = "validation"
+    pseudo_training_fraction: float = TRAINING_FRACTION
     grid_size: int = 30
     bo_calls: int = 20
     n_components: int = _VIPRS["n_components"]
@@ -78,7 +82,7 @@ class ModelSpec:
         for name, value, allowed in (("method", self.method, METHODS),
                                      ("prior", self.prior, tuple(PRIOR_OPTIONS)),
                                      ("strategy", self.strategy, STRATEGIES),
-                                     ("metric", self.metric, ("validation", "elbo")),
+                                     ("metric", self.metric, METRICS),
                                      ("ld_noise", self.ld_noise, LD_NOISE)):
             if value not in allowed:
                 raise VibankError(f"model {name} {value!r} is not one of {', '.join(allowed)}")

@@ -17,6 +17,8 @@ from vibank.io.atomic import write_table
 from vibank.io.score_files import write_effect_table, write_json, write_pgs_catalog, write_plink_score
 from vibank.prs import baselines, effects_table, ldsc_h2, tuning
 from vibank.prs.effects import score_variance_shares
+from vibank.prs.model import join_chromosomes
+from vibank.prs.pseudo_validation import split_sumstats
 from vibank.stages.fit_data import load_fit_data, load_validation
 
 log = logging.getLogger(__name__)
@@ -109,6 +111,9 @@ def _selection(data, spec, validation, trait):
     a binary trait) or the training ELBO."""
     if spec.metric == "elbo":
         return tuning.training_elbo, "elbo"
+    if validation is None:
+        raise VibankError("metric validation needs the validation samples' genotypes and "
+                          "phenotypes; without them use metric pseudo or elbo")
     x_val, y_val, binary = load_validation(data, *validation, trait)
     name = "validation_auprc" if binary else "validation_r2"
     log.info("%s on %d validation samples", name, len(y_val))
@@ -135,16 +140,37 @@ def tune_prs(sumstats_paths, ld_paths, outputs, *, grid_out, spec, trait, model_
     """
     data = load_fit_data(sumstats_paths, ld_paths, min_overlap=min_overlap,
                          **(sumstats_options or {}))
-    score, metric_name = _selection(data, spec, validation, phenotype or trait)
-    fit_point = tuning.viprs_fit_point(
-        data.std_beta, data.n_per_variant, data.ld, **spec.viprs_options(n_threads=1),
-        prior=spec.prior, fit_kwargs={"allele_frequency": data.allele_frequency(spec.prior),
-                                      "label": data.label})
-    result = tuning.tune(spec.strategy, fit_point, score, n_variants=data.n_variants,
-                         grid_size=spec.grid_size, bo_calls=spec.bo_calls, seed=seed,
-                         n_jobs=n_threads)
+    joined = join_chromosomes(data.std_beta, data.n_per_variant, data.ld,
+                              allele_frequency=data.allele_frequency(spec.prior))
+    b, n, ld = joined.pop("std_beta"), joined.pop("n_per_variant"), joined.pop("ld")
+
+    def fit_points(b, n):
+        return tuning.viprs_fit_point(b, n, ld, **spec.viprs_options(n_threads=1),
+                                      prior=spec.prior,
+                                      fit_kwargs={**joined, "label": data.label})
+
+    if spec.metric == "pseudo" and spec.strategy != "bma":
+        # fit on a training share of the statistics, score on the rest, refit on all of them
+        b_t, n_t, b_v, _ = split_sumstats(b, n, ld, np.random.default_rng(seed),
+                                          training_fraction=spec.pseudo_training_fraction)
+        score, metric_name = tuning.selection_score("pseudo_validation", b_val=b_v,
+                                                    ld=ld.dot), "pseudo_validation"
+        result = tuning.tune(spec.strategy, fit_points(b_t, n_t), score,
+                             n_variants=data.n_variants, grid_size=spec.grid_size,
+                             bo_calls=spec.bo_calls, seed=seed, n_jobs=n_threads)
+        model = fit_points(b, n)(result.best_params)
+        result.posterior = {"eta": model.eta_, "pip": model.pip_, "var_beta": model.var_beta_}
+        log.info("pseudo-validation chose %s; refitted on all statistics", result.best_params)
+    else:
+        # BMA weighs by the ELBO whatever the metric; it reads no validation samples
+        bma_alone = spec.strategy == "bma" and (spec.metric == "pseudo" or validation is None)
+        score, metric_name = ((tuning.training_elbo, "elbo") if bma_alone
+                              else _selection(data, spec, validation, phenotype or trait))
+        result = tuning.tune(spec.strategy, fit_points(b, n), score,
+                             n_variants=data.n_variants, grid_size=spec.grid_size,
+                             bo_calls=spec.bo_calls, seed=seed, n_jobs=n_threads)
+        model = result.best_model
     write_table(result.table, grid_out)
-    model = result.best_model
     shares = score_variance_shares(result.posterior["eta"], data.parts)
     summaries = [{**_fit_summary(model, spec.prior), "strategy": spec.strategy,
                   "metric": metric_name, "chosen": result.best_params, "genome_wide": True,
