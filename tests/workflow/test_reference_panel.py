@@ -12,7 +12,7 @@ import shutil
 import pandas as pd
 import pytest
 import yaml
-from test_workflow import REPO, TINY, snakemake  # same directory (pytest rootdir)
+from test_workflow import TINY, snakemake  # same directory (pytest rootdir)
 
 from vibank import columns as col
 from vibank.genotypes._plink2 import run_plink2
