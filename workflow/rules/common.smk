@@ -268,6 +268,7 @@ def get_final_outputs():
             *get_scoring_files(),
             *[ld_store_path(p, c) for p in COMPUTED_PANELS for c in CHROMS],
             *get_external_outputs(),
+            *get_target_outputs(),
         ]
     return [
         *FIGURE_OUTPUTS,
@@ -278,5 +279,6 @@ def get_final_outputs():
         "results/gwas/gwas_summary.tsv",
         *get_gwas_sumstats(),
         *get_external_outputs(),
+        *get_target_outputs(),
         *QTL_OUTPUTS,
     ]

@@ -187,3 +187,65 @@ def get_tune_validation(wildcards):
         "validation": f"results/splits/fold{wildcards.fold}/validation.keep",
         "phenotypes": "results/phenotypes/phenotypes.tsv",
     }
+
+
+TARGET = config["target"]
+
+
+def get_target_genotypes(wildcards=None):
+    """The target biobank's genotype files: pgen/pvar/psam when the .pgen exists, else
+    bed/bim/fam."""
+    prefix = TARGET["genotypes"]
+    exts = (
+        ("pgen", "pvar", "psam")
+        if Path(f"{prefix}.pgen").exists()
+        else ("bed", "bim", "fam")
+    )
+    return {ext: f"{prefix}.{ext}" for ext in exts}
+
+
+def target_phenotype(trait):
+    """The target phenotypes column a fit trait is evaluated on."""
+    if trait in TARGET["phenotype_columns"]:
+        return TARGET["phenotype_columns"][trait]
+    if trait in EXTERNAL and EXTERNAL[trait]["phenotype"]:
+        return EXTERNAL[trait]["phenotype"]
+    return trait
+
+
+def get_target_runs(wildcards=None):
+    """What evaluate_target reads for each fit: its keys, phenotype column and score files."""
+    runs = []
+    for m, t, f in get_fit_keys():
+        prefix = f"results/target/scores/{m}/{t}/fold{f}"
+        runs.append(
+            {
+                "model": m,
+                "trait": t,
+                "fold": f,
+                "phenotype": target_phenotype(t),
+                "sscore": f"{prefix}.sscore",
+                "json": f"{prefix}.json",
+            }
+        )
+    return runs
+
+
+def get_target_outputs():
+    """Target scores of every fit, and their metrics when the target has phenotypes."""
+    if not TARGET["genotypes"]:
+        return []
+    scores = [
+        f"results/target/scores/{m}/{t}/fold{f}.sscore" for m, t, f in get_fit_keys()
+    ]
+    return scores + (["results/target/metrics.tsv"] if TARGET["phenotypes"] else [])
+
+
+if TARGET["genotypes"]:
+    _files = get_target_genotypes()
+    for _ext, _path in _files.items():
+        if not Path(_path).exists():
+            raise config_error("target.genotypes", f"{_path} not found")
+    for _key in ("phenotypes", "covariates", "groups"):
+        if TARGET[_key] and not Path(TARGET[_key]).exists():
+            raise config_error(f"target.{_key}", f"{TARGET[_key]} not found")

@@ -1,5 +1,4 @@
 # Figures for the HTML report (snakemake --report), drawn from the evaluation tables.
-report: "../report/workflow.rst"
 
 
 FIGURES = "results/figures"

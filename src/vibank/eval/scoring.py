@@ -20,7 +20,7 @@ from vibank import columns as col
 from vibank.errors import VibankError
 from vibank.genotypes._plink2 import run_plink2
 from vibank.io.atomic import atomic_path, write_table
-from vibank.io.plink import read_bim, read_keep
+from vibank.io.plink import read_bim, read_fam, read_keep
 
 log = logging.getLogger(__name__)
 
@@ -58,15 +58,49 @@ def _check_overlap(n_scored, n_weighted, min_overlap, where):
     return overlap
 
 
+def target_variants(prefix):
+    """SNP A1 A2 of a genotype fileset: ``prefix.pgen``/``.pvar`` (REF, ALT as A1, A2) when the
+    .pgen exists, else ``prefix.bed``/``.bim``; with the plink2 flag reading it."""
+    if Path(f"{prefix}.pgen").exists():
+        path = Path(f"{prefix}.pvar")
+        if not path.exists():
+            raise VibankError(f"{path}: not found (the .pvar of {prefix}.pgen)")
+        with open(path) as fh:
+            skip = sum(1 for line in fh if line.startswith("##"))
+        pvar = pd.read_csv(path, sep="\t", skiprows=skip, dtype=str, usecols=["ID", "REF", "ALT"])
+        table = pvar.rename(columns={"ID": col.SNP, "REF": col.A1, "ALT": col.A2})
+        return table, "--pfile"
+    return read_bim(prefix)[[col.SNP, col.A1, col.A2]], "--bfile"
+
+
+def score_audit(weights, variants):
+    """The weighted variants plink2 cannot score, with a reason: ``not_in_target`` (ID absent)
+    or ``allele_mismatch`` (the score's A1 is neither allele there)."""
+    alleles = variants.drop_duplicates(col.SNP).set_index(col.SNP)
+    known = weights[col.SNP].isin(alleles.index).to_numpy()
+    reason = np.where(known, "", "not_in_target").astype(object)
+    idx = np.flatnonzero(known)
+    a1 = weights[col.A1].to_numpy()[idx]
+    there = alleles.loc[weights[col.SNP].to_numpy()[idx]]
+    ok = (there[col.A1].to_numpy() == a1) | (there[col.A2].to_numpy() == a1)
+    reason[idx[~ok]] = "allele_mismatch"
+    bad = reason != ""
+    return pd.DataFrame({col.SNP: weights[col.SNP].to_numpy()[bad],
+                         col.A1: weights[col.A1].to_numpy()[bad], "reason": reason[bad]})
+
+
 def score_samples(score_files, bfile, keep, *, out_sscore, out_vars, out_json,
-                  min_overlap=0.75, threads=1, memory_mb=None):
+                  min_overlap=0.75, threads=1, memory_mb=None, audit_out=None):
     """Score the samples of ``keep`` with the weights of ``score_files`` (one per chromosome).
 
     Parameters
     ----------
     score_files : plink2 --score files (SNP A1 BETA_PER_ALLELE, header), one per chromosome
-    bfile : PLINK prefix of the genotypes
-    keep : keep file (#FID IID) of the samples to score
+    bfile : prefix of the genotypes: PLINK 1 bed/bim/fam, or PLINK 2 pgen/pvar/psam when the
+        .pgen exists (a target biobank); plink2 streams the variants and keeps one sum per
+        sample, so memory grows with the samples only (10^6 samples: tens of MB)
+    keep : keep file (#FID IID) of the samples to score, or None for all
+    audit_out : optional TSV of the weighted variants that cannot be scored (SNP A1 reason)
     out_sscore : plink2's ``.sscore`` table, FID IID ALLELE_CT NAMED_ALLELE_DOSAGE_SUM
         SCORE1_AVG SCORE1_SUM; SCORE1_SUM = sum over variants of A1 dosage x BETA_PER_ALLELE
         is the polygenic score
@@ -86,7 +120,8 @@ def score_samples(score_files, bfile, keep, *, out_sscore, out_vars, out_json,
     """
     weights = read_score_files(score_files)
     weights = weights[weights["BETA_PER_ALLELE"] != 0]
-    samples = read_keep(keep)
+    variants, flag = target_variants(bfile)
+    samples = read_keep(keep) if keep is not None else _all_samples(bfile, flag)
     n_weighted = len(weights)
     summary = {"n_samples": len(samples), "n_weighted": n_weighted, "min_overlap": min_overlap}
     if n_weighted == 0:
@@ -98,18 +133,17 @@ def score_samples(score_files, bfile, keep, *, out_sscore, out_vars, out_json,
         with atomic_path(out_vars) as tmp:
             tmp.write_text("")
         return _write_summary({**summary, "n_scored": 0, "overlap": 1.0}, out_json)
-    # plink2 stops when no variant matches: check against the .bim first for a clear message
-    bim = read_bim(bfile)
-    alleles = bim.set_index(col.SNP)[[col.A1, col.A2]]
-    known = weights[weights[col.SNP].isin(alleles.index)]
-    matchable = ((alleles.loc[known[col.SNP], col.A1].to_numpy() == known[col.A1].to_numpy())
-                 | (alleles.loc[known[col.SNP], col.A2].to_numpy() == known[col.A1].to_numpy()))
-    _check_overlap(int(matchable.sum()), n_weighted, min_overlap, f"{bfile}.bim")
+    # plink2 stops when no variant matches: check against the variants first for a clear message
+    audit = score_audit(weights, variants)
+    if audit_out is not None:
+        write_table(audit, audit_out)
+    where = f"{bfile}.{'pvar' if flag == '--pfile' else 'bim'}"
+    _check_overlap(n_weighted - len(audit), n_weighted, min_overlap, where)
     with tempfile.TemporaryDirectory(prefix="vibank_score_") as workdir:
         workdir = Path(workdir)
         write_table(weights, workdir / "weights.tsv", float_format="%.10g")
         out = run_plink2(
-            ["--bfile", bfile, "--keep", keep,
+            [flag, bfile, *(["--keep", keep] if keep is not None else []),
              "--score", workdir / "weights.tsv", 1, 2, 3, "header", "list-variants",
              "cols=+scoresums"],
             workdir / "score", threads=threads, memory_mb=memory_mb)
@@ -126,6 +160,17 @@ def score_samples(score_files, bfile, keep, *, out_sscore, out_vars, out_json,
     log.info("scored %d samples on %d of %d weighted variants (overlap %.3f)", len(sscore),
              len(scored), n_weighted, overlap)
     return _write_summary({**summary, "n_scored": len(scored), "overlap": overlap}, out_json)
+
+
+def _all_samples(prefix, flag):
+    """FID IID of every sample of a bed (.fam) or pgen (.psam) fileset."""
+    if flag == "--bfile":
+        return read_fam(prefix)[[col.FID, col.IID]]
+    psam = pd.read_csv(f"{prefix}.psam", sep="\t", dtype=str)
+    psam = psam.rename(columns={"#FID": col.FID, "#IID": col.IID})
+    if col.FID not in psam.columns:
+        psam.insert(0, col.FID, psam[col.IID])
+    return psam[[col.FID, col.IID]]
 
 
 def _write_summary(summary, path):

@@ -361,3 +361,74 @@ def summarise_fits(fits, *, traits_summary, out_h2, out_runtime):
     dicts with model, trait, fold, json (fit JSONs), rule and paths (benchmark files)."""
     _write(h2_table(fits, traits_summary), out_h2)
     _write(runtime_table(fits), out_runtime)
+
+
+TARGET_COLUMNS = ["model", "trait", "fold", "phenotype", "group", "n", "overlap", "r2",
+                  "incremental_r2", "incremental_r2_se", "auprc", "auroc"]
+
+
+def _read_id_table(path, what):
+    """A whitespace- or tab-separated table with FID (optional) and IID columns, by IID."""
+    table = pd.read_csv(path, sep=r"\s+", dtype=str)
+    table = table.rename(columns={"#FID": col.FID, "#IID": col.IID})
+    if col.IID not in table.columns:
+        raise VibankError(f"{path}: no IID column (the {what} table needs FID IID ...)")
+    dup = table[col.IID].duplicated()
+    if dup.any():
+        raise VibankError(f"{path}: row {int(np.flatnonzero(dup)[0]) + 2}: duplicated IID "
+                          f"{table[col.IID][dup].iloc[0]}")
+    return table.drop(columns=[col.FID], errors="ignore").set_index(col.IID)
+
+
+def _target_phenotype(table, column, path):
+    """A phenotype column by IID, missing (-9, NA) dropped, with whether it is binary: values
+    0/1, or 1/2 (plink's coding, made 0/1)."""
+    if column not in table.columns:
+        raise VibankError(f"{path}: no phenotype column {column}")
+    y = pd.to_numeric(table[column], errors="coerce").replace(-9, np.nan).dropna()
+    values = set(np.unique(y))
+    if values <= {1.0, 2.0} and len(values) == 2:
+        return y - 1, True
+    return y, values <= {0.0, 1.0} and len(values) == 2
+
+
+def target_metrics(runs, *, phenotypes, covariates=None, groups=None):
+    """Accuracy of scores of a target biobank, per ancestry group and over all its samples.
+
+    Parameters
+    ----------
+    runs : dicts with model, trait, fold, phenotype (the column of ``phenotypes``), sscore and
+        json (:func:`vibank.eval.scoring.score_samples` outputs)
+    phenotypes : table FID IID <phenotype>... (whitespace- or tab-separated; -9/NA missing;
+        a column of 0/1 or 1/2 values is binary)
+    covariates : optional table FID IID <covariate>... (all columns are adjusted for)
+    groups : optional table FID IID GROUP (e.g. ancestry); each group gets its rows, and
+        ``all`` every sample
+
+    Returns
+    -------
+    DataFrame with TARGET_COLUMNS: metrics as in ``metrics.tsv`` (incremental R^2 over the
+    covariates, AUPRC/AUROC for binary phenotypes)
+    """
+    pheno = _read_id_table(phenotypes, "phenotype")
+    cov = (_read_id_table(covariates, "covariate").apply(pd.to_numeric, errors="coerce")
+           if covariates else pd.DataFrame(index=pheno.index))
+    group = (_read_id_table(groups, "group") if groups else pd.DataFrame(index=pheno.index))
+    if groups and "GROUP" not in group.columns:
+        raise VibankError(f"{groups}: no GROUP column (FID IID GROUP)")
+    rows = []
+    for run in runs:
+        y, binary = _target_phenotype(pheno, run["phenotype"], phenotypes)
+        scores = read_scores(run["sscore"])
+        with open(run["json"]) as fh:
+            overlap = json.load(fh)["overlap"]
+        sets = [("all", scores.index)]
+        if groups:
+            labels = group["GROUP"].reindex(scores.index)
+            sets += [(g, labels.index[labels == g]) for g in sorted(labels.dropna().unique())]
+        for name, ids in sets:
+            values = score_metrics(scores.loc[ids], y, cov, binary=binary)
+            rows.append({"model": run["model"], "trait": run["trait"], "fold": run["fold"],
+                         "phenotype": run["phenotype"], "group": name, "overlap": overlap,
+                         **values})
+    return pd.DataFrame(rows, columns=TARGET_COLUMNS)

@@ -1,0 +1,60 @@
+# A target biobank (config target): every fit's genome-wide weights scored on its genotypes
+# with plink2 --score (bed or pgen, all samples), and with phenotypes, accuracy per group.
+
+
+rule score_target:
+    input:
+        unpack(get_target_genotypes),
+        score="results/scoring/{model}/{trait}/fold{fold}.score.tsv",
+    output:
+        sscore="results/target/scores/{model}/{trait}/fold{fold}.sscore",
+        vars="results/target/scores/{model}/{trait}/fold{fold}.sscore.vars",
+        json="results/target/scores/{model}/{trait}/fold{fold}.json",
+        audit="results/target/scores/{model}/{trait}/fold{fold}.unscored.tsv.gz",
+    log:
+        "logs/score_target/{model}/{trait}/fold{fold}.log",
+    benchmark:
+        "benchmarks/score_target/{model}/{trait}/fold{fold}.tsv"
+    conda:
+        "../envs/vibank.yaml"
+    threads: 2
+    resources:
+        mem_mb=mem_mb_for(2000, per_gb_input=200),
+        runtime=runtime_for(30, per_gb_input=30),
+    params:
+        prefix=config["target"]["genotypes"],
+        min_overlap=config["target"]["min_overlap"],
+    script:
+        "../scripts/score_target.py"
+
+
+rule evaluate_target:
+    input:
+        sscore=[
+            f"results/target/scores/{m}/{t}/fold{f}.sscore"
+            for m, t, f in get_fit_keys()
+        ],
+        json=[
+            f"results/target/scores/{m}/{t}/fold{f}.json" for m, t, f in get_fit_keys()
+        ],
+        phenotypes=config["target"]["phenotypes"] or [],
+    output:
+        metrics=report(
+            "results/target/metrics.tsv",
+            caption="../report/target_metrics.rst",
+            category="target",
+        ),
+    log:
+        "logs/evaluate_target/evaluate_target.log",
+    conda:
+        "../envs/vibank.yaml"
+    threads: 1
+    resources:
+        mem_mb=mem_mb_for(2000, per_gb_input=2000),
+        runtime=runtime_for(20, per_gb_input=20),
+    params:
+        runs=get_target_runs,
+        covariates=config["target"]["covariates"],
+        groups=config["target"]["groups"],
+    script:
+        "../scripts/evaluate_target.py"
