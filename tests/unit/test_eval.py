@@ -432,3 +432,65 @@ def test_h2_table__lists_the_guards_of_each_chromosome(tmp_path):
                                          "flags": flags}))
     table = h2_table([{"model": "vem", "trait": "t", "fold": "1", "json": paths}])
     assert table.loc[0, "flags"] == "chr2:ridge;chr2:h2_vs_ldsc"
+
+
+def test_score_samples__pgen_all_samples_and_audit(weighted, tmp_path):
+    """A PLINK 2 target (pgen/pvar/psam), every sample (no keep file), and the audit of the
+    weighted variants that cannot be scored: the same scores as the bed for the same people."""
+    from vibank.genotypes._plink2 import run_plink2
+
+    pgen = run_plink2(["--bfile", weighted["prefix"], "--make-pgen"], tmp_path / "target")
+    table = pd.concat([pd.read_csv(f, sep="\t") for f in weighted["files"]])
+    table.iloc[:3, 0] = ["absent0", "absent1", "absent2"]
+    table.iloc[3, 1] = "Z"
+    path = tmp_path / "w.score.tsv"
+    table.to_csv(path, sep="\t", index=False)
+    out = {k: tmp_path / f"pg.{k}" for k in ("sscore", "vars", "json", "audit")}
+    summary = score_samples([path], str(pgen), None, out_sscore=out["sscore"],
+                            out_vars=out["vars"], out_json=out["json"], audit_out=out["audit"])
+    audit = pd.read_csv(out["audit"], sep="\t")
+    assert dict(zip(audit["SNP"], audit["reason"])) == {
+        "absent0": "not_in_target", "absent1": "not_in_target", "absent2": "not_in_target",
+        table.iloc[3, 0]: "allele_mismatch"}
+    assert summary["n_scored"] == len(table) - 4 and summary["n_samples"] == len(weighted["fam"])
+    bed = {k: tmp_path / f"bed.{k}" for k in ("sscore", "vars", "json")}
+    score_samples([path], weighted["prefix"], None, out_sscore=bed["sscore"],
+                  out_vars=bed["vars"], out_json=bed["json"])
+    a, b = (pd.read_csv(o["sscore"], sep="\t") for o in (out, bed))
+    assert len(a) == len(weighted["fam"])
+    assert_allclose(a["SCORE1_SUM"], b["SCORE1_SUM"], rtol=1e-6)
+
+
+def test_target_metrics__groups_binary_coding_and_covariates(tmp_path):
+    from vibank.eval.tables import target_metrics
+
+    rng = np.random.default_rng(2)
+    n = 600
+    iid = [f"s{i}" for i in range(n)]
+    prs = rng.standard_normal(n)
+    group = np.where(np.arange(n) < 400, "EUR", "AFR")
+    age = rng.normal(50, 10, n)
+    y = 0.5 * prs * (group == "EUR") + 0.05 * age + rng.standard_normal(n)
+    case = (prs + rng.standard_normal(n) > 1).astype(int) + 1  # plink 1/2 coding
+    pd.DataFrame({"FID": iid, "IID": iid, "ALLELE_CT": 1, "NAMED_ALLELE_DOSAGE_SUM": 1,
+                  "SCORE1_AVG": prs, "SCORE1_SUM": prs}).to_csv(tmp_path / "s.sscore",
+                                                                 sep="\t", index=False)
+    (tmp_path / "s.json").write_text(json.dumps({"overlap": 0.9}))
+    pd.DataFrame({"FID": iid, "IID": iid, "height": y, "disease": case}).to_csv(
+        tmp_path / "pheno.tsv", sep=" ", index=False)
+    pd.DataFrame({"FID": iid, "IID": iid, "AGE": age}).to_csv(tmp_path / "cov.tsv", sep="\t",
+                                                             index=False)
+    pd.DataFrame({"FID": iid, "IID": iid, "GROUP": group}).to_csv(tmp_path / "g.tsv",
+                                                                 sep="\t", index=False)
+    runs = [{"model": "m", "trait": t, "fold": "all", "phenotype": t, "sscore": tmp_path / "s.sscore",
+             "json": tmp_path / "s.json"} for t in ("height", "disease")]
+    table = target_metrics(runs, phenotypes=tmp_path / "pheno.tsv",
+                           covariates=tmp_path / "cov.tsv", groups=tmp_path / "g.tsv")
+    by = table.set_index(["phenotype", "group"])
+    assert by.loc[("height", "all"), "n"] == 600 and by.loc[("height", "AFR"), "n"] == 200
+    eur = by.loc[("height", "EUR")]
+    expected, _ = incremental_r2(y[:400], prs[:400], age[:400, None])
+    assert eur["incremental_r2"] == pytest.approx(expected)
+    assert by.loc[("height", "AFR"), "incremental_r2"] < 0.05 < eur["incremental_r2"]
+    assert np.isnan(eur["auprc"]) and by.loc[("disease", "all"), "auroc"] > 0.7
+    assert (table["overlap"] == 0.9).all()
