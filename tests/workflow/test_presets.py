@@ -62,3 +62,18 @@ def test_example_sumstats_only__dry_run_with_the_paths_filled_in(tmp_path):
         assert rule in out, rule
     assert Path(REPO / "config" / "examples" / "sumstats_only.yaml").read_text().count(
         "data/") >= 5  # the template keeps placeholder paths for the user to replace
+
+
+def test_external_gwas_without_phenotype_in_a_study_is_a_one_line_error(tmp_path):
+    from test_workflow import TINY
+
+    config = yaml.safe_load(TINY.read_text())
+    config["external_gwas"] = {"lipids": {"file": str(tmp_path / "x.tsv")}}
+    path = tmp_path / "c.yaml"
+    path.write_text(yaml.safe_dump(config))
+    proc = snakemake("--dry-run", "--directory", str(tmp_path), "--configfile", str(path),
+                     "--replace-workflow-config", check=False)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode != 0 and "Traceback" not in out
+    assert "config error at external_gwas.lipids.phenotype: name the phenotypes.traits entry" \
+        in out
