@@ -5,8 +5,9 @@ the test writes from the tiny simulated cohort's genomes:
   ones chosen through a population table),
 - a consortium GWAS file (GWAS-SSF, alleles swapped and strand-flipped) of N = 30,000 drawn from
   the LD of 1,600 other EUR people with known effects,
-- a target cohort (400 EUR and 100 AFR people) as PLINK 1 bed in one run and PLINK 2 pgen in
-  another, with a phenotype from the same effects, covariates and ancestry groups,
+- a target cohort (400 EUR and 100 AFR people) as PLINK 1 bed in one run, with its ancestry
+  groups given, and as PLINK 2 pgen in another, its groups assigned by projection onto the
+  reference panel's PCs; a phenotype from the same effects and covariates,
 
 run end to end: harmonisation, VEM and pseudo-validated grid search, scoring files, target
 scores, metrics per group, the HTML report.
@@ -98,6 +99,11 @@ def _config(root, target):
                    "covariates": str(root / "target_cov.tsv"),
                    "groups": str(root / "target_groups.tsv")},
     }
+    if target.name == "target_pgen":  # groups assigned by projection onto the panel's PCs
+        config["target"]["groups"] = None
+        config["target"]["ancestry"] = {"reference": str(root / "reference"),
+                                        "labels": str(root / "reference_pops.tsv"),
+                                        "n_pcs": 4}
     path = root / f"config_{target.name}.yaml"
     path.write_text(yaml.safe_dump(config))
     return path
@@ -117,12 +123,12 @@ def runs(tmp_path_factory):
         snakemake("--cores", "1", "--directory", str(root), "--configfile", str(config),
                   "--replace-workflow-config", "--report", str(root / "report.html"))
         out[name] = root
-    return out, genetic
+    return out, genetic, data
 
 
 @pytest.mark.workflow
 def test_target__scores_and_metrics_per_group(runs):
-    roots, genetic = runs
+    roots, genetic, _ = runs
     root = roots["bed"]
     for model in MODELS:
         prefix = root / f"results/scoring/{model}/height/foldall"
@@ -148,9 +154,25 @@ def test_target__scores_and_metrics_per_group(runs):
 
 @pytest.mark.workflow
 def test_target__pgen_gives_the_bed_scores(runs):
-    roots, _ = runs
+    roots, _, _ = runs
     for model in MODELS:
         a, b = (pd.read_csv(roots[k] / f"results/target/scores/{model}/height/foldall.sscore",
                             sep="\t") for k in ("bed", "pgen"))
         np.testing.assert_allclose(a["SCORE1_SUM"], b["SCORE1_SUM"], rtol=1e-6)
         assert list(a[col.IID]) == list(b[col.IID])
+
+
+@pytest.mark.workflow
+def test_target__ancestry_assigned_by_projection(runs):
+    roots, _, data = runs
+    root = roots["pgen"]
+    groups = pd.read_csv(root / "results/target/ancestry.tsv", sep="\t")
+    given = pd.read_csv(data / "target_groups.tsv", sep=" ")
+    merged = groups.merge(given, on="IID", suffixes=("", "_given"))
+    assert len(merged) == 500
+    for pop, share in (("EUR", 0.95), ("AFR", 0.8)):
+        rows = merged[merged["GROUP_given"] == pop]
+        print(f"ancestry {pop}: {(rows['GROUP'] == pop).mean():.3f} assigned {pop}")
+        assert (rows["GROUP"] == pop).mean() >= share
+    metrics = pd.read_csv(root / "results/target/metrics.tsv", sep="\t")
+    assert {"EUR", "AFR", "all"} <= set(metrics["group"])

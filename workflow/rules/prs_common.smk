@@ -231,6 +231,39 @@ def get_target_runs(wildcards=None):
     return runs
 
 
+def get_ancestry_reference():
+    """The labelled reference of the target's ancestry assignment (None: no assignment)."""
+    reference = TARGET["ancestry"]["reference"]
+    if reference == "study":
+        return QC
+    return reference
+
+
+def get_ancestry_labels():
+    if TARGET["ancestry"]["reference"] == "study":
+        return TARGET["ancestry"]["labels"] or get_sample_table()
+    return TARGET["ancestry"]["labels"]
+
+
+def get_ancestry_reference_files(wildcards=None):
+    prefix = get_ancestry_reference()
+    exts = (
+        ("pgen", "pvar", "psam")
+        if Path(f"{prefix}.pgen").exists()
+        else ("bed", "bim", "fam")
+    )
+    return [f"{prefix}.{ext}" for ext in exts]
+
+
+def get_target_groups():
+    """The target's group table: given, assigned by projection, or none."""
+    if TARGET["groups"]:
+        return TARGET["groups"]
+    if TARGET["ancestry"]["reference"]:
+        return "results/target/ancestry.tsv"
+    return None
+
+
 def get_target_outputs():
     """Target scores of every fit, and their metrics when the target has phenotypes."""
     if not TARGET["genotypes"]:
@@ -249,3 +282,21 @@ if TARGET["genotypes"]:
     for _key in ("phenotypes", "covariates", "groups"):
         if TARGET[_key] and not Path(TARGET[_key]).exists():
             raise config_error(f"target.{_key}", f"{TARGET[_key]} not found")
+    _ancestry = TARGET["ancestry"]
+    if _ancestry["reference"] == "study" and not STUDY:
+        raise config_error(
+            "target.ancestry.reference", "study needs the study's genotypes"
+        )
+    if _ancestry["reference"] not in (None, "study"):
+        if not any(
+            Path(f"{_ancestry['reference']}.{e}").exists() for e in ("bed", "pgen")
+        ):
+            raise config_error(
+                "target.ancestry.reference",
+                f"{_ancestry['reference']}.bed/.pgen not found",
+            )
+        if not _ancestry["labels"] or not Path(_ancestry["labels"]).exists():
+            raise config_error(
+                "target.ancestry.labels",
+                f"{_ancestry['labels']} not found (IID POP table)",
+            )

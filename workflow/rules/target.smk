@@ -38,6 +38,7 @@ rule evaluate_target:
             f"results/target/scores/{m}/{t}/fold{f}.json" for m, t, f in get_fit_keys()
         ],
         phenotypes=config["target"]["phenotypes"] or [],
+        groups=[get_target_groups()] if get_target_groups() else [],
     output:
         metrics=report(
             "results/target/metrics.tsv",
@@ -55,6 +56,35 @@ rule evaluate_target:
     params:
         runs=get_target_runs,
         covariates=config["target"]["covariates"],
-        groups=config["target"]["groups"],
+        groups=get_target_groups(),
     script:
         "../scripts/evaluate_target.py"
+
+
+rule assign_target_ancestry:
+    input:
+        unpack(get_target_genotypes),
+        reference=get_ancestry_reference_files,
+    output:
+        groups=report(
+            "results/target/ancestry.tsv",
+            caption="../report/target_ancestry.rst",
+            category="target",
+        ),
+    log:
+        "logs/assign_target_ancestry/assign_target_ancestry.log",
+    benchmark:
+        "benchmarks/assign_target_ancestry.tsv"
+    conda:
+        "../envs/vibank.yaml"
+    threads: 2
+    resources:
+        mem_mb=mem_mb_for(2000, per_gb_input=500),
+        runtime=runtime_for(30, per_gb_input=30),
+    params:
+        reference=get_ancestry_reference(),
+        labels=get_ancestry_labels(),
+        target=config["target"]["genotypes"],
+        settings=config["target"]["ancestry"],
+    script:
+        "../scripts/assign_target_ancestry.py"
