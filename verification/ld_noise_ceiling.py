@@ -27,13 +27,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ld_reference_noise import ARCHITECTURES, ld_store, simulate_population
+from ld_reference_noise import ARCHITECTURES, ld_store, replicate, simulate_population
 from vibank import columns as col
 from vibank.io.plink import read_bim, read_dosages
 from vibank.ld import LDMatrix
 from vibank.ld.genotypes import standardise_genotypes
 from vibank.prs import VIPRS
-from vibank.simulate.sumstats import draw_effects, expected_r2, simulate_sumstats
+from vibank.simulate.sumstats import expected_r2
 from vibank.stages.fit_data import load_fit_data
 
 LAMBDAS = (0.3, 1, 2, 3, 5, 10, 30)
@@ -87,11 +87,8 @@ def run(args):
     rows = []
     for arch in args.architectures:
         for rep in range(args.replicates):
-            rng = np.random.default_rng([args.seed, rep, list(ARCHITECTURES).index(arch)])
-            n_causal = max(1, int(round(ARCHITECTURES[arch] * polymorphic.sum())))
-            beta = np.zeros(len(bim))
-            beta[polymorphic] = draw_effects(population[polymorphic], n_causal, args.h2, rng)
-            b = simulate_sumstats(population, beta, args.n_gwas, rng, h2=args.h2)
+            beta, b = replicate(population, polymorphic, arch, rep, args.n_gwas, h2=args.h2,
+                                seed=args.seed)
             ss = cache / "fits" / f"{arch}_N{args.n_gwas}_rep{rep}.tsv.gz"
             if not ss.exists():
                 sys.exit(f"{ss}: run ld_reference_noise.py with this cache and N first")

@@ -164,11 +164,8 @@ def run(args):
     for arch in args.architectures:
         for n_gwas in args.n_gwas:
             for rep in range(args.replicates):
-                rng = np.random.default_rng([args.seed, rep, list(ARCHITECTURES).index(arch)])
-                n_causal = max(1, int(round(ARCHITECTURES[arch] * keep.sum())))
-                beta = np.zeros(len(bim))
-                beta[keep] = draw_effects(genotypes[keep], n_causal, args.h2, rng)
-                b = simulate_sumstats(genotypes, beta, n_gwas, rng, h2=args.h2)
+                beta, b = replicate(genotypes, keep, arch, rep, n_gwas, h2=args.h2,
+                                    seed=args.seed)
                 ss = work / f"{arch}_N{n_gwas}_rep{rep}.tsv.gz"
                 sumstats_table(bim[keep], b[keep], n_gwas, frequency[keep]).to_csv(
                     ss, sep="\t", index=False)
@@ -192,6 +189,15 @@ def run(args):
                              n_gwas, rep, name, estimator, record["status"], row["h2_ratio"],
                              row["r2"], record["seconds"], record.get("flags", ""))
     return pd.DataFrame(rows)
+
+
+def replicate(genotypes, polymorphic, arch, rep, n_gwas, *, h2, seed):
+    """One replicate's true effects (on the polymorphic variants) and GWAS statistics."""
+    rng = np.random.default_rng([seed, rep, list(ARCHITECTURES).index(arch)])
+    n_causal = max(1, int(round(ARCHITECTURES[arch] * polymorphic.sum())))
+    beta = np.zeros(len(polymorphic))
+    beta[polymorphic] = draw_effects(genotypes[polymorphic], n_causal, h2, rng)
+    return beta, simulate_sumstats(genotypes, beta, n_gwas, rng, h2=h2)
 
 
 def summarise(table):

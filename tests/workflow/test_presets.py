@@ -65,15 +65,10 @@ def test_example_sumstats_only__dry_run_with_the_paths_filled_in(tmp_path):
 
 
 def test_external_gwas_without_phenotype_in_a_study_is_a_one_line_error(tmp_path):
-    from test_workflow import TINY
+    from test_workflow import TINY, dry_run_error
 
     config = yaml.safe_load(TINY.read_text())
     config["external_gwas"] = {"lipids": {"file": str(tmp_path / "x.tsv")}}
-    path = tmp_path / "c.yaml"
-    path.write_text(yaml.safe_dump(config))
-    proc = snakemake("--dry-run", "--directory", str(tmp_path), "--configfile", str(path),
-                     "--replace-workflow-config", check=False)
-    out = proc.stdout + proc.stderr
-    assert proc.returncode != 0 and "Traceback" not in out
+    out = dry_run_error(config, tmp_path)
     assert "config error at external_gwas.lipids.phenotype: name the phenotypes.traits entry" \
         in out

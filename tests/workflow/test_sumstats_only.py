@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
-from test_workflow import REPO, snakemake  # same directory (pytest rootdir)
+from test_workflow import REPO, dry_run_error, snakemake  # same directory (pytest rootdir)
 
 from vibank import columns as col
 from vibank.io.plink import read_bim, read_dosages
@@ -118,11 +118,5 @@ def test_sumstats_only__study_only_settings_are_one_line_errors(study, tmp_path,
                                                                entry, message):
     config = study[4]
     entry = {**config[section][key], **entry}  # added to what the study has
-    config = _with(config, section, key, entry)
-    path = tmp_path / "config.yaml"
-    path.write_text(yaml.safe_dump(config))
-    proc = snakemake("--dry-run", "--directory", str(tmp_path), "--configfile", str(path),
-                     "--replace-workflow-config", check=False)
-    out = proc.stdout + proc.stderr
-    assert proc.returncode != 0 and "Traceback" not in out
+    out = dry_run_error(_with(config, section, key, entry), tmp_path)
     assert message in out, out[-2000:]

@@ -25,6 +25,18 @@ def snakemake(*args, cwd=REPO, check=True):
     return proc
 
 
+def dry_run_error(config, directory):
+    """The output of a dry run with ``config`` (a dict, replacing the workflow's) that must stop
+    with a one-line error: non-zero exit, no traceback."""
+    path = Path(directory) / "config_under_test.yaml"
+    path.write_text(yaml.safe_dump(config))
+    proc = snakemake("--dry-run", "--directory", str(directory), "--configfile", str(path),
+                     "--replace-workflow-config", check=False)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode != 0 and "Traceback" not in out, out[-3000:]
+    return out
+
+
 def test_lint__default_config_is_clean():
     proc = snakemake("--lint", check=False)
     out = proc.stdout + proc.stderr
