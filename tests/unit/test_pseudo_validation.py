@@ -62,3 +62,16 @@ def test_split__fraction_outside_0_1_is_an_error():
     with pytest.raises(ValueError, match="training_fraction"):
         pv.split_sumstats(np.zeros(4), np.ones(4), ld, np.random.default_rng(0),
                           training_fraction=1.0)
+
+
+def test_one_standard_error_choice__sparsest_within_one_se():
+    import pandas as pd
+
+    table = pd.DataFrame({"pi": [1e-4, 1e-3, 1e-2, 1e-1, 0.5],
+                          "metric": [0.48, 0.50, 0.51, 0.47, np.nan]})
+    se = 2 * np.sqrt(0.51) * (1 - 0.51) / np.sqrt(1000)  # 0.0221
+    assert pv.one_standard_error_choice(table, 1000) == {"pi": 1e-3}  # 0.50 >= 0.51 - se
+    assert 0.51 - se > 0.48
+    assert pv.one_standard_error_choice(table, 10**7) == {"pi": 1e-2}  # SE ~ 0: the argmax
+    with pytest.raises(ValueError, match="no grid point"):
+        pv.one_standard_error_choice(table.assign(metric=np.nan), 1000)

@@ -18,7 +18,7 @@ from vibank.io.score_files import write_effect_table, write_json, write_pgs_cata
 from vibank.prs import baselines, effects_table, ldsc_h2, tuning
 from vibank.prs.effects import score_variance_shares
 from vibank.prs.model import join_chromosomes
-from vibank.prs.pseudo_validation import split_sumstats
+from vibank.prs.pseudo_validation import one_standard_error_choice, split_sumstats
 from vibank.stages.fit_data import load_fit_data, load_validation
 
 log = logging.getLogger(__name__)
@@ -151,13 +151,14 @@ def tune_prs(sumstats_paths, ld_paths, outputs, *, grid_out, spec, trait, model_
 
     if spec.metric == "pseudo" and spec.strategy != "bma":
         # fit on a training share of the statistics, score on the rest, refit on all of them
-        b_t, n_t, b_v, _ = split_sumstats(b, n, ld, np.random.default_rng(seed),
-                                          training_fraction=spec.pseudo_training_fraction)
+        b_t, n_t, b_v, n_v = split_sumstats(b, n, ld, np.random.default_rng(seed),
+                                            training_fraction=spec.pseudo_training_fraction)
         score, metric_name = tuning.selection_score("pseudo_validation", b_val=b_v,
                                                     ld=ld.dot), "pseudo_validation"
         result = tuning.tune(spec.strategy, fit_points(b_t, n_t), score,
                              n_variants=data.n_variants, grid_size=spec.grid_size,
                              bo_calls=spec.bo_calls, seed=seed, n_jobs=n_threads)
+        result.best_params = one_standard_error_choice(result.table, float(np.median(n_v)))
         model = fit_points(b, n)(result.best_params)
         result.posterior = {"eta": model.eta_, "pip": model.pip_, "var_beta": model.var_beta_}
         log.info("pseudo-validation chose %s; refitted on all statistics", result.best_params)
