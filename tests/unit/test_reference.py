@@ -113,3 +113,31 @@ def test_reference_qc_defaults__schema_matches_the_library():
     panel = schema["properties"]["ld"]["properties"]["panels"]["patternProperties"]
     qc = next(iter(panel.values()))["properties"]["qc"]["properties"]
     assert {k: v["default"] for k, v in qc.items()} == REFERENCE_QC
+
+
+def test_prepare_reference__pgen_target_and_gwas_sites(panel):
+    """Without a study: matched to a target biobank's .pvar and restricted to the positions of
+    the GWAS files (a GWAS-SSF file with the first 30 variants)."""
+    from vibank.genotypes._plink2 import run_plink2
+
+    run_plink2(["--bfile", panel / "target", "--make-pgen"], panel / "tg")
+    bim = read_bim(str(panel / "ref"))
+    pd.DataFrame({"chromosome": 1, "base_pair_location": bim[col.POS][:30],
+                  "effect_allele": bim[col.A1][:30], "other_allele": bim[col.A2][:30],
+                  "beta": 0.01, "standard_error": 0.01, "effect_allele_frequency": 0.3,
+                  "p_value": 0.3, "n": 1000}).to_csv(panel / "gwas.tsv", sep="\t", index=False)
+    summary = prepare_reference(str(panel / "ref"), str(panel / "o3"), panel / "s3.tsv",
+                                panel / "a3.tsv", target_bim=panel / "tg.pvar",
+                                gwas=[(panel / "gwas.tsv", "gwas-ssf", None)])
+    steps = summary.set_index("filter")
+    assert steps.loc["shared_with_target", "variants_remaining"] == 50
+    assert steps.loc["at_gwas_sites", "variants_remaining"] == 30
+    assert read_bim(str(panel / "o3"))[col.SNP].tolist() == [f"rs{i}" for i in range(30)]
+    audit = pd.read_csv(panel / "a3.tsv", sep="\t")
+    assert (audit["filter"] == "not_in_gwas").sum() == 20
+    with pytest.raises(VibankError, match="no variant at a position of the GWAS files"):
+        pd.read_csv(panel / "gwas.tsv", sep="\t").assign(base_pair_location=7).to_csv(
+            panel / "moved.tsv", sep="\t", index=False)
+        prepare_reference(str(panel / "ref"), str(panel / "o4"), panel / "s4.tsv",
+                          panel / "a4.tsv", target_bim=None,
+                          gwas=[(panel / "moved.tsv", "gwas-ssf", None)])

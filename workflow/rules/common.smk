@@ -250,6 +250,29 @@ def get_ld_genotypes(wildcards):
     return {**get_qc_genotypes(), "keep": "results/splits/ld_panel.keep"}
 
 
+def get_reference_target():
+    """What an external panel is matched to before LD: the study's QC'd .bim, or without a
+    study the target biobank's .bim/.pvar (none without either)."""
+    if STUDY:
+        return [f"{QC}.bim"]
+    prefix = config["target"]["genotypes"]
+    if not prefix:
+        return []
+    return [f"{prefix}.pvar" if Path(f"{prefix}.pgen").exists() else f"{prefix}.bim"]
+
+
+def get_reference_gwas():
+    """Without a study, the external GWAS files (path, format, column_map) whose sites an
+    external panel is restricted to before LD."""
+    if STUDY:
+        return []
+    return [(e["file"], e["format"], e["column_map"]) for e in EXTERNAL.values()]
+
+
+def get_reference_gwas_files():
+    return [path for path, _, _ in get_reference_gwas()]
+
+
 def get_ld_estimator(wildcards):
     """The estimator and its parameters of a panel (without where the panel comes from)."""
     spec = config["ld"]["panels"][wildcards.ld_panel]

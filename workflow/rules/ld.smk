@@ -7,8 +7,9 @@
 rule prepare_reference:
     input:
         bed=lambda wildcards: f"{config['ld']['panels'][wildcards.ld_panel]['bfile']}.bed",
-        # the study's variants (none without a study: the GWAS is matched when harmonised)
-        target=[f"{QC}.bim"] if STUDY else [],
+        # the variants of the study's genotypes, or without a study of the target biobank
+        target=get_reference_target(),
+        gwas=get_reference_gwas_files(),
     output:
         bed="results/ld/{ld_panel}/reference.bed",
         bim="results/ld/{ld_panel}/reference.bim",
@@ -35,6 +36,7 @@ rule prepare_reference:
         runtime=runtime_for(30, per_gb_input=30),
     params:
         panel=lambda wildcards: config["ld"]["panels"][wildcards.ld_panel],
+        gwas=get_reference_gwas(),
     script:
         "../scripts/prepare_reference.py"
 

@@ -13,6 +13,7 @@ with snakemake_job(snakemake):
         sample_table=panel.get("sample_table"),
         population=panel.get("population"),
         qc=panel.get("qc"),
+        gwas=snakemake.params.gwas,
         threads=snakemake.threads,
         memory_mb=snakemake.resources.mem_mb,
     )

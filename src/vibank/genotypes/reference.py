@@ -75,6 +75,47 @@ def match_reference_variants(reference_bim, target_bim, *, reference_name="refer
     return keep.to_numpy(), audit
 
 
+def read_variant_table(path):
+    """CHR SNP POS A1 A2 of a .bim, or of a .pvar (REF, ALT as A1, A2)."""
+    path = str(path)
+    if not path.endswith(".pvar"):
+        return read_bim(path.removesuffix(".bim"))
+    with open(path) as fh:
+        skip = sum(1 for line in fh if line.startswith("##"))
+    pvar = pd.read_csv(path, sep="\t", skiprows=skip, dtype=str,
+                       usecols=["#CHROM", "POS", "ID", "REF", "ALT"])
+    return pd.DataFrame({col.CHR: pvar["#CHROM"], col.SNP: pvar["ID"],
+                         col.POS: pvar["POS"].astype(np.int64), col.A1: pvar["REF"],
+                         col.A2: pvar["ALT"]})
+
+
+def gwas_sites(files):
+    """Where the GWAS files have variants: {"positions": set of (CHR, POS)} from every file with
+    positions, {"ids": set of IDs} from those without (e.g. LDSC's munged files).
+
+    ``files``: (path, format, column_map) per file (``vibank.io.sumstats_formats``)."""
+    from vibank.io.sumstats_formats import read_sumstats_columns
+
+    positions, ids = set(), set()
+    for path, fmt, column_map in files:
+        raw = read_sumstats_columns(path, format=fmt, column_map=column_map or None).columns
+        if "CHR" in raw.columns and "POS" in raw.columns:
+            chrom = raw["CHR"].astype(str).str.removeprefix("chr").to_numpy()
+            pos = pd.to_numeric(raw["POS"], errors="coerce").to_numpy()
+            positions |= {(c, int(p)) for c, p in zip(chrom, pos) if np.isfinite(p)}
+        else:
+            ids |= set(raw["SNP"].dropna().astype(str))
+    return {"positions": positions, "ids": ids}
+
+
+def at_sites(bim, sites):
+    """Mask of the .bim's variants at ``sites`` (:func:`gwas_sites`)."""
+    chrom = bim[col.CHR].astype(str).str.removeprefix("chr").to_numpy()
+    at = np.array([(c, int(p)) in sites["positions"] for c, p in zip(chrom, bim[col.POS])],
+                  dtype=bool)
+    return at | bim[col.SNP].isin(sites["ids"]).to_numpy()
+
+
 def reference_samples(bfile, *, keep=None, sample_table=None, population=None):
     """Rows (FID, IID) of the reference .fam chosen by a keep file or a population."""
     fam = read_fam(bfile)
@@ -100,9 +141,11 @@ def reference_samples(bfile, *, keep=None, sample_table=None, population=None):
 
 
 def prepare_reference(bfile, out_prefix, summary_path, audit_path, *, target_bim, keep=None,
-                      sample_table=None, population=None, qc=None, threads=1, memory_mb=None):
+                      sample_table=None, population=None, qc=None, gwas=None, threads=1,
+                      memory_mb=None):
     """The reference panel ``bfile`` restricted to its chosen samples and to the variants of
-    ``target_bim`` (:func:`match_reference_variants`; None keeps them all), then QC'd (``vibank.genotypes.qc``),
+    ``target_bim`` (:func:`match_reference_variants`; None keeps them all) and, with ``gwas``
+    ((path, format, column_map) per file), at the sites of the GWAS files, then QC'd (``vibank.genotypes.qc``),
     written to ``out_prefix.{bed,bim,fam}``.
 
     Writes the QC summary (its first rows: input, chosen samples, shared variants) to
@@ -117,9 +160,19 @@ def prepare_reference(bfile, out_prefix, summary_path, audit_path, *, target_bim
         shared = np.ones(len(bim), dtype=bool)
         audit = pd.DataFrame({col.SNP: [], "reason": []})
     else:
-        target = read_bim(str(target_bim).removesuffix(".bim"))
+        target = read_variant_table(target_bim)
         shared, audit = match_reference_variants(bim, target, reference_name=f"{bfile}.bim",
                                                  target_name=str(target_bim))
+    n_shared = int(shared.sum())
+    if gwas:
+        in_gwas = at_sites(bim, gwas_sites(gwas))
+        audit = pd.concat([audit, pd.DataFrame({col.SNP: bim.loc[shared & ~in_gwas, col.SNP],
+                                                "reason": "not_in_gwas"})], ignore_index=True)
+        if not (shared & in_gwas).any():
+            raise VibankError(f"{bfile}.bim: no variant at a position of the GWAS files "
+                              f"({', '.join(str(p) for p, _, _ in gwas)}): another genome "
+                              "build, or chromosomes named differently?")
+        shared = shared & in_gwas
     n_fam = len(read_fam(bfile))
     log.info("reference %s: %d of %d samples chosen; %d of %d variants shared with %s "
              "(%s)", bfile, len(samples), n_fam, shared.sum(), len(bim), target_bim,
@@ -144,8 +197,10 @@ def prepare_reference(bfile, out_prefix, summary_path, audit_path, *, target_bim
         ("reference", "", 0, 0, len(bim), n_fam),
         ("samples_chosen", keep or population or "all", 0, n_fam - len(samples), len(bim),
          len(samples)),
-        ("shared_with_target", str(target_bim or "none"), int((~shared).sum()), 0, int(shared.sum()),
+        ("shared_with_target", str(target_bim or "none"), len(bim) - n_shared, 0, n_shared,
          len(samples)),
+        *([("at_gwas_sites", "the external_gwas files", n_shared - int(shared.sum()), 0,
+            int(shared.sum()), len(samples))] if gwas else []),
     ], columns=["filter", "threshold", "variants_removed", "samples_removed",
                 "variants_remaining", "samples_remaining"])
     summary = pd.concat([head, summary[summary["filter"] != "input"].drop(columns="step")],
