@@ -23,6 +23,7 @@ import contextlib
 import io
 import json
 import logging
+import shlex
 import subprocess
 import sys
 import time
@@ -79,14 +80,17 @@ def run_cli(argv):
     return code, err.getvalue()
 
 
-def fit(sumstats, store, out):
-    """``vibank fit`` with default settings; the fit JSON and effects (NaN on an error)."""
+def fit(sumstats, store, out, extra=()):
+    """``vibank fit`` with default settings (plus ``extra`` options, e.g. a tuning strategy);
+    the fit JSON and effects (NaN on an error)."""
     t0 = time.perf_counter()
     code, err = run_cli(["fit", "--sumstats", str(sumstats), "--ld", str(store), "--out",
-                         str(out), "--threads", "2"])
+                         str(out), "--threads", "2", *extra])
     seconds = time.perf_counter() - t0
     if code != 0:
         return {"status": "error", "message": err.strip().splitlines()[-1], "seconds": seconds}, None
+    if not Path(f"{out}.json").exists():  # a tuned fit writes its files per chromosome
+        out = f"{out}.chr1"
     summary = json.loads(Path(f"{out}.json").read_text())
     effects = pd.read_csv(f"{out}.effects.tsv.gz", sep="\t")
     return {"status": summary["stop_reason"], "h2": summary["h2"],
@@ -170,7 +174,8 @@ def run(args):
                 sumstats_table(bim[keep], b[keep], n_gwas, frequency[keep]).to_csv(
                     ss, sep="\t", index=False)
                 fits = [(name, e, lambda s=stores[(name, e)], o=work / f"fit_{name}_{e}":
-                         fit(ss, s, o)) for name, _, e in references]
+                         fit(ss, s, o, shlex.split(args.fit_args)))
+                        for name, _, e in references]
                 if args.viprs_python:
                     fits += [(name, f"viprs-{e}", lambda k=k, e=e, o=work / f"viprs_{name}_{e}",
                               bl=blocks.get(name): viprs_fit(args.viprs_python, bfile, k, e, ss,
@@ -244,6 +249,9 @@ def main(argv=None):
     parser.add_argument("--oracle-estimators", nargs="+", default=["windowed", "block"],
                         choices=ESTIMATORS)
     parser.add_argument("--viprs-python", help="python of the viprs 0.1.5 venv (setup_viprs.sh)")
+    parser.add_argument("--fit-args", default="",
+                        help="options added to every vibank fit, e.g. '--strategy gs --metric "
+                             "pseudo' (default: none, the defaults a new user gets)")
     parser.add_argument("--seed", type=int, default=17)
     parser.add_argument("--out", help="markdown table (default: stdout)")
     parser.add_argument("--raw", help="every fit as TSV")
