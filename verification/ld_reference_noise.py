@@ -89,7 +89,9 @@ def fit(sumstats, store, out, extra=()):
     seconds = time.perf_counter() - t0
     if code != 0:
         return {"status": "error", "message": err.strip().splitlines()[-1], "seconds": seconds}, None
-    if not Path(f"{out}.json").exists():  # a tuned fit writes its files per chromosome
+    extra = list(extra)
+    strategy = extra[extra.index("--strategy") + 1] if "--strategy" in extra else "vem"
+    if strategy != "vem":  # a tuned fit writes its files per chromosome
         out = f"{out}.chr1"
     summary = json.loads(Path(f"{out}.json").read_text())
     effects = pd.read_csv(f"{out}.effects.tsv.gz", sep="\t")
