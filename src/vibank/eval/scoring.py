@@ -20,7 +20,7 @@ from vibank import columns as col
 from vibank.errors import VibankError
 from vibank.genotypes._plink2 import run_plink2
 from vibank.io.atomic import atomic_path, write_table
-from vibank.io.plink import read_bim, read_fam, read_keep
+from vibank.io.plink import plink2_input_flag, read_keep, read_samples, read_variants
 
 log = logging.getLogger(__name__)
 
@@ -56,21 +56,6 @@ def _check_overlap(n_scored, n_weighted, min_overlap, where):
         raise VibankError(f"{where}: only {n_scored} of {n_weighted} weighted variants "
                           f"({overlap:.1%}) can be scored (min_overlap {min_overlap:.0%})")
     return overlap
-
-
-def target_variants(prefix):
-    """SNP A1 A2 of a genotype fileset: ``prefix.pgen``/``.pvar`` (REF, ALT as A1, A2) when the
-    .pgen exists, else ``prefix.bed``/``.bim``; with the plink2 flag reading it."""
-    if Path(f"{prefix}.pgen").exists():
-        path = Path(f"{prefix}.pvar")
-        if not path.exists():
-            raise VibankError(f"{path}: not found (the .pvar of {prefix}.pgen)")
-        with open(path) as fh:
-            skip = sum(1 for line in fh if line.startswith("##"))
-        pvar = pd.read_csv(path, sep="\t", skiprows=skip, dtype=str, usecols=["ID", "REF", "ALT"])
-        table = pvar.rename(columns={"ID": col.SNP, "REF": col.A1, "ALT": col.A2})
-        return table, "--pfile"
-    return read_bim(prefix)[[col.SNP, col.A1, col.A2]], "--bfile"
 
 
 def score_audit(weights, variants):
@@ -120,8 +105,8 @@ def score_samples(score_files, bfile, keep, *, out_sscore, out_vars, out_json,
     """
     weights = read_score_files(score_files)
     weights = weights[weights["BETA_PER_ALLELE"] != 0]
-    variants, flag = target_variants(bfile)
-    samples = read_keep(keep) if keep is not None else _all_samples(bfile, flag)
+    variants, flag = read_variants(bfile), plink2_input_flag(bfile)
+    samples = read_keep(keep) if keep is not None else read_samples(bfile)
     n_weighted = len(weights)
     summary = {"n_samples": len(samples), "n_weighted": n_weighted, "min_overlap": min_overlap}
     if n_weighted == 0:
@@ -160,17 +145,6 @@ def score_samples(score_files, bfile, keep, *, out_sscore, out_vars, out_json,
     log.info("scored %d samples on %d of %d weighted variants (overlap %.3f)", len(sscore),
              len(scored), n_weighted, overlap)
     return _write_summary({**summary, "n_scored": len(scored), "overlap": overlap}, out_json)
-
-
-def _all_samples(prefix, flag):
-    """FID IID of every sample of a bed (.fam) or pgen (.psam) fileset."""
-    if flag == "--bfile":
-        return read_fam(prefix)[[col.FID, col.IID]]
-    psam = pd.read_csv(f"{prefix}.psam", sep="\t", dtype=str)
-    psam = psam.rename(columns={"#FID": col.FID, "#IID": col.IID})
-    if col.FID not in psam.columns:
-        psam.insert(0, col.FID, psam[col.IID])
-    return psam[[col.FID, col.IID]]
 
 
 def _write_summary(summary, path):

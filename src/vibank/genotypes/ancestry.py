@@ -25,29 +25,16 @@ from vibank import columns as col
 from vibank.errors import VibankError
 from vibank.genotypes._plink2 import run_plink2
 from vibank.io.atomic import write_table
+from vibank.io.plink import plink2_input_flag, read_variants
 
 log = logging.getLogger(__name__)
 
 UNASSIGNED = "unassigned"
 
 
-def _flag(prefix):
-    return "--pfile" if Path(f"{prefix}.pgen").exists() else "--bfile"
-
-
-def _variant_ids(prefix):
-    if _flag(prefix) == "--pfile":
-        with open(f"{prefix}.pvar") as fh:
-            skip = sum(1 for line in fh if line.startswith("##"))
-        return set(pd.read_csv(f"{prefix}.pvar", sep="\t", skiprows=skip, usecols=["ID"],
-                               dtype=str)["ID"])
-    return set(pd.read_csv(f"{prefix}.bim", sep=r"\s+", header=None, usecols=[1],
-                           dtype=str)[1])
-
-
 def _projection(prefix, weights, freq, n_pcs, out, threads, memory_mb):
     """Projected PC scores (IID, PC1..PCk) of every sample of ``prefix``."""
-    made = run_plink2([_flag(prefix), prefix, "--read-freq", freq, "--score", weights, 2, 5,
+    made = run_plink2([plink2_input_flag(prefix), prefix, "--read-freq", freq, "--score", weights, 2, 5,
                        "header-read", "no-mean-imputation", "variance-standardize",
                        "--score-col-nums", f"6-{5 + n_pcs}"], out, threads=threads,
                       memory_mb=memory_mb)
@@ -82,7 +69,7 @@ def assign_ancestry(reference, labels, target, out, *, n_pcs=6, alpha=1e-3,
     if not {col.IID, col.POP} <= set(pops.columns):
         raise VibankError(f"{labels}: needs IID and POP columns")
     pops = pops.set_index(col.IID)[col.POP]
-    shared = _variant_ids(reference) & _variant_ids(target)
+    shared = set(read_variants(reference)[col.SNP]) & set(read_variants(target)[col.SNP])
     if len(shared) < 100:
         raise VibankError(f"{target}: only {len(shared)} variants shared with the ancestry "
                           f"reference {reference}")
@@ -92,11 +79,11 @@ def assign_ancestry(reference, labels, target, out, *, n_pcs=6, alpha=1e-3,
         (tmp / "shared.txt").write_text("\n".join(sorted(shared)) + "\n")
         pd.DataFrame({"FID": pops.index, "IID": pops.index}).to_csv(
             tmp / "keep.txt", sep="\t", header=False, index=False)
-        pruned = run_plink2([_flag(reference), reference, "--keep", tmp / "keep.txt",
+        pruned = run_plink2([plink2_input_flag(reference), reference, "--keep", tmp / "keep.txt",
                              "--extract", tmp / "shared.txt", "--maf", 0.01,
                              "--indep-pairwise", f"{window_kb}kb", step, r2], tmp / "prune",
                             threads=threads, memory_mb=memory_mb)
-        pca = run_plink2([_flag(reference), reference, "--keep", tmp / "keep.txt", "--extract",
+        pca = run_plink2([plink2_input_flag(reference), reference, "--keep", tmp / "keep.txt", "--extract",
                           f"{pruned}.prune.in", "--freq", "--pca", n_pcs, "allele-wts"],
                          tmp / "pca", threads=threads, memory_mb=memory_mb)
         args = (f"{pca}.eigenvec.allele", f"{pca}.afreq", n_pcs)

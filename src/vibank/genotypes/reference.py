@@ -21,7 +21,7 @@ from vibank.errors import VibankError
 from vibank.genotypes._plink2 import run_plink2
 from vibank.genotypes.qc import QCParams, run_qc
 from vibank.io.atomic import write_table
-from vibank.io.plink import read_bim, read_fam
+from vibank.io.plink import read_bim, read_fam, read_variants
 
 log = logging.getLogger(__name__)
 
@@ -73,20 +73,6 @@ def match_reference_variants(reference_bim, target_bim, *, reference_name="refer
     audit = pd.DataFrame({col.SNP: reference_bim.loc[~keep, col.SNP],
                           "reason": reason[~keep]})
     return keep.to_numpy(), audit
-
-
-def read_variant_table(path):
-    """CHR SNP POS A1 A2 of a .bim, or of a .pvar (REF, ALT as A1, A2)."""
-    path = str(path)
-    if not path.endswith(".pvar"):
-        return read_bim(path.removesuffix(".bim"))
-    with open(path) as fh:
-        skip = sum(1 for line in fh if line.startswith("##"))
-    pvar = pd.read_csv(path, sep="\t", skiprows=skip, dtype=str,
-                       usecols=["#CHROM", "POS", "ID", "REF", "ALT"])
-    return pd.DataFrame({col.CHR: pvar["#CHROM"], col.SNP: pvar["ID"],
-                         col.POS: pvar["POS"].astype(np.int64), col.A1: pvar["REF"],
-                         col.A2: pvar["ALT"]})
 
 
 def gwas_sites(files):
@@ -160,7 +146,8 @@ def prepare_reference(bfile, out_prefix, summary_path, audit_path, *, target_bim
         shared = np.ones(len(bim), dtype=bool)
         audit = pd.DataFrame({col.SNP: [], "reason": []})
     else:
-        target = read_variant_table(target_bim)
+        # a .bim or (a target biobank without a study) a .pvar
+        target = read_variants(str(target_bim).removesuffix(".bim").removesuffix(".pvar"))
         shared, audit = match_reference_variants(bim, target, reference_name=f"{bfile}.bim",
                                                  target_name=str(target_bim))
     n_shared = int(shared.sum())

@@ -1,4 +1,5 @@
-"""PLINK 1 binary filesets (.bed/.bim/.fam), keep files and sample tables.
+"""PLINK 1 binary filesets (.bed/.bim/.fam), the variant and sample tables of PLINK 2 filesets
+(.pgen/.pvar/.psam), keep files and sample tables.
 
 vibank reads and writes genotypes with bed-reader (maintained, Rust core, works with pandas 3;
 pandas-plink does not). bed-reader counts allele 1 of the .bim (column 5) by default, which is
@@ -60,6 +61,46 @@ def read_bim(prefix):
     bim[col.POS] = _numeric(bim, col.POS, np.int64, path)
     bim[col.CM] = _numeric(bim, col.CM, float, path)
     return bim
+
+
+def is_pgen(prefix):
+    """Whether ``prefix`` names a PLINK 2 fileset (its .pgen exists) rather than a .bed one."""
+    return Path(f"{prefix}.pgen").exists()
+
+
+def plink2_input_flag(prefix):
+    """plink2's option reading the fileset ``prefix``: --pfile or --bfile."""
+    return "--pfile" if is_pgen(prefix) else "--bfile"
+
+
+def read_pvar(prefix):
+    """Read ``prefix.pvar`` (``##`` header lines, then #CHROM POS ID REF ALT ...) into CHR SNP
+    POS A1 A2, with REF as A1 and ALT as A2."""
+    path = _require(f"{prefix}.pvar")
+    with open(path) as fh:
+        skip = sum(1 for line in fh if line.startswith("##"))
+    pvar = pd.read_csv(path, sep="\t", skiprows=skip, dtype=str,
+                       usecols=["#CHROM", "POS", "ID", "REF", "ALT"])
+    return pd.DataFrame({col.CHR: pvar["#CHROM"], col.SNP: pvar["ID"],
+                         col.POS: _numeric(pvar, "POS", np.int64, path), col.A1: pvar["REF"],
+                         col.A2: pvar["ALT"]})
+
+
+def read_variants(prefix):
+    """CHR SNP POS A1 A2 of a fileset: its .pvar when it is PLINK 2, else its .bim."""
+    return read_pvar(prefix) if is_pgen(prefix) else read_bim(prefix)[
+        [col.CHR, col.SNP, col.POS, col.A1, col.A2]]
+
+
+def read_samples(prefix):
+    """FID IID of every sample of a fileset: its .psam (FID = IID when it has none) or .fam."""
+    if not is_pgen(prefix):
+        return read_fam(prefix)[[col.FID, col.IID]]
+    psam = pd.read_csv(_require(f"{prefix}.psam"), sep="\t", dtype=str)
+    psam = psam.rename(columns={"#FID": col.FID, "#IID": col.IID})
+    if col.FID not in psam.columns:
+        psam.insert(0, col.FID, psam[col.IID])
+    return psam[[col.FID, col.IID]]
 
 
 def read_fam(prefix):
