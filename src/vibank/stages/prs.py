@@ -108,8 +108,10 @@ def fit_prs(sumstats_paths, ld_paths, outputs, *, spec, trait, model_name, n_thr
 
 def _selection(data, spec, validation, trait):
     """The selection score of a tuned fit and its name: the validation samples' R^2 (AUPRC for
-    a binary trait) or the training ELBO."""
-    if spec.metric == "elbo":
+    a binary trait) or the training ELBO (metric elbo, and BMA, which weighs by the ELBO
+    whatever the metric, without validation samples or with metric pseudo)."""
+    if spec.metric == "elbo" or (spec.strategy == "bma"
+                                 and (validation is None or spec.metric == "pseudo")):
         return tuning.training_elbo, "elbo"
     if validation is None:
         raise VibankError("metric validation needs the validation samples' genotypes and "
@@ -130,7 +132,9 @@ def tune_prs(sumstats_paths, ld_paths, outputs, *, grid_out, spec, trait, model_
     and updated by the M-step, with the grid settings of ``spec.grid``; the grid is
     ``spec.grid_size`` log-spaced values of pi from 1/M to 0.5. The selection metric
     (``spec.metric``) is ``validation`` (R^2 of the validation phenotype on the score, or
-    AUPRC for a binary trait) or ``elbo``. Grid fits run on ``n_threads`` threads, one E-step
+    AUPRC for a binary trait), ``pseudo`` (``vibank.prs.pseudo_validation``: grid fits on a
+    training share of the statistics, the sparsest pi within one SE of the best r_pv^2 on the
+    held-out rest, refitted on all) or ``elbo``. Grid fits run on ``n_threads`` threads, one E-step
     thread each. ``grid_out`` receives the table of every fit.
 
     validation : (bfile, keep file, phenotype file) of the validation samples, needed by the
@@ -163,10 +167,7 @@ def tune_prs(sumstats_paths, ld_paths, outputs, *, grid_out, spec, trait, model_
         result.posterior = {"eta": model.eta_, "pip": model.pip_, "var_beta": model.var_beta_}
         log.info("pseudo-validation chose %s; refitted on all statistics", result.best_params)
     else:
-        # BMA weighs by the ELBO whatever the metric; it reads no validation samples
-        bma_alone = spec.strategy == "bma" and (spec.metric == "pseudo" or validation is None)
-        score, metric_name = ((tuning.training_elbo, "elbo") if bma_alone
-                              else _selection(data, spec, validation, phenotype or trait))
+        score, metric_name = _selection(data, spec, validation, phenotype or trait)
         result = tuning.tune(spec.strategy, fit_points(b, n), score,
                              n_variants=data.n_variants, grid_size=spec.grid_size,
                              bo_calls=spec.bo_calls, seed=seed, n_jobs=n_threads)
