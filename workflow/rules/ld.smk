@@ -50,6 +50,8 @@ rule compute_ld:
         "logs/compute_ld/{ld_panel}/chr{chrom}.log",
     benchmark:
         "benchmarks/compute_ld/{ld_panel}/chr{chrom}.tsv"
+    wildcard_constraints:
+        ld_panel=one_of(COMPUTED_PANELS),
     conda:
         "../envs/vibank.yaml"
     threads: 2

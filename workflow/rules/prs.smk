@@ -181,25 +181,3 @@ rule fit_baseline:
         seed=config["seed"],
     script:
         "../scripts/fit_baseline.py"
-
-
-rule combine_scoring_files:
-    """One genome-wide PGS Catalog v2.0 file and plink2 --score file per fit."""
-    input:
-        pgs=expand(
-            "results/prs/{{model}}/{{trait}}/fold{{fold}}/chr{chrom}.pgs.txt.gz",
-            chrom=CHROMS,
-        ),
-    output:
-        pgs="results/scoring/{model}/{trait}/fold{fold}.pgs.txt.gz",
-        score="results/scoring/{model}/{trait}/fold{fold}.score.tsv",
-    log:
-        "logs/combine_scoring_files/{model}/{trait}/fold{fold}.log",
-    conda:
-        "../envs/vibank.yaml"
-    threads: 1
-    resources:
-        mem_mb=mem_mb_for(1000, per_gb_input=4000),
-        runtime=runtime_for(10, per_gb_input=30),
-    script:
-        "../scripts/combine_scoring_files.py"

@@ -1,5 +1,28 @@
-# A target biobank (config target): every fit's genome-wide weights scored on its genotypes
-# with plink2 --score (bed or pgen, all samples), and with phenotypes, accuracy per group.
+# Every fit's genome-wide scoring files, and a target biobank (config target): the weights
+# scored on its genotypes with plink2 --score (bed or pgen, all samples), and with phenotypes,
+# accuracy per group (given, or assigned by projection onto a labelled reference's PCs).
+
+
+rule combine_scoring_files:
+    """One genome-wide PGS Catalog v2.0 file and plink2 --score file per fit."""
+    input:
+        pgs=expand(
+            "results/prs/{{model}}/{{trait}}/fold{{fold}}/chr{chrom}.pgs.txt.gz",
+            chrom=CHROMS,
+        ),
+    output:
+        pgs="results/scoring/{model}/{trait}/fold{fold}.pgs.txt.gz",
+        score="results/scoring/{model}/{trait}/fold{fold}.score.tsv",
+    log:
+        "logs/combine_scoring_files/{model}/{trait}/fold{fold}.log",
+    conda:
+        "../envs/vibank.yaml"
+    threads: 1
+    resources:
+        mem_mb=mem_mb_for(1000, per_gb_input=4000),
+        runtime=runtime_for(10, per_gb_input=30),
+    script:
+        "../scripts/combine_scoring_files.py"
 
 
 rule score_target:
