@@ -2,56 +2,56 @@
 
 Usage::
 
-    .venv/bin/python bench/gs_vs_gibbs_bench.py [--results results] [--trait sparse] [--fold 1]
-        [--grid-size 30] [--threads 2] [--burnin 100] [--samples 500]
-        [--dtype float32] [--lazy-tol 1e-4] [--initial-ridge block] [--tol-eta 1e-5] [--exact]
+    .venv/bin/python bench/gs_vs_gibbs_bench.py --results DIR/results [--make-inputs]
+        [--trait sparse] [--fold 1] [--grid-size 30] [--threads 2] [--burnin 50] [--samples 100]
+    .venv/bin/python bench/gs_vs_gibbs_bench.py --results DIR/results --make-inputs --quick
 
-Data: a demo study's outputs under ``--results`` (``make demo``, or only the files needed:
-``snakemake --snakefile workflow/Snakefile --directory DIR <targets> --configfile
-config/config.yaml`` with the targets results/gwas/{trait}/fold{k}/chr{1,2,3}.sumstats.tsv.gz,
-results/ld/windowed3cm/chr{1,2,3}.zarr, results/splits/fold{k}/validation.keep and
-results/phenotypes/phenotypes.tsv; the QC genotypes come with them). Every chromosome's sumstats
-are matched to the windowed 3 cM LD panel; R^2 is measured on the fold's validation samples.
+Data: a demo study's outputs under ``--results``: the GWAS of one trait and fold
+(results/gwas/{trait}/fold{k}/chr{1,2,3}.sumstats.tsv.gz), the windowed 3 cM LD
+(results/ld/windowed3cm/chr{1,2,3}.zarr), the fold's validation and test samples
+(results/splits/fold{k}/{validation,test}.keep), results/phenotypes/phenotypes.tsv and the QC
+genotypes. ``make demo`` writes them; ``--make-inputs`` runs only the jobs that make them
+(Snakemake on config/config.yaml in the parent of ``--results``, about 3 minutes on 2 cores)
+when they are missing.
 
-The grid is ``pi_grid(M, grid_size)``: log-spaced pi from 1/M to 0.5 over all M variants.
+Like-for-like conditions of the table: the same statistics, LD (int16, windowed 3 cM, 1,000-sample
+panel, not positive semi-definite) and pi grid (``pi_grid(M, grid_size)``, log-spaced from 1/M to
+0.5) for every method; the same likelihood (VIPRS ``ld_noise="none"``: N as given, as the
+sampler); ``--threads`` fits at once, one thread each (``tuning.grid_search``); pi chosen on the
+fold's validation samples (R^2 of the phenotype on the score), the chosen fit's R^2 reported on the
+fold's test samples (never used for the choice); whole grids timed, set-up included. Value types
+are per row (the LD is int16 for all; the state float64 or float32).
 
-- VIPRS-GS: ``tuning.grid_search`` over ``hyperparameter_grid(pi)``, one genome-wide fit per
-  point (pi fixed, sigma2_beta and sigma2_eps by the M-step, one E-step thread, at most
-  ``--max-iter`` iterations, the LD stores' eigenvalues for the ridge), ``--threads`` fits at
-  once, as the workflow's rule tune_prs runs it. By default with the grid-fit settings
-  ``--dtype float32`` (variational state in single precision), ``--lazy-tol 1e-4`` (lazy
-  neighbour updates, ending with exact sweeps at the exact fixed point) and
-  ``--initial-ridge block`` (start at the block ridge when the stored eigenvalues show the
-  LD is not positive semi-definite) and ``--tol-eta 1e-5`` (convergence on max |delta eta|;
-  VIPRS's default 1e-6); ``--exact`` gives VIPRS's defaults (float64, exact sweeps, no ridge
-  before a divergence, tol_eta 1e-6);
-- Gibbs: the same ``tuning.grid_search`` (``--threads`` fits at once in a thread pool: the sweep
-  kernel runs under ``nogil``) over the same pi values, each point's hyperparameters fixed. A
-  point is one ``GibbsSpikeSlab`` per chromosome with the same hyperparameters, effects
-  concatenated (exact: with fixed hyperparameters the chromosomes are independent). The sampler
-  needs sigma2_beta and sigma2_eps; three choices, one table row each:
+- VIPRS-GS: one genome-wide fit per pi (pi fixed, sigma2_beta and sigma2_eps by the M-step, at
+  most ``--max-iter`` iterations), from pi's default start (mu = 0). Rows:
 
-  - ``viprs-h2``: the h2 that VIPRS estimated at the same pi, as LDpred2 sets its grid:
-    sigma2_beta = h2 / (M pi), sigma2_eps = 1 - h2;
-  - ``viprs-fit``: VIPRS's own fitted sigma2_beta and sigma2_eps at the same pi (the exact
-    prior and residual variance VIPRS ended with);
-  - ``ldsc``: the LD-score regression h2 for every point (what the workflow's rule
-    fit_baseline uses), sigma2_beta = h2 / (M pi), sigma2_eps = 1 - h2: independent of VIPRS.
+  - exact: VIPRS's defaults (float64 state, exact sweeps, no ridge before a divergence, then the
+    block ridge and escalating ridges, tol_eta 1e-6);
+  - exact, float32 state: the value type alone changed;
+  - grid-fit settings (the workflow's ``prs.grid``): float32, lazy neighbour updates
+    (``lazy_tol=1e-4``), the block ridge from the start (``initial_ridge="block"``: skips the run
+    that diverges before it) and tol_eta 1e-5. Its time against the float32 exact row is the
+    effect of doing less work, reported on its own line.
 
-  The first two run only at points where VIPRS succeeded, and their times leave out the VIPRS
-  fits that supplied the hyperparameters.
+- Gibbs: LDpred2-grid's sweep counts (``--burnin 50 --samples 100``: ``burn_in = 50,
+  num_iter = 100`` of ``bigsnpr::snp_ldpred2_grid``), one ``GibbsSpikeSlab`` per chromosome and
+  point (with fixed hyperparameters the chromosomes are independent), on the LD as stored (no
+  ridge: a chain that blows up is a failed point). The sampler needs sigma2_beta and
+  sigma2_eps: ``ldsc`` takes the LD-score h2 at every point (sigma2_beta = h2 / (M pi),
+  sigma2_eps = 1 - h2, LDpred2's grid); ``viprs-h2`` the h2 the exact VIPRS fit reached at the
+  same pi (its time leaves out those VIPRS fits). float64 state, and float32 for the
+  float32-vs-float32 row.
 
-A diverged fit (VibankError) is counted as failed, as tuning does. VIPRS regularises a non
-positive semi-definite LD itself (block ridge, then escalating ridges, restarting the fit); the
-Gibbs sampler runs on the LD as stored. Prints one markdown table, then notes on the ridges and
-on where VIPRS's time goes.
+A failed fit (VibankError) is counted as failed, as tuning does, and never chosen.
 """
 
 import argparse
 import logging
 import os
+import subprocess
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 
@@ -59,7 +59,9 @@ from vibank.errors import VibankError
 from vibank.prs import GridSettings, ModelSpec, gibbs_fit_point, ldsc_h2, tuning
 from vibank.stages.fit_data import load_fit_data, load_validation
 
-GIBBS_PRIORS = ("viprs-h2", "viprs-fit", "ldsc")
+#: the exact VIPRS settings (VIPRS's own defaults) and the workflow's grid-fit settings
+EXACT = {"dtype": np.float64, "lazy_tol": 0.0, "initial_ridge": "none", "tol_eta": 1e-6}
+ROOT = Path(__file__).resolve().parents[1]
 
 
 class RestartCounter(logging.Handler):
@@ -67,14 +69,39 @@ class RestartCounter(logging.Handler):
 
     def __init__(self):
         super().__init__(logging.WARNING)
-        self.block, self.escalated = 0, 0
+        self.restarts = 0
 
     def emit(self, record):
         message = record.getMessage()
-        # "VIPRS diverged on X: the LD matrix is not ..." restarts with the block ridge; a
-        # divergence with the block ridge (initial_ridge="block") or a PSD LD escalates next
-        self.block += message.startswith("VIPRS diverged") and "restarting with a block" in message
-        self.escalated += message.startswith("VIPRS still diverged")
+        self.restarts += message.startswith(("VIPRS diverged", "VIPRS still diverged"))
+
+
+def input_paths(args):
+    res = args.results
+    fold = f"{res}/splits/fold{args.fold}"
+    return {"sumstats": [f"{res}/gwas/{args.trait}/fold{args.fold}/chr{c}.sumstats.tsv.gz"
+                         for c in args.chromosomes],
+            "ld": [f"{res}/ld/{args.ld_panel}/chr{c}.zarr" for c in args.chromosomes],
+            "validation": f"{fold}/validation.keep", "test": f"{fold}/test.keep",
+            "phenotypes": f"{res}/phenotypes/phenotypes.tsv", "bfile": f"{res}/qc/qc"}
+
+
+def ensure_inputs(args, paths):
+    """Missing inputs: run the workflow's jobs that make them (``--make-inputs``) or stop."""
+    files = [*paths["sumstats"], *paths["ld"], paths["validation"], paths["test"],
+             paths["phenotypes"], paths["bfile"] + ".bed"]
+    missing = [f for f in files if not Path(f).exists()]
+    if not missing:
+        return
+    if not args.make_inputs:
+        raise SystemExit(f"missing input {missing[0]} (and {len(missing) - 1} more): run make demo, "
+                         "or pass --make-inputs")
+    workdir = Path(args.results).resolve().parent
+    targets = [str(Path(f).resolve().relative_to(workdir)) for f in files if not f.endswith(".bed")]
+    subprocess.run([str(Path(sys.executable).with_name("snakemake")), "--snakefile",
+                    str(ROOT / "workflow/Snakefile"), "--directory", str(workdir), "--configfile",
+                    str(ROOT / "config/config.yaml"), "--cores", str(args.threads), "--quiet",
+                    *targets], check=True)
 
 
 def timed_grid_search(points, fit_point, score, threads):
@@ -90,136 +117,122 @@ def timed_grid_search(points, fit_point, score, threads):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--results", default="results", help="the demo study's results directory")
+    parser.add_argument("--make-inputs", dest="make_inputs", action="store_true",
+                        help="make missing inputs with the workflow (in the parent of --results)")
     parser.add_argument("--trait", default="sparse")
     parser.add_argument("--fold", type=int, default=1)
     parser.add_argument("--chromosomes", nargs="+", default=["1", "2", "3"])
     parser.add_argument("--ld-panel", default="windowed3cm")
     parser.add_argument("--grid-size", type=int, default=ModelSpec.grid_size)
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--burnin", type=int, default=ModelSpec.n_burnin)
-    parser.add_argument("--samples", type=int, default=ModelSpec.n_samples)
+    parser.add_argument("--burnin", type=int, default=50, help="LDpred2-grid's burn_in")
+    parser.add_argument("--samples", type=int, default=100, help="LDpred2-grid's num_iter")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--max-iter", dest="max_iter", type=int, default=ModelSpec.grid_max_iter,
                         help="iteration cap of each VIPRS grid fit (the workflow's prs.grid_max_iter)")
-    parser.add_argument("--gibbs-priors", nargs="+", choices=GIBBS_PRIORS, default=list(GIBBS_PRIORS))
-    grid = GridSettings()  # the workflow's grid-fit settings (config prs.grid) are the defaults
-    parser.add_argument("--dtype", choices=("float32", "float64"), default=grid.dtype,
-                        help="precision of VIPRS's variational state in the grid fits")
-    parser.add_argument("--lazy-tol", dest="lazy_tol", type=float, default=grid.lazy_tol,
-                        help="VIPRS lazy neighbour updates (0: exact sweeps)")
-    parser.add_argument("--initial-ridge", dest="initial_ridge", choices=("none", "block"),
-                        default=grid.initial_ridge, help="VIPRS's ridge before any divergence")
-    parser.add_argument("--tol-eta", dest="tol_eta", type=float, default=grid.tol_eta,
-                        help="VIPRS grid fits' tolerance on max |delta eta|")
-    parser.add_argument("--exact", action="store_true", help="VIPRS's defaults: --dtype float64 "
-                        "--lazy-tol 0 --initial-ridge none --tol-eta 1e-6")
+    parser.add_argument("--ld-noise", dest="ld_noise", choices=("none", "auto"), default="none",
+                        help="VIPRS's LD-noise term (none: the sampler's likelihood)")
+    parser.add_argument("--quick", action="store_true",
+                        help="smoke run: 6 grid points, 5 + 10 sweeps")
     args = parser.parse_args()
-    if args.exact:
-        args.dtype, args.lazy_tol, args.initial_ridge, args.tol_eta = "float64", 0.0, "none", 1e-6
+    if args.quick:
+        args.grid_size, args.burnin, args.samples = 6, 5, 10
     counter = RestartCounter()
     logging.getLogger("vibank").addHandler(counter)  # also keeps the warnings off the terminal
 
-    res = args.results
-    sumstats = [f"{res}/gwas/{args.trait}/fold{args.fold}/chr{c}.sumstats.tsv.gz" for c in args.chromosomes]
-    ld_paths = [f"{res}/ld/{args.ld_panel}/chr{c}.zarr" for c in args.chromosomes]
-    data = load_fit_data(sumstats, ld_paths)
-    chromosomes = data.chromosomes
-    x_val, y_val, binary = load_validation(data, f"{res}/qc/qc",
-                                           f"{res}/splits/fold{args.fold}/validation.keep",
-                                           f"{res}/phenotypes/phenotypes.tsv", args.trait)
+    paths = input_paths(args)
+    ensure_inputs(args, paths)
+    data = load_fit_data(paths["sumstats"], paths["ld"])
+    x_val, y_val, binary = load_validation(data, paths["bfile"], paths["validation"],
+                                           paths["phenotypes"], args.trait)
+    x_test, y_test, _ = load_validation(data, paths["bfile"], paths["test"], paths["phenotypes"],
+                                        args.trait)
     if binary:
-        raise SystemExit(f"{args.trait} is binary: this benchmark compares validation R^2")
+        raise SystemExit(f"{args.trait} is binary: this benchmark compares R^2")
     score = tuning.selection_score("validation_r2", x_val=x_val, y_val=y_val)
     m = data.n_variants
-    pis = tuning.pi_grid(m, args.grid_size)
-    rows = []
-
-    # -- VIPRS-GS ------------------------------------------------------------------------
-    fitted = {}  # pi -> what the Gibbs rows and the notes need from each VIPRS fit
-    viprs_options = GridSettings(dtype=args.dtype, lazy_tol=args.lazy_tol,
-                                 initial_ridge=args.initial_ridge, tol_eta=args.tol_eta)
-    viprs_point = tuning.viprs_fit_point(data.std_beta, data.n_per_variant, data.ld, n_threads=1,
-                                         max_iter=args.max_iter, **viprs_options.viprs_options())
-
-    def recording_fit_point(params):
-        model = viprs_point(params)
-        history = model.result_.history
-        # the successful run's iterations; the rest of the fit is set-up and diverged runs
-        iterating = (history[-1]["seconds"] - history[0]["seconds"]) * len(history) / max(len(history) - 1, 1)
-        fitted[params["pi"]] = {"h2": model.h2_, "sigma2_beta": model.sigma2_beta_,
-                                "sigma2_eps": model.sigma2_eps_, "ridge": float(model.ridge_.max()),
-                                "seconds": model.result_.seconds, "iterating": iterating}
-        return model
-
-    viprs, seconds = timed_grid_search(tuning.hyperparameter_grid(pis), recording_fit_point, score,
-                                       args.threads)
-    rows.append(("VIPRS-GS (M-step s2b, s2e)", viprs, seconds, args.grid_size))
-
-    # -- Gibbs over the same pi values ----------------------------------------------------
+    pis = [float(p) for p in tuning.pi_grid(m, args.grid_size)]
     h2_ldsc = ldsc_h2(data.std_beta, data.n_per_variant, data.ld_scores)
-    labels = {"viprs-h2": "Gibbs, h2 = VIPRS's h2 at the point",
-              "viprs-fit": "Gibbs, VIPRS's fitted s2b and s2e at the point",
-              "ldsc": f"Gibbs, LD-score h2 = {h2_ldsc:.3f}"}
-    for prior in args.gibbs_priors:
-        points = []
-        for pi in map(float, pis):
-            if prior == "ldsc":
-                h2 = h2_ldsc
-            elif pi not in fitted:
-                continue  # VIPRS failed here: no hyperparameters to hand on
-            elif prior == "viprs-fit":
-                points.append({"pi": pi, "sigma2_beta": fitted[pi]["sigma2_beta"],
-                               "sigma2_eps": fitted[pi]["sigma2_eps"]})
-                continue
-            else:
-                h2 = min(max(fitted[pi]["h2"], 1e-3), 0.999)
-            points.append({"pi": pi, "sigma2_beta": h2 / (m * pi), "sigma2_eps": 1 - h2})
-        t0 = time.perf_counter()
+    rows = []  # (label, value types, result, seconds, points run)
+
+    def viprs_grid(label, settings):
+        fitted = {}
+        point = tuning.viprs_fit_point(data.std_beta, data.n_per_variant, data.ld, n_threads=1,
+                                       max_iter=args.max_iter, ld_noise=args.ld_noise, **settings)
+
+        def recording(params):
+            model = point(params)
+            fitted[params["pi"]] = model.h2_
+            return model
+
+        counter.restarts = 0
+        result, seconds = timed_grid_search(tuning.hyperparameter_grid(np.array(pis)), recording,
+                                            score, args.threads)
+        state = np.dtype(settings["dtype"]).name
+        rows.append((label, f"int16 / {state}", result, seconds, len(pis), counter.restarts))
+        return fitted
+
+    def gibbs_grid(label, points, dtype):
         fit_point = gibbs_fit_point(data.std_beta, data.n_per_variant, data.ld, n_threads=1,
-                                    n_burnin=args.burnin, n_samples=args.samples, seed=args.seed)
-        result, _ = timed_grid_search(points, fit_point, score, args.threads)
-        rows.append((labels[prior], result, time.perf_counter() - t0, len(points)))
+                                    n_burnin=args.burnin, n_samples=args.samples, seed=args.seed,
+                                    dtype=dtype)
+        result, seconds = timed_grid_search(points, fit_point, score, args.threads)
+        rows.append((label, f"int16 / {np.dtype(dtype).name}", result, seconds, len(points), 0))
+
+    ldsc_points = [{"pi": pi, "sigma2_beta": h2_ldsc / (m * pi), "sigma2_eps": 1 - h2_ldsc}
+                   for pi in pis]
+    exact_h2 = viprs_grid("VIPRS-GS, exact (VIPRS defaults)", EXACT)
+    gibbs_grid(f"Gibbs, LD-score h2 = {h2_ldsc:.3f}", ldsc_points, np.float64)
+    h2_points = [{"pi": pi, "sigma2_beta": min(max(exact_h2[pi], 1e-3), 0.999) / (m * pi),
+                  "sigma2_eps": 1 - min(max(exact_h2[pi], 1e-3), 0.999)}
+                 for pi in pis if pi in exact_h2]
+    gibbs_grid("Gibbs, h2 = exact VIPRS's h2 at the point", h2_points, np.float64)
+    viprs_grid("VIPRS-GS, exact, float32 state", {**EXACT, "dtype": np.float32})
+    grid = GridSettings()
+    viprs_grid("VIPRS-GS, grid-fit settings (less work)", grid.viprs_options())
+    gibbs_grid(f"Gibbs, LD-score h2 = {h2_ldsc:.3f}, float32", ldsc_points, np.float32)
 
     # -- report ---------------------------------------------------------------------------
     print(f"Command: {os.path.basename(sys.executable)} {' '.join(sys.argv)}")
-    print(f"Machine: {os.cpu_count()} hardware threads; {args.threads} fits at once, one thread each")
-    print(f"Data: {res}, trait {args.trait}, fold {args.fold}, LD panel {args.ld_panel}; "
-          f"{m:,} variants (" + ", ".join(f"chr{c.chrom} {len(c.b):,}" for c in chromosomes)
-          + f"), GWAS N = {np.median(np.concatenate(data.n_per_variant)):,.0f}, "
-          f"{len(y_val)} validation samples; pi grid {pis[0]:.3g} to {pis[-1]:.3g}, "
-          f"{args.grid_size} points; Gibbs {args.burnin} burn-in + {args.samples} kept sweeps")
-    print(f"VIPRS grid fits: max_iter {args.max_iter}, dtype {args.dtype}, "
-          f"lazy_tol {args.lazy_tol:g}, initial_ridge {args.initial_ridge}, "
-          f"tol_eta {args.tol_eta:g}")
+    print(f"Data: {args.results}, trait {args.trait}, fold {args.fold}, LD {args.ld_panel} (int16); "
+          f"{m:,} variants (" + ", ".join(f"chr{c.chrom} {len(c.b):,}" for c in data.chromosomes)
+          + f"), GWAS N = {np.median(np.concatenate(data.n_per_variant)):,.0f}; pi chosen on "
+          f"{len(y_val)} validation samples, R² reported on {len(y_test)} test samples; "
+          f"{args.grid_size} pi from {pis[0]:.3g} to {pis[-1]:.3g}; {args.threads} fits at once, "
+          f"one thread each; VIPRS ld_noise {args.ld_noise}, at most {args.max_iter} iterations; "
+          f"Gibbs {args.burnin} burn-in + {args.samples} kept sweeps"
+          + (" (LDpred2-grid's defaults)" if (args.burnin, args.samples) == (50, 100) else "")
+          + ", no ridge")
     print()
-    print("| method | grid points | total s | s / grid point | best pi | validation R² at best | "
-          "failed points | time / VIPRS-GS |")
-    print("|---|---|---|---|---|---|---|---|")
-    base = rows[0][2]
-    for label, result, seconds, n_points in rows:
-        not_run = args.grid_size - n_points
-        failed = (args.grid_size if result is None else
-                  int((result.table["stop_reason"] == "failed").sum()))
-        failed_text = f"{failed}" + (f" (+{not_run} not run: VIPRS failed there)" if not_run else "")
+    print("| method | LD / state | grid points | total s | s / point | time / VIPRS-GS exact | "
+          "best pi (validation) | validation R² | test R² | failed points | VIPRS restarts |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    base = rows[0][3]
+    for label, types, result, seconds, n_points, restarts in rows:
         if result is None:
-            best = "– | –"
+            failed, best = n_points, "– | – | –"
         else:
-            best = f"{result.best_params['pi']:.3g} | {result.table.at[result.best_index, 'metric']:.4f}"
-        print(f"| {label} | {n_points} | {seconds:.1f} | {seconds / max(n_points, 1):.2f} | {best} | "
-              f"{failed_text} | {seconds / base:.2f} |")
+            failed = int((result.table["stop_reason"] == "failed").sum())
+            test = tuning.validation_r2(result.best_model.eta_, x_test, y_test)
+            best = (f"{result.best_params['pi']:.3g} | "
+                    f"{result.table.at[result.best_index, 'metric']:.4f} | {test:.4f}")
+        print(f"| {label} | {types} | {n_points} | {seconds:.1f} | "
+              f"{seconds / max(n_points, 1):.2f} | {seconds / base:.2f} | {best} | {failed} | "
+              f"{restarts if label.startswith('VIPRS') else ''} |")
+    by_label = {row[0]: row[3] for row in rows}
+    exact32 = by_label["VIPRS-GS, exact, float32 state"]
+    less = by_label["VIPRS-GS, grid-fit settings (less work)"]
     print()
-    if fitted:
-        ridged = [v["ridge"] for v in fitted.values() if v["ridge"] > 0]
-        total = sum(v["seconds"] for v in fitted.values())
-        iterating = sum(v["iterating"] for v in fitted.values())
-        print(f"VIPRS: {len(ridged)} of {len(fitted)} successful fits needed a ridge (largest "
-              f"{max(ridged, default=0):.3g}); restarts after divergence: {counter.block} with "
-              f"the block ridge, {counter.escalated} with an escalated ridge (failed points "
-              f"included). Of {total:.1f} s of "
-              f"fitting (summed over fits), {iterating:.1f} s went to the iterations of the "
-              "successful runs, the rest to set-up and diverged runs.")
-    print("Gibbs ran on the LD as stored (no ridge); its seconds leave out the VIPRS fits that "
-          "supplied the viprs-h2 and viprs-fit hyperparameters.")
+    print(f"- float32 state alone (same work): VIPRS-GS exact float32 / float64 = "
+          f"{exact32 / base:.2f}")
+    print(f"- less work (lazy updates, block ridge from the start, tol_eta 1e-5), float32: "
+          f"grid-fit settings / exact = {less / exact32:.2f}")
+    # speed-ups of VIPRS-GS over the sampler: the sampler's time / VIPRS-GS's
+    print(f"- float64 vs float64, same work: Gibbs (LD-score h2) time / VIPRS-GS exact time = "
+          f"{rows[1][3] / base:.2f}")
+    print(f"- float32 vs float32, same work: Gibbs (LD-score h2) time / VIPRS-GS exact time = "
+          f"{by_label[rows[-1][0]] / exact32:.2f}; with VIPRS's less-work settings = "
+          f"{by_label[rows[-1][0]] / less:.2f}")
 
 
 if __name__ == "__main__":
