@@ -124,6 +124,7 @@ def _cmd_ld(args):
         args.bfile, args.out, chrom=args.chrom, keep=args.keep, estimator=estimator,
         dtype=args.dtype, compute_dtype=args.compute_dtype, n_threads=args.threads,
         bias_corrected_ld_score=args.bias_corrected_ld_score, genome_build=args.genome_build,
+        eigenvalues=args.eigenvalues,
     )
     print(f"{info['n_variants']} variants, {info['n_pairs']} stored pairs in "
           f"{info['seconds']:.1f} s -> {args.out}")
@@ -229,6 +230,10 @@ def build_parser():
     ld.add_argument("--bias-corrected-ld-score", dest="bias_corrected_ld_score",
                     action="store_true")
     ld.add_argument("--genome-build", dest="genome_build", default="unknown")
+    ld.add_argument("--eigenvalues", action="store_true",
+                    help="also store each block's extremal eigenvalues (without them, a fit that "
+                         "needs them computes the same values from the store: store them when "
+                         "many fits will read it)")
     ld.add_argument("--threads", type=int, default=1)
     ld.set_defaults(func=_cmd_ld)
 

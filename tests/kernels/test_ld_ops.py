@@ -69,3 +69,60 @@ def test_standardise_genotypes__rejects_bad_arguments():
         standardise_genotypes(geno, n_threads=0)
     with pytest.raises(ValueError, match="2-D"):
         standardise_genotypes(geno[0])
+
+
+def _band(m=400, seed=0, longest=300):
+    """Band rows of random lengths (some empty, some past the 128-value pairwise block)."""
+    rng = np.random.default_rng(seed)
+    ends = np.minimum(np.arange(m) + 1 + rng.integers(0, longest, m), m)
+    ends = ends.astype(np.int64)
+    ends[::17] = np.arange(m)[::17] + 1  # empty rows
+    indptr = np.zeros(m + 1, dtype=np.int64)
+    np.cumsum(ends - np.arange(m) - 1, out=indptr[1:])
+    return ends, indptr
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_copy_band_tile__matches_reference_bitwise(dtype):
+    ends, indptr = _band(m=300, longest=120)
+    rng = np.random.default_rng(1)
+    data, want = (np.full(indptr[-1], np.nan, dtype=dtype) for _ in range(2))
+    for a in range(0, 300, 64):
+        b = min(a + 64, 300)
+        hi = int(ends[a:b].max())
+        block = (rng.standard_normal((b - a, hi - a)) * 0.7).astype(dtype)  # some beyond +-1
+        _ld_ops.copy_band_tile(block, a, ends, indptr, data)
+        _reference.copy_band_tile(block, a, ends, indptr, want)
+    assert_array_equal(data, want)
+    assert np.abs(data).max() == 1.0 and not np.isnan(data).any()
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("stored", [np.int16, np.int8])
+@pytest.mark.parametrize("n_threads", [1, 2])
+def test_quantise_values__matches_reference_and_store_bitwise(dtype, stored, n_threads):
+    from vibank.io.ld_store import QUANTISATION, quantise
+
+    scale = QUANTISATION[np.dtype(stored).name]
+    rng = np.random.default_rng(2)
+    halves = (np.arange(-scale, scale) + 0.5) / scale  # exact ties: rounded to even
+    values = np.concatenate([rng.uniform(-1, 1, 5000), halves, [-1.0, 1.0, 0.0, -0.0]])
+    values = values.astype(dtype)
+    out = np.empty(len(values), dtype=stored)
+    _ld_ops.quantise_values(values, out, float(scale), n_threads)
+    assert_array_equal(out, _reference.quantise_values(values, stored, scale))
+    assert_array_equal(out, quantise(values, stored))
+    assert out.min() == -scale and out.max() == scale
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("n_ref", [0.0, 378.0])
+def test_band_r2_sums__matches_reference_bitwise(dtype, n_ref):
+    ends, indptr = _band()
+    data = np.random.default_rng(3).uniform(-1, 1, indptr[-1]).astype(dtype)
+    rows, cols = np.full(len(ends), np.nan), np.full(len(ends), np.nan)
+    _ld_ops.band_r2_sums(data, indptr, rows, cols, n_ref)
+    want_rows, want_cols = _reference.band_r2_sums(data, indptr, n_ref)
+    assert_array_equal(rows, want_rows)  # numpy's pairwise summation, the same bits
+    assert_array_equal(cols, want_cols)
+    assert rows[1] != 0 and rows[17] == 0 and np.diff(indptr).max() > 128  # all three paths

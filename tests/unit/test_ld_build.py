@@ -250,3 +250,56 @@ def test_build_ld_store__blocks_file_without_the_chromosome_warns(tmp_path, file
     with caplog.at_level("WARNING", logger="vibank.ld.build"):
         info, _ = _build(fileset, tmp_path / "chr1.zarr", estimator=est)
     assert info["n_pairs"] == 0 and "has no block on this chromosome" in caplog.text
+
+
+@pytest.mark.parametrize("estimator", [LDEstimator("windowed", window_cm=0.05),
+                                       LDEstimator("block", window_cm=0.05,
+                                                   block_min_variants=20, block_max_variants=45)])
+def test_build_ld_store__eigenvalues_left_out_are_computed_on_load_as_stored(tmp_path, fileset,
+                                                                            monkeypatch, estimator):
+    import vibank.ld.eigenvalues as eigenvalues
+    from vibank.ld import LDRows, extremal_eigenvalues_csr
+
+    monkeypatch.setattr(eigenvalues, "DENSE_EIGEN_MAX", 50)  # several blocks in 149 variants
+    kwargs = dict(dtype="int16", estimator=estimator, n_threads=2)
+    _, kept = _build(fileset, tmp_path / "kept.zarr", **kwargs)
+    _, lazy = _build(fileset, tmp_path / "lazy.zarr", eigenvalues=False, **kwargs)
+    assert "eigenvalues" not in lazy.attrs and len(kept.attrs["eigenvalues"]) >= 3
+    # the band fast path gives the bits of the dequantised, scipy-symmetrised matrix
+    bounds = [(b["start"], b["stop"]) for b in kept.attrs["eigenvalues"]]
+    full = kept.load(dtype=np.float64).to_scipy(symmetric=True)
+    assert extremal_eigenvalues_csr(full, bounds) == kept.attrs["eigenvalues"]
+
+    mask = np.ones(kept.n_stored, dtype=bool)
+    mask[[3, 60, 61, 62, 100]] = False
+    mask[50:100] = mask[50:100] & (np.arange(50) % 2 == 0)
+    stored, computed = kept.rows(mask), lazy.rows(mask)
+    assert computed.eigenvalues is None  # nothing computed until a fit asks
+    assert computed.block_eigenvalues(n_threads=2) == stored.eigenvalues
+    assert computed.eigenvalues is computed.block_eigenvalues()  # kept once computed
+    keep = np.arange(stored.n_variants) % 3 != 1
+    sub = lazy.rows(mask).subset(keep)
+    assert sub.eigenvalues is None and sub.block_eigenvalues() == stored.subset(keep).eigenvalues
+    joined = LDRows.concatenate([lazy.rows(mask), stored])
+    assert joined.eigenvalues is None
+    shifted = [{**b, "start": b["start"] + stored.n_variants, "stop": b["stop"] + stored.n_variants}
+               for b in stored.eigenvalues]
+    assert joined.block_eigenvalues() == stored.eigenvalues + shifted
+
+
+def test_build_ld_store__fit_on_a_store_without_eigenvalues_is_the_same(tmp_path, fileset):
+    from vibank.prs import VIPRS
+
+    kwargs = dict(dtype="int16", estimator=LDEstimator("windowed", window_cm=0.05))
+    _, kept = _build(fileset, tmp_path / "kept.zarr", **kwargs)
+    _, lazy = _build(fileset, tmp_path / "lazy.zarr", eigenvalues=False, **kwargs)
+    assert min(b["min"] for b in kept.attrs["eigenvalues"]) < 0  # the ridge is used
+    rng = np.random.default_rng(5)
+    stored = kept.rows()
+    beta = np.where(rng.random(stored.n_variants) < 0.1, rng.normal(0, 0.05, stored.n_variants), 0)
+    b = stored.to_csr(diagonal=1.0) @ beta + rng.normal(0, 0.01, stored.n_variants)
+    fits = [VIPRS(initial_ridge="block", max_iter=200).fit(b, 10_000, ld)
+            for ld in (stored, lazy.rows())]
+    assert fits[0].ridge_.max() > 0
+    np.testing.assert_array_equal(fits[0].ridge_, fits[1].ridge_)
+    np.testing.assert_array_equal(fits[0].eta_, fits[1].eta_)

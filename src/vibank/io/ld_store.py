@@ -47,7 +47,7 @@ def quantise(values, dtype):
     """Map correlations in [-1, 1] to the stored dtype (symmetric, round to nearest)."""
     dtype = np.dtype(dtype)
     scale = QUANTISATION[dtype.name]
-    if scale == 1:
+    if scale == 1 or np.asarray(values).dtype == dtype:  # float, or already quantised
         return np.asarray(values, dtype=dtype)
     return np.clip(np.rint(np.asarray(values, dtype=np.float64) * scale), -scale, scale).astype(dtype)
 

@@ -25,3 +25,30 @@ def standardise_genotypes(geno, dtype=np.float64):
     scale = np.divide(1.0, std, out=np.zeros_like(std), where=std > 0)
     out = np.where(obs, (g - mean[:, None]) * scale[:, None], 0.0)
     return out.astype(dtype), mean.astype(dtype), std.astype(dtype), n_obs.astype(np.intp)
+
+
+def copy_band_tile(block, a, ends, indptr, data):
+    """NumPy twin of ``_ld_ops.copy_band_tile`` (fills ``data`` in place)."""
+    for j in range(a, a + block.shape[0]):
+        data[indptr[j]:indptr[j + 1]] = np.clip(block[j - a, j + 1 - a:ends[j] - a], -1.0, 1.0)
+
+
+def quantise_values(values, dtype, scale):
+    """NumPy twin of ``_ld_ops.quantise_values`` (as ``vibank.io.ld_store.quantise``)."""
+    scaled = np.rint(np.asarray(values, dtype=np.float64) * scale)
+    return np.clip(scaled, -scale, scale).astype(dtype)
+
+
+def band_r2_sums(data, indptr, n_ref=0.0):
+    """NumPy twin of ``_ld_ops.band_r2_sums``: (row sums, column sums) of r^2."""
+    m = len(indptr) - 1
+    r2 = np.asarray(data, dtype=np.float64) ** 2
+    if n_ref > 2:
+        r2 = r2 - (1 - r2) / (n_ref - 2)
+    rows, cols = np.zeros(m), np.zeros(m)
+    nonempty = np.flatnonzero(np.diff(indptr) > 0)
+    if len(nonempty):
+        rows[nonempty] = np.add.reduceat(r2, indptr[nonempty])
+    for j in nonempty:
+        cols[j + 1:j + 1 + indptr[j + 1] - indptr[j]] += r2[indptr[j]:indptr[j + 1]]
+    return rows, cols

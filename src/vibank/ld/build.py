@@ -7,8 +7,9 @@ import numpy as np
 
 from vibank import columns as col
 from vibank.errors import VibankError
-from vibank.io.ld_store import dequantise, quantise, write_ld_store
+from vibank.io.ld_store import QUANTISATION, quantise, write_ld_store
 from vibank.io.plink import read_bim, read_dosages, read_fam, read_keep
+from vibank.ld import _ld_ops
 from vibank.ld.blocks import ends_from_blocks, find_blocks
 from vibank.ld.estimators import LDEstimator, SparseLD, compute_ld, ld_scores, standardise_panel
 from vibank.ld.eigenvalues import extremal_eigenvalues
@@ -38,7 +39,9 @@ def build_ld_store(bfile, out, *, chrom, keep=None, estimator=None, dtype="float
     bias_corrected_ld_score : LD scores with r^2 - (1 - r^2) / (n - 2)
     genome_build : recorded in the attributes
     eigenvalues : also store each block's extremal eigenvalues (``attrs['eigenvalues']``), which
-        the PRS fits use to regularise an LD matrix that is not positive semi-definite
+        the PRS fits use to regularise an LD matrix that is not positive semi-definite; without
+        them a fit that needs them computes the same values from the store
+        (``LDMatrix.stored_eigenvalues``), so store them when many fits will read the store
 
     Returns
     -------
@@ -121,18 +124,36 @@ def build_ld_store(bfile, out, *, chrom, keep=None, estimator=None, dtype="float
         bounds = [0, *change.tolist(), len(ends)]
         blocks = [(int(a), int(b)) for a, b in zip(bounds[:-1], bounds[1:])]
         attrs["blocks"] = [list(b) for b in blocks]
+    stored = SparseLD(quantise_values(ld.data, dtype, n_threads=n_threads), ld.indptr, ld.indices,
+                      ld.n_variants)
+    del ld
     if eigenvalues:  # of the matrix as stored, i.e. after any quantisation, per LD block
-        stored = dequantise(quantise(ld.data, dtype), np.float64)
         attrs["eigenvalues"] = extremal_eigenvalues(
-            SparseLD(stored, ld.indptr, ld.indices, ld.n_variants), blocks)
-    write_ld_store(out, ld, fields, attrs, dtype=dtype)
+            stored, blocks, scale=1.0 / QUANTISATION[np.dtype(dtype).name], n_threads=n_threads)
+    write_ld_store(out, stored, fields, attrs, dtype=dtype)
     note = panel_note(estimator.name, n_ref, max(b - a for a, b in blocks) if blocks else None)
     if note:
         log.warning("ld chr%s: %s", chrom, note)
     seconds = time.perf_counter() - t0
     log.info("ld chr%s: %d variants x %d samples, %d pairs, %s -> %s in %.1f s", chrom,
-             len(variants), n_ref, len(ld.data), dtype, out, seconds)
-    return {"n_variants": len(variants), "n_pairs": len(ld.data), "seconds": seconds, "note": note}
+             len(variants), n_ref, len(stored.data), dtype, out, seconds)
+    return {"n_variants": len(variants), "n_pairs": len(stored.data), "seconds": seconds,
+            "note": note}
+
+
+def quantise_values(values, dtype, *, n_threads=1):
+    """``vibank.io.ld_store.quantise`` of float LD values, compiled and in ``n_threads`` threads
+    for int16/int8 (the same values: products in double, halves rounded to even)."""
+    dtype = np.dtype(dtype)
+    scale = QUANTISATION.get(dtype.name)
+    if scale is None:
+        raise VibankError(f"LD dtype must be one of {', '.join(QUANTISATION)}, got {dtype}")
+    values = np.ascontiguousarray(values)
+    if scale == 1 or values.dtype not in (np.float32, np.float64):
+        return quantise(values, dtype)
+    out = np.empty(len(values), dtype=dtype)
+    _ld_ops.quantise_values(values, out, float(scale), n_threads)
+    return out
 
 
 #: panels smaller than this give LD noisy enough to matter against a large GWAS (prs_vi.md 6a)

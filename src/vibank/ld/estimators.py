@@ -24,6 +24,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from vibank.errors import VibankError
+from vibank.ld import _ld_ops
 from vibank.ld.genotypes import standardise_genotypes
 
 log = logging.getLogger(__name__)
@@ -154,7 +155,7 @@ def compute_ld(x, *, estimator, cm=None, pos=None, ends=None, n_threads=1, tile=
     else:
         if ends is None:
             raise ValueError(f"{estimator.name} LD needs window ends")
-        result = _compute_band(x, np.asarray(ends, dtype=np.int64), n_threads, tile)
+        result = _compute_band(x, np.ascontiguousarray(ends, dtype=np.int64), n_threads, tile)
     log.info("ld %s: %d variants, %d stored pairs (%.1f per variant) in %.2f s", estimator.name, m,
              len(result.data), len(result.data) / max(m, 1), time.perf_counter() - t0)
     return result
@@ -175,11 +176,10 @@ def _compute_band(x, ends, n_threads, tile):
         if hi <= a + 1:
             return
         block = (x[a:b] @ x[a:hi].T) * scale  # r[j, k] for j in [a, b), k in [a, hi)
-        for j in range(a, b):
-            data[indptr[j]:indptr[j + 1]] = block[j - a, j + 1 - a:ends[j] - a]
+        # data[indptr[j]:indptr[j+1]] = clip(block[j - a, j + 1 - a:ends[j] - a], -1, 1)
+        _ld_ops.copy_band_tile(block, a, ends, indptr, data)
 
     _run_tiles(work, _tiles(m, tile), n_threads)
-    np.clip(data, -1.0, 1.0, out=data)
     return SparseLD(data, indptr, None, m)
 
 
@@ -261,19 +261,18 @@ def ld_scores(ld, *, n_ref=None, bias_corrected=False):
 
     With ``bias_corrected``, each r^2 becomes r^2 - (1 - r^2) / (n_ref - 2).
     """
+    if bias_corrected and (not n_ref or n_ref <= 2):
+        raise ValueError("bias-corrected LD scores need n_ref > 2")
+    m = ld.n_variants
+    # row sums: each variant's pairs with later variants; col sums: with earlier ones
+    if ld.indices is None:  # band rows: row j adds its values to columns j+1 .. j+len_j
+        upper, col_sums = np.empty(m), np.empty(m)
+        data = ld.data if ld.data.dtype in (np.float32, np.float64) else ld.data.astype(np.float64)
+        _ld_ops.band_r2_sums(np.ascontiguousarray(data), np.ascontiguousarray(ld.indptr, np.int64),
+                             upper, col_sums, float(n_ref) if bias_corrected else 0.0)
+        return 1.0 + upper + col_sums
     r2 = ld.data.astype(np.float64) ** 2
     if bias_corrected:
-        if not n_ref or n_ref <= 2:
-            raise ValueError("bias-corrected LD scores need n_ref > 2")
         r2 = r2 - (1 - r2) / (n_ref - 2)
-    m = ld.n_variants
-    lengths = np.diff(ld.indptr)
-    # row sums: each variant's pairs with later variants; col sums: with earlier ones
-    upper = row_sums(r2, ld.indptr)
-    if ld.indices is not None:
-        col_sums = np.bincount(ld.indices, weights=r2, minlength=m)
-    else:  # band rows: row j adds its values to columns j+1 .. j+len_j
-        col_sums = np.zeros(m)
-        for j in np.flatnonzero(lengths):
-            col_sums[j + 1:j + 1 + lengths[j]] += r2[ld.indptr[j]:ld.indptr[j + 1]]
-    return 1.0 + upper + col_sums
+    col_sums = np.bincount(ld.indices, weights=r2, minlength=m)
+    return 1.0 + row_sums(r2, ld.indptr) + col_sums

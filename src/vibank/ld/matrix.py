@@ -8,7 +8,7 @@ variant table and the estimator's attributes.
 import numpy as np
 
 from vibank.io.ld_store import dequantise, open_ld_store, read_ld_arrays, read_ld_variants
-from vibank.ld.eigenvalues import extremal_eigenvalues
+from vibank.ld.eigenvalues import default_blocks, extremal_eigenvalues
 from vibank.ld.estimators import SparseLD
 from vibank.ld.rows import LDRows, reindex_blocks
 
@@ -99,9 +99,15 @@ class LDMatrix:
         """
         if keep is not None:
             self.set_mask(keep)
-        blocks = reindex_blocks(self.attrs.get("eigenvalues"), self.mask)
+        mask = self.mask
+        blocks = reindex_blocks(self.attrs.get("eigenvalues"), mask)
+        source = None
+        if "eigenvalues" not in self.attrs and self.attrs["source"] == "vibank":
+            def source(n_threads=1):
+                return reindex_blocks(self.stored_eigenvalues(mask, n_threads=n_threads), mask)
         rows = LDRows.from_upper(self.load(keep_quantised=True),
-                                 scale=1.0 / self.attrs["quantisation_scale"], eigenvalues=blocks)
+                                 scale=1.0 / self.attrs["quantisation_scale"], eigenvalues=blocks,
+                                 eigenvalue_source=source)
         n_ref = self.attrs.get("n_ref")
         rows.n_ref = None if not n_ref or n_ref < 0 else np.full(rows.n_variants, float(n_ref))
         return rows
@@ -114,9 +120,33 @@ class LDMatrix:
         """R @ vector with the full symmetric R (unit diagonal)."""
         return self.to_csr(dtype=dtype, symmetric=True) @ np.asarray(vector, dtype=dtype)
 
-    def extremal_eigenvalues(self, blocks=None):
-        """Per-block extremal eigenvalues of the (masked) symmetric R; see :func:`extremal_eigenvalues`."""
-        return extremal_eigenvalues(self.load(dtype=np.float64), blocks)
+    def extremal_eigenvalues(self, blocks=None, *, n_threads=1):
+        """Per-block extremal eigenvalues of the (masked) symmetric R; see
+        :func:`~vibank.ld.eigenvalues.extremal_eigenvalues`."""
+        return extremal_eigenvalues(self.load(dtype=np.float64), blocks, n_threads=n_threads)
+
+    def stored_eigenvalues(self, keep=None, *, n_threads=1):
+        """The eigenvalue blocks of the whole stored matrix (``attrs['eigenvalues']``, or
+        computed as ``build_ld_store(eigenvalues=True)`` keeps them when the store does not:
+        the estimator's blocks, else consecutive blocks of 2,000 variants), in the stored
+        variants' indices.
+
+        Parameters
+        ----------
+        keep : boolean array over the stored variants; only the blocks holding a kept variant
+            are computed (default: all)
+        n_threads : blocks computed at the same time
+        """
+        if self.attrs.get("eigenvalues") is not None:
+            return self.attrs["eigenvalues"]
+        data, indptr, indices = read_ld_arrays(self._root, self.attrs)
+        stored = SparseLD(data, indptr, indices, self.n_stored)
+        blocks = self.attrs.get("blocks") or default_blocks(self.n_stored)
+        if keep is not None:
+            kept = np.concatenate([[0], np.cumsum(keep)])
+            blocks = [(a, b) for a, b in blocks if kept[b] > kept[a]]
+        return extremal_eigenvalues(stored, blocks, scale=1.0 / self.attrs["quantisation_scale"],
+                                    n_threads=n_threads)
 
     @property
     def quantised(self):

@@ -18,6 +18,8 @@ Values are float32/float64, or int8/int16 quantised: multiplied by ``scale`` the
 correlations. Nothing outside this module branches on the layout.
 """
 
+import threading
+
 import numpy as np
 import scipy.sparse as sp
 
@@ -26,6 +28,8 @@ from vibank.ld.eigenvalues import extremal_eigenvalues_csr
 
 #: value types the kernels accept
 LD_DTYPES = ("int8", "int16", "float32", "float64")
+
+_EIGEN_LOCK = threading.RLock()  # reentrant: a subset's eigenvalues come from its parent's
 
 
 class LDRows:
@@ -42,6 +46,10 @@ class LDRows:
     eigenvalues : extremal eigenvalues of the full R (unit diagonal) in blocks,
         ``[{"start", "stop", "min", "max"}, ...]`` in these rows' indices, as LD stores keep
         them, or None (computed by :meth:`block_eigenvalues` when asked)
+    eigenvalue_source : when ``eigenvalues`` is None, a function of ``n_threads`` that gives
+        them in these rows' indices when first asked (``LDMatrix.rows`` of a store written
+        without them: the store's blocks, as ``vibank ld --eigenvalues`` would keep them), or
+        None to compute them from these rows
     parts : sizes of the chromosomes this matrix joins (:meth:`concatenate`), or None
     diagonal : (M,) the diagonal of R, or None for a unit diagonal (a correlation matrix);
         a matrix kept in its leading eigenvectors has d_j < 1
@@ -56,7 +64,8 @@ class LDRows:
     """
 
     def __init__(self, data, indptr, n_variants, *, first=None, indices=None, scale=1.0,
-                 eigenvalues=None, parts=None, diagonal=None, n_ref=None):
+                 eigenvalues=None, eigenvalue_source=None, parts=None, diagonal=None,
+                 n_ref=None):
         if (first is None) == (indices is None):
             raise ValueError("LDRows needs exactly one of first (band rows) and indices (CSR)")
         self.data = np.ascontiguousarray(data)
@@ -75,6 +84,7 @@ class LDRows:
         self.indices = indices
         self.scale = float(scale)
         self.eigenvalues = eigenvalues
+        self.eigenvalue_source = None if eigenvalues is not None else eigenvalue_source
         self.parts = None if parts is None else [int(p) for p in parts]
         self.diagonal = None if diagonal is None else np.ascontiguousarray(diagonal, np.float64)
         if self.diagonal is not None and self.diagonal.shape != (self.n_variants,):
@@ -101,15 +111,17 @@ class LDRows:
                         "scipy sparse matrix")
 
     @classmethod
-    def from_upper(cls, upper, *, scale=1.0, eigenvalues=None):
+    def from_upper(cls, upper, *, scale=1.0, eigenvalues=None, eigenvalue_source=None):
         """From a strict upper triangle: band rows when it is banded with non-decreasing row
         ends (windowed, block and sample LD), else CSR rows of the symmetric matrix."""
         band = _band_rows(upper)
         if band is not None:
             data, indptr, first = band
             return cls(data, indptr, upper.n_variants, first=first, scale=scale,
-                       eigenvalues=eigenvalues)
-        return cls.from_csr(upper.to_scipy(), scale=scale, eigenvalues=eigenvalues)
+                       eigenvalues=eigenvalues, eigenvalue_source=eigenvalue_source)
+        rows = cls.from_csr(upper.to_scipy(), scale=scale, eigenvalues=eigenvalues)
+        rows.eigenvalue_source = None if eigenvalues is not None else eigenvalue_source
+        return rows
 
     @classmethod
     def from_csr(cls, matrix, *, scale=1.0, eigenvalues=None):
@@ -141,15 +153,18 @@ class LDRows:
             raise ValueError("the chromosomes' LD matrices hold different value types")
         sizes = [p.n_variants for p in parts]
         offsets = np.cumsum([0] + sizes)
-        eigenvalues = None
+        eigenvalues, source = None, None
         if all(p.eigenvalues is not None for p in parts):
-            eigenvalues = [{**block, "start": block["start"] + int(o), "stop": block["stop"] + int(o)}
-                           for p, o in zip(parts, offsets) for block in p.eigenvalues]
+            eigenvalues = _shifted([p.eigenvalues for p in parts], offsets)
+        elif all(p.eigenvalues is not None or p.eigenvalue_source for p in parts):
+            def source(n_threads=1):
+                return _shifted([p.block_eigenvalues(n_threads=n_threads) for p in parts], offsets)
         starts = np.cumsum([0] + [len(p.data) for p in parts])
         indptr = np.concatenate([parts[0].indptr[:1]] +
                                 [p.indptr[1:] + s for p, s in zip(parts, starts)])
         data = np.concatenate([p.data for p in parts])
-        kwargs = dict(scale=parts[0].scale, eigenvalues=eigenvalues, parts=sizes,
+        kwargs = dict(scale=parts[0].scale, eigenvalues=eigenvalues, eigenvalue_source=source,
+                      parts=sizes,
                       diagonal=_joined(parts, "diagonal", 1.0), n_ref=_joined(parts, "n_ref"))
         if all(p.layout == "band" for p in parts):
             first = np.concatenate([p.first + o for p, o in zip(parts, offsets)])
@@ -249,11 +264,17 @@ class LDRows:
         """1 + mean_j sum_k R_jk^2: the mean LD score behind the initial h2 (prs_vi.md section 6)."""
         return 1.0 + mean_row_sum_of_squares(self.data, self.indptr, self.scale)
 
-    def block_eigenvalues(self):
-        """The extremal eigenvalues of the full R per block (``eigenvalues``; computed in blocks
-        of 2,000 variants and kept when the store did not provide them)."""
-        if self.eigenvalues is None:
-            self.eigenvalues = extremal_eigenvalues_csr(self.to_csr(diagonal=1.0))
+    def block_eigenvalues(self, *, n_threads=1):
+        """The extremal eigenvalues of the full R per block (``eigenvalues``; when absent,
+        from ``eigenvalue_source``, else computed in blocks of 2,000 variants, ``n_threads``
+        blocks at a time, and kept)."""
+        with _EIGEN_LOCK:  # fits in threads share an LDRows: computed once
+            if self.eigenvalues is None:
+                if self.eigenvalue_source is not None:
+                    self.eigenvalues = self.eigenvalue_source(n_threads=n_threads)
+                else:
+                    self.eigenvalues = extremal_eigenvalues_csr(self.to_csr(diagonal=1.0),
+                                                                n_threads=n_threads)
         return self.eigenvalues
 
     def subset(self, keep):
@@ -271,7 +292,14 @@ class LDRows:
         kept = keep[rows] & keep[cols]
         indptr = np.zeros(m + 1, dtype=np.int64)
         np.cumsum(np.bincount(new_index[rows[kept]], minlength=m), out=indptr[1:])
+        source = None
+        if self.eigenvalues is None and self.eigenvalue_source is not None:
+            kept_variants = keep.copy()
+
+            def source(n_threads=1):
+                return reindex_blocks(self.block_eigenvalues(n_threads=n_threads), kept_variants)
         kwargs = dict(scale=self.scale, eigenvalues=reindex_blocks(self.eigenvalues, keep),
+                      eigenvalue_source=source,
                       diagonal=None if self.diagonal is None else self.diagonal[keep],
                       n_ref=None if self.n_ref is None else self.n_ref[keep])
         if self.first is None:
@@ -290,6 +318,12 @@ def _joined(parts, name, fill=None):
         return None
     return np.concatenate([np.full(p.n_variants, fill, np.float64) if v is None else v
                            for p, v in zip(parts, values)])
+
+
+def _shifted(blocks_per_part, offsets):
+    """The eigenvalue blocks of joined parts, each part's shifted by its offset."""
+    return [{**block, "start": block["start"] + int(o), "stop": block["stop"] + int(o)}
+            for blocks, o in zip(blocks_per_part, offsets) for block in blocks]
 
 
 def reindex_blocks(blocks, keep):

@@ -486,7 +486,7 @@ class VIPRS:
     def _block_ridge(self):
         """Per-variant ridge: -min eigenvalue + 0.01 for blocks that are not PSD, else 0."""
         ridge = np.zeros(len(self._b))
-        for block in self._ld.block_eigenvalues():
+        for block in self._ld.block_eigenvalues(n_threads=self.n_threads):
             if block["min"] < 0:
                 ridge[block["start"]:block["stop"]] = -block["min"] + RIDGE_MARGIN
         return ridge
