@@ -17,6 +17,20 @@ same windowed matrix (pairs at most 3 cM apart) with the same number of threads:
 
 Prints wall seconds, the ratio to vibank, the number of stored pairs and the largest absolute
 difference of each tool's values from plink's.
+
+``--public`` times instead the whole ``vibank ld`` command against magenpy on a public-size panel
+(issue 19 item 3): 378 EUR-like samples x ~15,900 variants (a 25 Mb chromosome, MAF >= 1 %,
+cached in ``<workdir>/public``), windowed 3 cM, 2 threads. Each tool runs as a subprocess from
+process start to finish (imports included), ``--repeats`` times alternately; the table gives
+the median and the ratio of medians:
+
+- ``vibank ld --dtype int16`` (the CLI default store: no eigenvalues), and with ``--eigenvalues``;
+- magenpy ``compute_ld(..., dtype="int16")`` (its default, and like for like with vibank's
+  int16; magenpy computes no eigenvalues by default either, ``compute_spectral_properties=False``)
+  and at ``dtype="int8"``.
+
+plink 1.9 is left out of this case: its only windowed output is text (``--r --ld-window-cm``);
+``--r bin4`` writes square or triangular matrices of every pair, another computation.
 """
 
 import argparse
@@ -106,6 +120,66 @@ def compare_with_plink(plink_ld, snps, data, indptr):
     return worst, n_pairs, n_missing
 
 
+MAGENPY_CLI = textwrap.dedent("""
+    import sys
+    import magenpy as mgp
+    prefix, out, threads, dtype = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
+    g = mgp.GWADataLoader(bed_files=prefix, backend="magenpy", threads=threads)
+    g.compute_ld("windowed", out, window_size=None, kb_window_size=None, cm_window_size=3.0,
+                 dtype=dtype)
+""")
+
+
+def _timed(command):
+    """Wall seconds of a whole command, process start to exit."""
+    t0 = time.perf_counter()
+    subprocess.run(command, check=True, capture_output=True)
+    return time.perf_counter() - t0
+
+
+def public_case(args):
+    """The whole ``vibank ld`` command against magenpy on a public-size panel (see the module)."""
+    import shutil
+    import sys
+
+    workdir = args.workdir / "public"
+    workdir.mkdir(parents=True, exist_ok=True)
+    prefix = make_panel(workdir, 378, 25_000_000, 1500, args.seed)
+    n_variants = len(read_bim(prefix))
+    vibank = str(Path(sys.executable).with_name("vibank"))
+    base = [vibank, "ld", "--bfile", str(prefix), "--chrom", "1", "--estimator", "windowed",
+            "--window-cm", "3", "--dtype", "int16", "--threads", str(args.threads)]
+    tools = {
+        "vibank ld, int16": base + ["--out", str(workdir / "vibank.zarr")],
+        "vibank ld --eigenvalues, int16": base + ["--eigenvalues", "--out",
+                                                  str(workdir / "vibank_eig.zarr")],
+    }
+    if args.magenpy_python:
+        for dtype in ("int16", "int8"):
+            tools[f"magenpy compute_ld, {dtype}"] = [
+                args.magenpy_python, "-c", MAGENPY_CLI, str(prefix),
+                str(workdir / f"magenpy_{dtype}"), str(args.threads), dtype]
+    times = {name: [] for name in tools}
+    for _ in range(args.repeats):
+        for name, command in tools.items():
+            out = Path(command[-1]) if name.startswith("vibank") else Path(command[-3])
+            shutil.rmtree(out, ignore_errors=True)
+            times[name].append(_timed(command))
+    median = {name: float(np.median(t)) for name, t in times.items()}
+    ref = median.get("magenpy compute_ld, int16")
+    print(f"panel: 378 samples x {n_variants} variants, 1 chromosome, windowed 3 cM, "
+          f"{args.threads} threads, {args.repeats} alternating runs, whole commands")
+    print("| command | seconds (median) | runs | time / magenpy int16 |")
+    print("|---|---|---|---|")
+    for name, seconds in median.items():
+        ratio = f"{seconds / ref:.2f}" if ref else "-"
+        runs = ", ".join(f"{t:.2f}" for t in times[name])
+        print(f"| {name} | {seconds:.2f} | {runs} | {ratio} |")
+    plain, with_eig = LDMatrix(workdir / "vibank.zarr"), LDMatrix(workdir / "vibank_eig.zarr")
+    print(f"vibank stores: {plain.n_stored} variants; eigenvalues stored: "
+          f"{'eigenvalues' in plain.attrs} / {'eigenvalues' in with_eig.attrs} (--eigenvalues)")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--workdir", type=Path, default=Path("/tmp/vibank_ld_bench"))
@@ -115,7 +189,13 @@ def main():
     parser.add_argument("--spacing", type=int, default=1500)
     parser.add_argument("--seed", type=int, default=11)
     parser.add_argument("--magenpy-python", help="python of an environment with magenpy installed")
+    parser.add_argument("--public", action="store_true",
+                        help="time whole vibank ld commands against magenpy on 378 x ~15,900")
+    parser.add_argument("--repeats", type=int, default=3, help="--public: runs of each command")
     args = parser.parse_args()
+    if args.public:
+        public_case(args)
+        return
     args.workdir.mkdir(parents=True, exist_ok=True)
     prefix = make_panel(args.workdir, args.samples, args.length, args.spacing, args.seed)
     snps = read_bim(prefix)["SNP"].to_numpy()
