@@ -110,3 +110,26 @@ def test_run_gwas__logistic_matches_numpy_newton(study):
         # plink2 prints 6 significant digits and stops Newton at its own tolerance
         assert_allclose(got[col.BETA], beta, rtol=1e-4, atol=1e-6)
         assert_allclose(got[col.SE], se, rtol=1e-4)
+
+
+def test_run_gwas_many__one_call_equals_one_call_per_trait(study):
+    from vibank.genotypes import run_gwas_many
+
+    d = study["dir"]
+    common = dict(keep=d / "train.keep", phenotypes=d / "pheno.tsv", covariates=d / "covar.tsv")
+    paths = {t: {"1": d / f"many_{t}.sumstats.tsv.gz"} for t in ("q", "b")}
+    run_gwas_many(d / "g", paths, binary={"q": False, "b": True}, **common)
+    for trait, binary in (("q", False), ("b", True)):
+        alone = d / f"alone_{trait}.sumstats.tsv.gz"
+        run_gwas(d / "g", alone, chrom="1", trait=trait, binary=binary, **common)
+        pd.testing.assert_frame_equal(read_sumstats(paths[trait]["1"]), read_sumstats(alone))
+
+
+def test_run_gwas_many__binary_trait_coded_as_quantitative_is_an_error(study):
+    from vibank.errors import VibankError
+    from vibank.genotypes import run_gwas_many
+
+    d = study["dir"]
+    with pytest.raises(VibankError, match="column q is declared binary"):
+        run_gwas_many(d / "g", {"q": {"1": d / "bad.tsv.gz"}}, binary={"q": True},
+                      keep=d / "train.keep", phenotypes=d / "pheno.tsv")

@@ -181,8 +181,8 @@ def runtime_for(base_min, per_gb_input=0):
     return runtime
 
 
-def get_gwas_is_binary(wildcards):
-    return is_binary(wildcards.trait)
+# (trait, chromosome) of the files one fold's GWAS writes, in the order of its outputs
+GWAS_FOLD_KEYS = [(t, c) for t in TRAITS for c in CHROMS]
 
 
 def get_gwas_keys():

@@ -1,23 +1,28 @@
 rule run_gwas:
+    """One plink2 --glm per fold over every trait and chromosome."""
     input:
         **get_qc_genotypes(),
         keep="results/splits/fold{fold}/train.keep",
         phenotypes="results/phenotypes/phenotypes.tsv",
         covariates="results/phenotypes/covariates.tsv",
     output:
-        sumstats="results/gwas/{trait}/fold{fold}/chr{chrom}.sumstats.tsv.gz",
+        sumstats=[
+            f"results/gwas/{t}/fold{{fold}}/chr{c}.sumstats.tsv.gz"
+            for t, c in GWAS_FOLD_KEYS
+        ],
     log:
-        "logs/run_gwas/{trait}/fold{fold}/chr{chrom}.log",
+        "logs/run_gwas/fold{fold}.log",
     benchmark:
-        "benchmarks/run_gwas/{trait}/fold{fold}/chr{chrom}.tsv"
+        "benchmarks/run_gwas/fold{fold}.tsv"
     conda:
         "../envs/vibank.yaml"
-    threads: 1
+    threads: 2
     resources:
         mem_mb=mem_mb_for(1000, per_gb_input=500),
-        runtime=runtime_for(30, per_gb_input=30),
+        runtime=runtime_for(30, per_gb_input=60),
     params:
-        binary=get_gwas_is_binary,
+        gwas_keys=GWAS_FOLD_KEYS,
+        binary={t: is_binary(t) for t in TRAITS},
         covariate_names=get_covariate_names(),
         firth_fallback=config["gwas"]["firth_fallback"],
     script:

@@ -1,14 +1,17 @@
-from vibank.genotypes import run_gwas
+from vibank.genotypes import run_gwas_many
 from vibank.workflow import snakemake_job
 
 with snakemake_job(snakemake):
-    run_gwas(
+    out_paths = {}
+    for (trait, chrom), path in zip(
+        snakemake.params.gwas_keys, snakemake.output.sumstats, strict=True
+    ):
+        out_paths.setdefault(trait, {})[chrom] = path
+    run_gwas_many(
         snakemake.input.bed.removesuffix(".bed"),
-        snakemake.output.sumstats,
-        chrom=snakemake.wildcards.chrom,
+        out_paths,
         keep=snakemake.input.keep,
         phenotypes=snakemake.input.phenotypes,
-        trait=snakemake.wildcards.trait,
         binary=snakemake.params.binary,
         covariates=snakemake.input.covariates,
         covariate_names=snakemake.params.covariate_names,

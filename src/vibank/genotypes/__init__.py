@@ -1,6 +1,6 @@
 """Genotype-level stages run with plink2: QC, principal components, sample splits and GWAS."""
 
-from vibank.genotypes.gwas import glm_to_sumstats, run_gwas
+from vibank.genotypes.gwas import glm_to_sumstats, run_gwas, run_gwas_many
 from vibank.genotypes.pca import compute_pcs, make_covariates
 from vibank.genotypes.prune import prune_variants
 from vibank.genotypes.qc import QCParams, run_qc
@@ -15,5 +15,6 @@ __all__ = [
     "make_splits",
     "prune_variants",
     "run_gwas",
+    "run_gwas_many",
     "run_qc",
 ]

@@ -88,13 +88,44 @@ def run_gwas(bfile, out_path, *, chrom, keep, phenotypes, trait, binary, covaria
     covariates : TSV FID IID <covariates>... or None
     covariate_names : columns of ``covariates`` to use (all when None)
     """
+    return run_gwas_many(bfile, {trait: {str(chrom): out_path}}, keep=keep,
+                         phenotypes=phenotypes, binary={trait: binary}, covariates=covariates,
+                         covariate_names=covariate_names, firth_fallback=firth_fallback,
+                         threads=threads, memory_mb=memory_mb)[trait][str(chrom)]
+
+
+def run_gwas_many(bfile, out_paths, *, keep, phenotypes, binary, covariates=None,
+                  covariate_names=None, firth_fallback=True, threads=1, memory_mb=None):
+    """Run one ``plink2 --glm`` over several traits and chromosomes and write one canonical
+    sumstats file per trait and chromosome.
+
+    plink2 reads the genotypes once and fits every phenotype (each on its own non-missing
+    samples, linear or logistic by its coding); a variant's test does not depend on the other
+    variants or traits, so each file equals that of :func:`run_gwas` on its trait and
+    chromosome alone.
+
+    Parameters
+    ----------
+    out_paths : dict trait -> {chromosome: output path (.tsv.gz)}; the chromosomes tested
+        are the union of those named
+    binary : dict trait -> logistic (True) or linear (False) regression
+    Other parameters as in :func:`run_gwas`.
+
+    Returns
+    -------
+    dict trait -> {chromosome: sumstats DataFrame}
+    """
+    traits = list(out_paths)
+    chroms = sorted({str(c) for paths in out_paths.values() for c in paths})
+    any_binary = any(binary[t] for t in traits)
     with tempfile.TemporaryDirectory(prefix="vibank_gwas_") as tmp:
-        # omit-ref: A1 is always ALT, i.e. the counted allele 1 of the .bim, as in the LD stores
-        modifiers = ["hide-covar", "omit-ref", "cols=+a1freq,+ax" + (",+beta" if binary else "")]
-        if binary and firth_fallback:
+        # omit-ref: A1 is always ALT, i.e. the counted allele 1 of the .bim, as in the LD stores;
+        # +beta reports logistic effects as log odds ratios (linear ones are betas anyway)
+        modifiers = ["hide-covar", "omit-ref", "cols=+a1freq,+ax" + (",+beta" if any_binary else "")]
+        if any_binary and firth_fallback:
             modifiers.insert(1, "firth-fallback")
-        args = ["--bfile", bfile, "--chr", chrom, "--keep", keep, "--pheno", phenotypes,
-                "--pheno-name", trait]
+        args = ["--bfile", bfile, "--chr", ",".join(chroms), "--keep", keep,
+                "--pheno", phenotypes, "--pheno-name", ",".join(traits)]
         if covariates is not None:
             args += ["--covar", covariates, "--covar-variance-standardize"]
             if covariate_names:
@@ -103,17 +134,34 @@ def run_gwas(bfile, out_path, *, chrom, keep, phenotypes, trait, binary, covaria
             modifiers.append("allow-no-covars")
         out = run_plink2([*args, "--glm", *modifiers], Path(tmp) / "gwas",
                          threads=threads, memory_mb=memory_mb)
-        found = sorted(Path(tmp).glob(f"{out.name}.{trait}.glm.*"))
-        if not found:
-            raise VibankError(f"plink2 --glm wrote no result for trait {trait} on chromosome {chrom}")
-        sumstats, dropped = glm_to_sumstats(found[0])
-    if sumstats.empty:
-        raise VibankError(f"GWAS of {trait} on chromosome {chrom}: no variant could be tested")
-    write_sumstats(sumstats, out_path)
-    chi2 = float(np.mean(sumstats[col.Z] ** 2))
-    log.info("gwas %s chr%s: %d variants, N = %d, mean chi2 = %.3f", trait, chrom,
-             len(sumstats), int(sumstats[col.N].median()), chi2)
-    return sumstats
+        results = {}
+        for trait in traits:
+            found = sorted(Path(tmp).glob(f"{out.name}.{trait}.glm.*"))
+            found = [p for p in found if not p.name.endswith(".id")]
+            if not found:
+                raise VibankError(f"plink2 --glm wrote no result for trait {trait}")
+            logistic = ".glm.logistic" in found[0].name
+            if logistic != bool(binary[trait]):
+                raise VibankError(
+                    f"{phenotypes}: column {trait} is declared "
+                    f"{'binary' if binary[trait] else 'quantitative'} but plink2 read it as "
+                    f"{'case/control' if logistic else 'quantitative'} (binary traits are "
+                    "coded 1 control, 2 case)")
+            sumstats, _ = glm_to_sumstats(found[0])
+            by_chrom = dict(tuple(sumstats.groupby(col.CHR, sort=False)))
+            results[trait] = {}
+            for chrom, path in out_paths[trait].items():
+                part = by_chrom.get(str(chrom))
+                if part is None or part.empty:
+                    raise VibankError(
+                        f"GWAS of {trait} on chromosome {chrom}: no variant could be tested")
+                part = part.reset_index(drop=True)
+                write_sumstats(part, path)
+                chi2 = float(np.mean(part[col.Z] ** 2))
+                log.info("gwas %s chr%s: %d variants, N = %d, mean chi2 = %.3f", trait, chrom,
+                         len(part), int(part[col.N].median()), chi2)
+                results[trait][str(chrom)] = part
+    return results
 
 
 def summarise_gwas(paths, keys):
