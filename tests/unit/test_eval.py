@@ -405,6 +405,47 @@ def test_score_samples__no_weights_scores_zero(weighted, tmp_path):
     assert summary["n_weighted"] == 0 and summary["overlap"] == 1.0
 
 
+def test_score_samples_many__each_set_equals_its_own_plink2_run(weighted, tmp_path):
+    from vibank.eval import read_scores, score_samples_many
+
+    # set b weights half of set a's variants for the other allele (and some variants of its
+    # own, one absent from the genotypes); set c has no weight at all
+    table = pd.concat([pd.read_csv(f, sep="\t") for f in weighted["files"]])
+    rng = np.random.default_rng(9)
+    b = table.sample(frac=0.5, random_state=1).copy()
+    alleles = weighted["weights"].set_index("SNP")
+    swap = rng.random(len(b)) < 0.5
+    bim_a1 = alleles.loc[b["SNP"], "A1"].to_numpy()
+    other = np.where(bim_a1 == b["A1"].to_numpy(), alleles.loc[b["SNP"], "A2"], bim_a1)
+    b.loc[swap, "A1"] = other[swap]
+    b["BETA_PER_ALLELE"] = rng.normal(0, 0.1, len(b))
+    b.iloc[0, 0] = "absent0"
+    b_path, c_path = tmp_path / "b.score.tsv", tmp_path / "c.score.tsv"
+    b.to_csv(b_path, sep="\t", index=False)
+    c_path.write_text("SNP\tA1\tBETA_PER_ALLELE\n")
+    sets = {"m/a": weighted["files"], "m/b": [b_path], "m/c": [c_path]}
+    out = {k: tmp_path / f"many.{k}" for k in ("sscore", "vars", "json")}
+    summary = score_samples_many(sets, weighted["prefix"], weighted["keep"],
+                                 out_sscore=out["sscore"], out_vars=out["vars"],
+                                 out_json=out["json"])
+    assert json.loads(out["json"].read_text()) == summary
+    assert list(pd.read_csv(out["sscore"], sep="\t").columns) == ["FID", "IID", *sets]
+    for name, files in sets.items():
+        alone, alone_out = run_score(weighted, files, f"alone_{name[-1]}")
+        assert summary[name] == alone
+        expected = read_scores(alone_out["sscore"])
+        got = read_scores(out["sscore"], name)
+        assert list(got.index) == list(expected.index)
+        scale = max(np.abs(expected).max(), 1e-12)
+        assert_allclose(got, expected, rtol=1e-5, atol=1e-5 * scale)
+    assert summary["m/b"]["n_scored"] == len(b) - 1 and summary["m/c"]["overlap"] == 1.0
+    assert set(out["vars"].read_text().split()) == set(table["SNP"]) | set(b["SNP"][1:])
+    with pytest.raises(VibankError, match=r"\(m/b\).*min_overlap 100%"):
+        score_samples_many(sets, weighted["prefix"], weighted["keep"], min_overlap=1.0,
+                           **{f"out_{k}": tmp_path / f"refused.{k}" for k in ("sscore", "vars",
+                                                                               "json")})
+
+
 def test_h2_table__binary_estimate_converted_to_the_liability_scale(tmp_path):
     (tmp_path / "fit.json").write_text(json.dumps({"h2": 0.1, "pi": 0.01, "n_variants": 10}))
     pd.DataFrame({"trait": ["disease", "height"], "h2": [0.4, 0.5], "pi": [1.0, 0.1],

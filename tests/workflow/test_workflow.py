@@ -48,14 +48,20 @@ def test_dry_run__default_config_builds_full_dag(tmp_path):
     proc = snakemake("--dry-run", "--cores", "2", "--directory", str(tmp_path),
                      "--configfile", str(REPO / "config" / "config.yaml"))
     config = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
-    n_gwas = (len(config["phenotypes"]["traits"]) * config["splits"]["n_folds"]
-              * config["cohort"]["simulate"]["n_chromosomes"])
+    n_folds = config["splits"]["n_folds"]
     jobs = {}
     for line in proc.stdout.splitlines():
         parts = line.split()
         if len(parts) == 2 and parts[1].isdigit():
             jobs[parts[0]] = int(parts[1])
-    assert jobs["run_gwas"] == n_gwas
+    # one GWAS per fold (every trait and chromosome), one job per fit (every chromosome)
+    assert jobs["run_gwas"] == n_folds
+    vem = {name for name, m in config["prs"]["models"].items() if m.get("strategy") == "vem"}
+    n_vem = sum(len(config["prs"]["models"][m].get("traits") or config["phenotypes"]["traits"])
+                * n_folds for m in vem)
+    n_vem += sum(len(vem & set(e["models"])) * len(e["folds"])
+                 for e in config["external_gwas"].values())
+    assert jobs["fit_prs"] == n_vem
     for rule in ("simulate_cohort", "qc_genotypes", "compute_pcs", "simulate_phenotypes",
                  "make_covariates", "make_splits", "summarise_gwas"):
         assert jobs[rule] == 1, rule
@@ -283,7 +289,7 @@ def test_end_to_end__tiny_config(tmp_path):
     assert set(genome_metrics["model"]) == {"viprs-ss-gw"}
     assert len(genome_metrics) == len(traits) * n_folds * len(targets)
     genome_runtime = pd.read_csv(tmp_path / "results/eval/runtime.tsv", sep="\t")
-    assert set(genome_runtime["rule"]) == {"fit_prs_genome"}
+    assert set(genome_runtime["rule"]) == {"fit_prs"}
 
 
 def test_snakefmt__workflow_is_formatted():

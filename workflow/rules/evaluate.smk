@@ -1,33 +1,33 @@
 rule score_prs:
-    """Scores of one fit for every scored set (test, validation, target populations) in one job."""
+    """Scores of every fit of a fold for every scored set (test, validation, target
+    populations): one plink2 --score per set with a column per fit."""
     input:
         **get_qc_genotypes(),
-        score=get_prs_score_files,
+        score=get_fold_score_files,
         keep=get_target_keeps_of_fold,
     output:
         sscore=expand(
-            "results/eval/scores/{{model}}/{{trait}}/fold{{fold}}/{target}.sscore",
-            target=EVAL_TARGETS,
+            "results/eval/scores/fold{{fold}}/{target}.sscore", target=EVAL_TARGETS
         ),
         variants=expand(
-            "results/eval/scores/{{model}}/{{trait}}/fold{{fold}}/{target}.sscore.vars",
+            "results/eval/scores/fold{{fold}}/{target}.sscore.vars",
             target=EVAL_TARGETS,
         ),
         json=expand(
-            "results/eval/scores/{{model}}/{{trait}}/fold{{fold}}/{target}.json",
-            target=EVAL_TARGETS,
+            "results/eval/scores/fold{{fold}}/{target}.json", target=EVAL_TARGETS
         ),
     log:
-        "logs/score_prs/{model}/{trait}/fold{fold}.log",
+        "logs/score_prs/fold{fold}.log",
     benchmark:
-        "benchmarks/score_prs/{model}/{trait}/fold{fold}.tsv"
+        "benchmarks/score_prs/fold{fold}.tsv"
     conda:
         "../envs/vibank.yaml"
-    threads: 1
+    threads: 2
     resources:
         mem_mb=mem_mb_for(1000, per_gb_input=500),
-        runtime=runtime_for(30, per_gb_input=10),
+        runtime=runtime_for(30, per_gb_input=30),
     params:
+        score_sets=get_fold_score_sets,
         min_overlap=config["prs"]["min_overlap"],
     script:
         "../scripts/score_prs.py"

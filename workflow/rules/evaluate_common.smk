@@ -17,9 +17,17 @@ def get_score_keys():
     return [(m, t, f, s) for m, t, f in get_fit_keys() for s in EVAL_TARGETS]
 
 
-def get_prs_score_files(wildcards):
-    prefix = f"results/prs/{wildcards.model}/{wildcards.trait}/fold{wildcards.fold}"
-    return [f"{prefix}/chr{chrom}.score.tsv" for chrom in CHROMS]
+def get_fold_score_sets(wildcards):
+    """{"<model>/<trait>": per-chromosome plink2 score files} of every fit of a fold."""
+    return {
+        f"{m}/{t}": [f"results/prs/{m}/{t}/fold{f}/chr{c}.score.tsv" for c in CHROMS]
+        for m, t, f in get_fit_keys()
+        if f == wildcards.fold
+    }
+
+
+def get_fold_score_files(wildcards):
+    return [path for paths in get_fold_score_sets(wildcards).values() for path in paths]
 
 
 def get_target_keeps_of_fold(wildcards):
@@ -37,11 +45,12 @@ def get_target_keeps_of_fold(wildcards):
 
 
 def get_eval_runs():
-    """Every scored set as a dict: model, trait, phenotype, fold, target, sscore and json
-    paths."""
+    """Every scored set as a dict: model, trait, phenotype, fold, target, the sscore and json
+    paths of the fold's scoring (rule score_prs) and its score column "<model>/<trait>".
+    """
     runs = []
     for m, t, f, s in get_score_keys():
-        prefix = f"results/eval/scores/{m}/{t}/fold{f}/{s}"
+        prefix = f"results/eval/scores/fold{f}/{s}"
         runs.append(
             dict(
                 model=m,
@@ -51,29 +60,28 @@ def get_eval_runs():
                 target=s,
                 sscore=f"{prefix}.sscore",
                 json=f"{prefix}.json",
+                score=f"{m}/{t}",
             )
         )
     return runs
 
 
 def get_eval_scores(kind):
-    """Paths of kind "sscore" (score tables) or "json" (overlap summaries) of get_eval_runs()."""
-    return [run[kind] for run in get_eval_runs()]
+    """Paths of kind "sscore" (score tables) or "json" (overlap summaries) of get_eval_runs(),
+    each once."""
+    return list(dict.fromkeys(run[kind] for run in get_eval_runs()))
 
 
 def get_fit_entries():
     """Every fit as a dict: model, trait, fold, json (per-chromosome fit JSONs), rule and
-    benchmark paths (one per chromosome for per-chromosome fits)."""
+    benchmark paths (one job per fit)."""
     entries = []
     for m, t, f in get_fit_keys():
-        if m not in VEM_MODELS:
+        if m in VEM_MODELS:
+            producer = "fit_prs"
+        else:
             producer = "tune_prs" if m in TUNED_MODELS else "fit_baseline"
-        else:
-            producer = "fit_prs_genome" if config["prs"]["genome_wide"] else "fit_prs"
-        if producer == "fit_prs":
-            paths = [f"benchmarks/fit_prs/{m}/{t}/fold{f}/chr{c}.tsv" for c in CHROMS]
-        else:
-            paths = [f"benchmarks/{producer}/{m}/{t}/fold{f}.tsv"]
+        paths = [f"benchmarks/{producer}/{m}/{t}/fold{f}.tsv"]
         jsons = [f"results/prs/{m}/{t}/fold{f}/chr{c}.json" for c in CHROMS]
         entries.append(
             {

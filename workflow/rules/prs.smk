@@ -1,83 +1,52 @@
-# one fit per chromosome, or (prs.genome_wide) one per trait x fold x model over all
-# chromosomes with shared hyperparameters; both write the same per-chromosome files
+# every fit is one job per model x trait x fold writing each chromosome's files; variational
+# EM fits the chromosomes one after another (or, with prs.genome_wide, jointly with shared
+# hyperparameters)
 
 
-if not config["prs"]["genome_wide"]:
-
-    rule fit_prs:
-        input:
-            sumstats=get_prs_sumstats,
-            ld=get_prs_ld_store,
-        output:
-            effects="results/prs/{model}/{trait}/fold{fold}/chr{chrom}.effects.tsv.gz",
-            json="results/prs/{model}/{trait}/fold{fold}/chr{chrom}.json",
-            pgs="results/prs/{model}/{trait}/fold{fold}/chr{chrom}.pgs.txt.gz",
-            score="results/prs/{model}/{trait}/fold{fold}/chr{chrom}.score.tsv",
-            audit="results/prs/{model}/{trait}/fold{fold}/chr{chrom}.audit.tsv.gz",
-        log:
-            "logs/fit_prs/{model}/{trait}/fold{fold}/chr{chrom}.log",
-        benchmark:
-            "benchmarks/fit_prs/{model}/{trait}/fold{fold}/chr{chrom}.tsv"
-        wildcard_constraints:
-            model=one_of(VEM_MODELS),
-        conda:
-            "../envs/vibank.yaml"
-        threads: 2
-        resources:
-            mem_mb=mem_mb_for(1000, per_gb_input=3000),
-            runtime=runtime_for(60, per_gb_input=60),
-        params:
-            min_overlap=config["prs"]["min_overlap"],
-            sumstats_options=get_sumstats_options,
-            model=get_model_settings,
-        script:
-            "../scripts/fit_prs.py"
-
-else:
-
-    rule fit_prs_genome:
-        input:
-            sumstats=get_prs_sumstats_all,
-            ld=get_prs_ld_stores_all,
-        output:
-            effects=expand(
-                "results/prs/{{model}}/{{trait}}/fold{{fold}}/chr{chrom}.effects.tsv.gz",
-                chrom=CHROMS,
-            ),
-            json=expand(
-                "results/prs/{{model}}/{{trait}}/fold{{fold}}/chr{chrom}.json",
-                chrom=CHROMS,
-            ),
-            pgs=expand(
-                "results/prs/{{model}}/{{trait}}/fold{{fold}}/chr{chrom}.pgs.txt.gz",
-                chrom=CHROMS,
-            ),
-            score=expand(
-                "results/prs/{{model}}/{{trait}}/fold{{fold}}/chr{chrom}.score.tsv",
-                chrom=CHROMS,
-            ),
-            audit=expand(
-                "results/prs/{{model}}/{{trait}}/fold{{fold}}/chr{chrom}.audit.tsv.gz",
-                chrom=CHROMS,
-            ),
-        log:
-            "logs/fit_prs_genome/{model}/{trait}/fold{fold}.log",
-        benchmark:
-            "benchmarks/fit_prs_genome/{model}/{trait}/fold{fold}.tsv"
-        wildcard_constraints:
-            model=one_of(VEM_MODELS),
-        conda:
-            "../envs/vibank.yaml"
-        threads: 2
-        resources:
-            mem_mb=mem_mb_for(1000, per_gb_input=3000),
-            runtime=runtime_for(120, per_gb_input=120),
-        params:
-            min_overlap=config["prs"]["min_overlap"],
-            sumstats_options=get_sumstats_options,
-            model=get_model_settings,
-        script:
-            "../scripts/fit_prs_genome.py"
+rule fit_prs:
+    input:
+        sumstats=get_prs_sumstats_all,
+        ld=get_prs_ld_stores_all,
+    output:
+        effects=expand(
+            "results/prs/{{model}}/{{trait}}/fold{{fold}}/chr{chrom}.effects.tsv.gz",
+            chrom=CHROMS,
+        ),
+        json=expand(
+            "results/prs/{{model}}/{{trait}}/fold{{fold}}/chr{chrom}.json",
+            chrom=CHROMS,
+        ),
+        pgs=expand(
+            "results/prs/{{model}}/{{trait}}/fold{{fold}}/chr{chrom}.pgs.txt.gz",
+            chrom=CHROMS,
+        ),
+        score=expand(
+            "results/prs/{{model}}/{{trait}}/fold{{fold}}/chr{chrom}.score.tsv",
+            chrom=CHROMS,
+        ),
+        audit=expand(
+            "results/prs/{{model}}/{{trait}}/fold{{fold}}/chr{chrom}.audit.tsv.gz",
+            chrom=CHROMS,
+        ),
+    log:
+        "logs/fit_prs/{model}/{trait}/fold{fold}.log",
+    benchmark:
+        "benchmarks/fit_prs/{model}/{trait}/fold{fold}.tsv"
+    wildcard_constraints:
+        model=one_of(VEM_MODELS),
+    conda:
+        "../envs/vibank.yaml"
+    threads: 2
+    resources:
+        mem_mb=mem_mb_for(1000, per_gb_input=3000),
+        runtime=runtime_for(60, per_gb_input=120),
+    params:
+        genome_wide=config["prs"]["genome_wide"],
+        min_overlap=config["prs"]["min_overlap"],
+        sumstats_options=get_sumstats_options,
+        model=get_model_settings,
+    script:
+        "../scripts/fit_prs.py"
 
 
 rule tune_prs:

@@ -63,9 +63,8 @@ for _name, _ext in EXTERNAL.items():
             )
     if not _ext["file"] and not _ext["simulate_from"]:
         raise config_error(_where, "give file (or simulate_from for the demo)")
-# variational EM fits one chromosome per job (or the genome when prs.genome_wide); the tuned
-# strategies (gs, bma, bo) fit all chromosomes of a trait and fold in one job
-# baselines (ldpred-inf, gibbs, ct) likewise fit a trait and fold in one job
+# every fit is one job per model x trait x fold over all chromosomes: variational EM (rule
+# fit_prs), the tuned strategies gs, bma, bo (tune_prs) and the baselines (fit_baseline)
 _SPECS = config["prs"]["models"]
 VEM_MODELS = [
     m for m, s in _SPECS.items() if s["method"] == "viprs" and s["strategy"] == "vem"
@@ -74,10 +73,6 @@ TUNED_MODELS = [
     m for m, s in _SPECS.items() if s["method"] == "viprs" and s["strategy"] != "vem"
 ]
 BASELINE_MODELS = [m for m, s in _SPECS.items() if s["method"] != "viprs"]
-
-
-def get_prs_ld_store(wildcards):
-    return ld_store_path(config["prs"]["ld_panel"], wildcards.chrom)
 
 
 def get_prs_ld_stores_all(wildcards):
@@ -90,10 +85,6 @@ def sumstats_path(trait, fold, chrom):
     if trait in EXTERNAL:
         return f"results/external/{trait}/chr{chrom}.sumstats.tsv.gz"
     return f"results/gwas/{trait}/fold{fold}/chr{chrom}.sumstats.tsv.gz"
-
-
-def get_prs_sumstats(wildcards):
-    return sumstats_path(wildcards.trait, wildcards.fold, wildcards.chrom)
 
 
 def get_prs_sumstats_all(wildcards):

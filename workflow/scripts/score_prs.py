@@ -1,4 +1,4 @@
-from vibank.eval import score_samples
+from vibank.eval import score_samples_many
 from vibank.workflow import snakemake_job
 
 with snakemake_job(snakemake):
@@ -6,8 +6,8 @@ with snakemake_job(snakemake):
     for keep, sscore, variants, summary in zip(
         snakemake.input.keep, out.sscore, out.variants, out.json, strict=True
     ):
-        score_samples(
-            list(snakemake.input.score),
+        score_samples_many(
+            snakemake.params.score_sets,
             snakemake.input.bed.removesuffix(".bed"),
             keep,
             out_sscore=sscore,

@@ -147,13 +147,107 @@ def score_samples(score_files, bfile, keep, *, out_sscore, out_vars, out_json,
     return _write_summary({**summary, "n_scored": len(scored), "overlap": overlap}, out_json)
 
 
+def score_samples_many(score_sets, bfile, keep, *, out_sscore, out_vars, out_json,
+                       min_overlap=0.75, threads=1, memory_mb=None):
+    """Score the samples of ``keep`` with several sets of weights in one plink2 pass.
+
+    Each set's sum equals :func:`score_samples`'s SCORE1_SUM for it alone: the weights of all
+    sets go into one ``--score`` file with a column per set (zero where a set has no weight).
+    A variant weighted for different alleles by different sets is written for the first set's
+    allele; a set weighting the other allele gets the weight negated plus the constant
+    ``2 * weight`` per sample (a dosage of the other allele is 2 minus this one's, for
+    observed and mean-imputed genotypes alike).
+
+    Parameters
+    ----------
+    score_sets : dict name -> plink2 score files of that set (one per chromosome)
+    bfile, keep, min_overlap, threads, memory_mb : as in :func:`score_samples`; each set must
+        reach ``min_overlap`` on its own
+    out_sscore : table FID IID then one column per set (its score sum), in ``score_sets`` order
+    out_vars : the IDs of the variants scored for any set
+    out_json : {name: n_samples, n_weighted, n_scored, overlap, min_overlap} per set
+
+    Returns
+    -------
+    dict, the content of ``out_json``
+    """
+    variants, flag = read_variants(bfile), plink2_input_flag(bfile)
+    samples = read_keep(keep) if keep is not None else read_samples(bfile)
+    where = f"{bfile}.{'pvar' if flag == '--pfile' else 'bim'}"
+    names = list(score_sets)
+    usable, summaries = [], {}
+    for name in names:
+        weights = read_score_files(score_sets[name])
+        weights = weights[weights["BETA_PER_ALLELE"] != 0]
+        audit = score_audit(weights, variants)
+        n_weighted = len(weights)
+        if n_weighted:
+            _check_overlap(n_weighted - len(audit), n_weighted, min_overlap, f"{where} ({name})")
+        # the variants plink2 cannot score (absent, or neither allele) add nothing to any sum
+        usable.append(weights[~weights[col.SNP].isin(audit[col.SNP])].assign(SET=name))
+        summaries[name] = {"n_samples": len(samples), "n_weighted": n_weighted,
+                           "min_overlap": min_overlap}
+    long = pd.concat(usable, ignore_index=True)
+    allele = long.drop_duplicates(col.SNP).set_index(col.SNP)[col.A1]
+    flipped = (long[col.A1].to_numpy() != allele.loc[long[col.SNP]].to_numpy())
+    beta = long["BETA_PER_ALLELE"].to_numpy(np.float64)
+    long["WEIGHT"] = np.where(flipped, -beta, beta)
+    offset = (pd.Series(np.where(flipped, 2 * beta, 0.0)).groupby(long["SET"]).sum()
+              .reindex(names, fill_value=0.0))
+    table = long.pivot_table(index=col.SNP, columns="SET", values="WEIGHT", aggfunc="sum",
+                             fill_value=0.0).reindex(columns=names, fill_value=0.0)
+    sums = pd.DataFrame(0.0, index=pd.RangeIndex(len(samples)), columns=names)
+    scored = []
+    if len(table):
+        with tempfile.TemporaryDirectory(prefix="vibank_score_") as workdir:
+            workdir = Path(workdir)
+            # plink2 names the sums SCORE1_SUM, SCORE2_SUM, ... in column order
+            columns = [f"SCORE{k}" for k in range(1, len(names) + 1)]
+            weights = pd.DataFrame({col.SNP: table.index, col.A1: allele.loc[table.index].to_numpy(),
+                                    **dict(zip(columns, table.to_numpy().T))})
+            write_table(weights, workdir / "weights.tsv", float_format="%.10g")
+            out = run_plink2(
+                [flag, bfile, *(["--keep", keep] if keep is not None else []),
+                 "--score", workdir / "weights.tsv", 1, 2, "header", "list-variants",
+                 "cols=+scoresums", "--score-col-nums", f"3-{len(names) + 2}"],
+                workdir / "score", threads=threads, memory_mb=memory_mb)
+            sscore = pd.read_csv(f"{out}.sscore", sep="\t", dtype={"#FID": str, "#IID": str,
+                                                                   "IID": str})
+            scored = Path(f"{out}.sscore.vars").read_text().split()
+        sscore = sscore.rename(columns={"#FID": col.FID, "#IID": col.IID})
+        if col.FID not in sscore.columns:  # plink2 leaves FID out when it equals IID
+            sscore.insert(0, col.FID, sscore[col.IID])
+        samples = sscore[[col.FID, col.IID]]
+        sums = pd.DataFrame({name: sscore[f"{c}_SUM"].to_numpy(np.float64) + offset[name]
+                             for name, c in zip(names, columns)})
+    in_scored = set(scored)
+    for name, part in zip(names, usable):
+        summary = summaries[name]
+        n_scored = int(part[col.SNP].isin(in_scored).sum())
+        summary["n_scored"] = n_scored
+        summary["overlap"] = (_check_overlap(n_scored, summary["n_weighted"], min_overlap,
+                                             f"{where} ({name})")
+                              if summary["n_weighted"] else 1.0)
+    result = pd.concat([samples[[col.FID, col.IID]].reset_index(drop=True), sums], axis=1)
+    write_table(result, out_sscore, float_format="%.10g")
+    with atomic_path(out_vars) as tmp:
+        tmp.write_text("".join(f"{snp}\n" for snp in scored))
+    log.info("scored %d samples for %d weight sets on %d variants in one plink2 pass",
+             len(result), len(names), len(scored))
+    return _write_summary(summaries, out_json)
+
+
 def _write_summary(summary, path):
     with atomic_path(path) as tmp:
         tmp.write_text(json.dumps(summary, indent=1))
     return summary
 
 
-def read_scores(sscore):
-    """The score table written by :func:`score_samples` as a Series IID -> score."""
+def read_scores(sscore, score=None):
+    """The score table written by :func:`score_samples` (or column ``score`` of one written by
+    :func:`score_samples_many`) as a Series IID -> score."""
     table = pd.read_csv(sscore, sep="\t", dtype={col.FID: str, col.IID: str})
-    return pd.Series(table[SCORE_SUM].to_numpy(np.float64), index=table[col.IID], name="PRS")
+    column = SCORE_SUM if score is None else score
+    if column not in table.columns:
+        raise VibankError(f"{sscore}: no score column {column}")
+    return pd.Series(table[column].to_numpy(np.float64), index=table[col.IID], name="PRS")

@@ -113,6 +113,8 @@ def metrics_table(runs, *, phenotypes, covariates, covariate_names, binary_trait
     runs : iterable of dicts with model, trait, fold, target, sscore (score table of
         :func:`vibank.eval.scoring.score_samples`), json (its overlap summary) and optionally
         phenotype (the column scored against; default: trait, e.g. an external GWAS's trait)
+        and score (the column of a :func:`~vibank.eval.scoring.score_samples_many` table,
+        whose json holds one summary per column)
     phenotypes : FID IID <trait>... table
     covariates : FID IID <covariate>... table
     covariate_names : the covariate columns adjusted for
@@ -130,9 +132,12 @@ def metrics_table(runs, *, phenotypes, covariates, covariate_names, binary_trait
         binary = phenotype in binary_traits
         if phenotype not in pheno:
             pheno[phenotype] = read_phenotype(phenotypes, phenotype, binary=binary)
+        score = run.get("score")
         with open(run["json"]) as fh:
-            overlap = json.load(fh)["overlap"]
-        values = score_metrics(read_scores(run["sscore"]), pheno[phenotype], cov, binary=binary)
+            summary = json.load(fh)
+        overlap = (summary if score is None else summary[score])["overlap"]
+        values = score_metrics(read_scores(run["sscore"], score), pheno[phenotype], cov,
+                               binary=binary)
         rows.append({"model": run["model"], "trait": trait, "fold": int(run["fold"]),
                      "target": run["target"], "overlap": overlap, **values})
     return pd.DataFrame(rows, columns=METRICS_COLUMNS)
