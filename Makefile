@@ -9,7 +9,7 @@ STAMP := $(VENV)/.vibank-installed
 CORES ?= all
 export PATH := $(abspath $(BIN)):$(PATH)
 
-.PHONY: setup plink2 demo test test-fast report lint clean
+.PHONY: setup plink2 demo test test-fast report lint bench clean
 
 $(STAMP): pyproject.toml setup.py $(shell find src -name '*.pyx' -o -name '*.pxd' -o -name '*.h')
 	$(PYTHON) -m venv $(VENV)
@@ -67,6 +67,12 @@ test-fast: setup
 
 lint: setup
 	$(BIN)/snakemake --lint
+
+# every script in bench/ one after another (bench/run_all.py): tables, commit and date in
+# results/bench/benchmarks.md; `make bench QUICK=1` for a smoke run. The viprs and magenpy
+# comparisons run in their own venv (verification/setup_viprs.sh, from PyPI, made once).
+bench: setup
+	$(BIN)/python bench/run_all.py --viprs-python "$$(bash verification/setup_viprs.sh)" $(if $(QUICK),--quick)
 
 clean:
 	rm -rf results logs benchmarks .snakemake build src/*.egg-info
