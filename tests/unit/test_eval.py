@@ -439,6 +439,10 @@ def test_score_samples_many__each_set_equals_its_own_plink2_run(weighted, tmp_pa
         scale = max(np.abs(expected).max(), 1e-12)
         assert_allclose(got, expected, rtol=1e-5, atol=1e-5 * scale)
     assert summary["m/b"]["n_scored"] == len(b) - 1 and summary["m/c"]["overlap"] == 1.0
+    one = {k: tmp_path / f"one.{k}" for k in ("sscore", "vars", "json")}  # a single set
+    score_samples_many({"m/a": weighted["files"]}, weighted["prefix"], weighted["keep"],
+                       out_sscore=one["sscore"], out_vars=one["vars"], out_json=one["json"])
+    assert_allclose(read_scores(one["sscore"], "m/a"), read_scores(out["sscore"], "m/a"))
     assert set(out["vars"].read_text().split()) == set(table["SNP"]) | set(b["SNP"][1:])
     with pytest.raises(VibankError, match=r"\(m/b\).*min_overlap 100%"):
         score_samples_many(sets, weighted["prefix"], weighted["keep"], min_overlap=1.0,

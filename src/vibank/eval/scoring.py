@@ -209,7 +209,8 @@ def score_samples_many(score_sets, bfile, keep, *, out_sscore, out_vars, out_jso
             out = run_plink2(
                 [flag, bfile, *(["--keep", keep] if keep is not None else []),
                  "--score", workdir / "weights.tsv", 1, 2, "header", "list-variants",
-                 "cols=+scoresums", "--score-col-nums", f"3-{len(names) + 2}"],
+                 "cols=+scoresums", "--score-col-nums",
+                 "3" if len(names) == 1 else f"3-{len(names) + 2}"],  # plink2 refuses "3-3"
                 workdir / "score", threads=threads, memory_mb=memory_mb)
             sscore = pd.read_csv(f"{out}.sscore", sep="\t", dtype={"#FID": str, "#IID": str,
                                                                    "IID": str})
