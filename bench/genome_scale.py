@@ -1,0 +1,337 @@
+"""Genome scale: 22 chromosomes, ~1.1 M variants, a 500-person panel, N = 500k; vibank vs viprs.
+
+Usage::
+
+    .venv/bin/python bench/genome_scale.py [--cache /tmp/vibank_genome_scale] [--threads 2]
+        [--viprs-python /work/.viprs-venv/bin/python] [--quick] [--stages sim,ld,sumstats,fit,viprs]
+
+Set-up (issue 19 item 2):
+
+- Panel: 500 EUR-like people simulated with msprime (stdpopsim OutOfAfrica_3G09, uniform
+  recombination 1e-8 per bp, HKY mutations) per chromosome at the GRCh37 autosome lengths,
+  thinned to MAF >= 1 % and at most one variant per 2.5 kb (HapMap3-like density), so ~1.1 M
+  variants in all. No genotyping artefacts. Each chromosome is simulated in its own process and
+  cached as ``<cache>/geno/chr<c>.{bed,bim,fam}``.
+- Sumstats (N = 500,000): b ~ N(R beta, (1 - h2) R / N) drawn from the panel's own LD per
+  chromosome (``vibank.simulate.sumstats``), 1 % of variants causal, h2 = 0.5 split over the
+  chromosomes by their number of variants; ``<cache>/sumstats/chr<c>.tsv.gz`` (vibank format).
+- LD: ``vibank ld`` with the defaults a user gets (windowed 3 cM, int16 store, no eigenvalues),
+  ``--threads``; per chromosome, whole commands; store sizes on disk.
+- Fits, each a whole ``vibank fit`` command in its own process (``/usr/bin/time -v`` gives peak
+  RSS): the genome-wide VEM fit (all 22 stores in one ``--ld``, shared hyperparameters) and the
+  22 per-chromosome fits (sum of wall times, max RSS). ``--ld-noise none`` in both, like viprs.
+- viprs 0.1.5 (``--viprs-python``): magenpy computes its own windowed 3 cM LD (int16, with
+  spectral properties for ``lambda_min='infer'``) once, cached and timed apart; the viprs fit is
+  timed as a whole process (LD loading included) on viprs's recommended settings
+  (``lambda_min='infer'``, float32, ``low_memory=True``) over all chromosomes jointly.
+
+``--quick`` runs the same on two 10 Mb chromosomes for a smoke run.
+"""
+
+import argparse
+import json
+import re
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+# GRCh37 autosome lengths (bp)
+CHROM_LENGTHS = [249250621, 243199373, 198022430, 191154276, 180915260, 171115067, 159138663,
+                 146364022, 141213431, 135534747, 135006516, 133851895, 115169878, 107349540,
+                 102531392, 90354753, 81195210, 78077248, 59128983, 63025520, 48129895, 51304566]
+N_GWAS, H2, CAUSAL_FRACTION, SPACING = 500_000, 0.5, 0.01, 2500
+
+SIMULATE = """
+import sys
+from pathlib import Path
+from vibank.io.plink import read_bim
+from vibank.simulate import CohortParams, simulate_cohort
+chrom, length, n, seed, prefix = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), sys.argv[5]
+params = CohortParams(populations={"EUR": n}, n_chromosomes=1, chromosome_length=length,
+                      min_spacing_bp=SPACING, missing_rate=0.0, error_variant_fraction=0.0,
+                      bad_sample_fraction=0.0, seed=seed)
+tmp = prefix + ".part"
+simulate_cohort(tmp, tmp + ".samples.tsv", params)
+bim = read_bim(tmp)
+bim["CHR"] = chrom
+bim["SNP"] = [chrom + s[1:] for s in bim["SNP"]]  # "1:pos:a:d" -> "<chrom>:pos:a:d"
+bim[["CHR", "SNP", "CM", "POS", "A1", "A2"]].to_csv(tmp + ".bim", sep="\\t", header=False, index=False)
+for ext in ("fam", "bed", "bim"):
+    Path(tmp + "." + ext).rename(prefix + "." + ext)
+""".replace("SPACING", str(SPACING))
+
+
+def timed(command, log):
+    """Run a whole command under /usr/bin/time -v; (wall seconds, peak RSS GB). Its output
+    goes to ``log``; a failure raises with the log's last lines."""
+    t0 = time.perf_counter()
+    with open(log, "w") as out:
+        proc = subprocess.run(["/usr/bin/time", "-v", *map(str, command)], stdout=out,
+                              stderr=subprocess.STDOUT)
+    seconds = time.perf_counter() - t0
+    text = Path(log).read_text()
+    if proc.returncode != 0:
+        raise RuntimeError(f"{command[:3]} failed ({log}):\n" + "\n".join(text.splitlines()[-15:]))
+    rss_kb = int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", text).group(1))
+    return seconds, rss_kb / 1024**2
+
+
+def genome(quick):
+    """(chromosome, length) pairs: the 22 autosomes, or two 10 Mb chromosomes for --quick."""
+    if quick:
+        return [(1, 10_000_000), (2, 10_000_000)]
+    return list(enumerate(CHROM_LENGTHS, start=1))
+
+
+def simulate_panel(args, chroms):
+    """One process per chromosome, ``--jobs`` at a time; cached. Seconds per chromosome."""
+    geno = args.cache / "geno"
+    geno.mkdir(parents=True, exist_ok=True)
+    todo = [(c, n) for c, n in chroms if not (geno / f"chr{c}.bed").exists()]
+    running, seconds = [], {}
+    while todo or running:
+        while todo and len(running) < args.jobs:
+            c, length = todo.pop(0)
+            cmd = [sys.executable, "-c", SIMULATE, str(c), str(length), str(args.samples),
+                   str(args.seed + c), str(geno / f"chr{c}")]
+            log = open(geno / f"chr{c}.log", "w")
+            running.append((c, time.perf_counter(), subprocess.Popen(cmd, stdout=log, stderr=log)))
+        time.sleep(1)
+        for item in list(running):
+            c, t0, proc = item
+            if proc.poll() is not None:
+                running.remove(item)
+                if proc.returncode != 0:
+                    raise RuntimeError(f"simulating chromosome {c} failed: see {geno}/chr{c}.log")
+                seconds[c] = time.perf_counter() - t0
+                print(f"simulated chr{c} in {seconds[c]:.0f} s", flush=True)
+    return seconds
+
+
+def make_sumstats(args, chroms):
+    """Sumstats of N = 500k per chromosome from the panel's own LD (module docstring); cached.
+    Returns the true h2 (sum over chromosomes of beta' R beta)."""
+    import pandas as pd
+
+    from vibank.io.atomic import write_table
+    from vibank.io.plink import read_bim, read_dosages
+    from vibank.ld.genotypes import standardise_genotypes
+    from vibank.simulate.sumstats import draw_effects, genetic_variance, simulate_sumstats, sumstats_table
+
+    out = args.cache / "sumstats"
+    out.mkdir(exist_ok=True)
+    geno = args.cache / "geno"
+    sizes = {c: len(read_bim(geno / f"chr{c}")) for c, _ in chroms}
+    total = sum(sizes.values())
+    truth_file = out / "truth.json"
+    truth = json.loads(truth_file.read_text()) if truth_file.exists() else {}
+    for c, _ in chroms:
+        path = out / f"chr{c}.tsv.gz"
+        if path.exists() and str(c) in truth:
+            continue
+        rng = np.random.default_rng([args.seed, c])
+        dosages = read_dosages(geno / f"chr{c}", num_threads=args.threads)
+        g, mean, _, _ = standardise_genotypes(dosages.T, n_threads=args.threads)
+        n_causal = max(1, round(CAUSAL_FRACTION * sizes[c]))
+        beta = draw_effects(g, n_causal, H2 * sizes[c] / total, rng)
+        b = simulate_sumstats(g, beta, N_GWAS, rng)
+        bim = read_bim(geno / f"chr{c}")
+        write_table(sumstats_table(bim, b, N_GWAS, mean / 2), path)
+        # viprs reads magenpy's format: the same table with PVAL for P
+        table = pd.read_csv(path, sep="\t").rename(columns={"P": "PVAL"})
+        write_table(table, out / f"chr{c}.magenpy.tsv")
+        truth[str(c)] = genetic_variance(g, beta)
+        truth_file.write_text(json.dumps(truth))
+    return sum(truth[str(c)] for c, _ in chroms)
+
+
+def build_ld(args, chroms):
+    """``vibank ld`` per chromosome (CLI defaults: windowed 3 cM, int16); (seconds, RSS GB,
+    store bytes) per chromosome, cached in ``<cache>/ld/times.json``."""
+    out = args.cache / "ld"
+    out.mkdir(exist_ok=True)
+    record = out / "times.json"
+    rows = json.loads(record.read_text()) if record.exists() else {}
+    vibank = Path(sys.executable).with_name("vibank")
+    for c, _ in chroms:
+        store = out / f"chr{c}.zarr"
+        if str(c) in rows and store.exists():
+            continue
+        shutil.rmtree(store, ignore_errors=True)
+        seconds, rss = timed([vibank, "ld", "--bfile", args.cache / "geno" / f"chr{c}", "--chrom", c,
+                              "--out", store, "--threads", args.threads], out / f"chr{c}.log")
+        size = sum(f.stat().st_size for f in store.rglob("*") if f.is_file())
+        rows[str(c)] = {"seconds": seconds, "rss_gb": rss, "bytes": size}
+        record.write_text(json.dumps(rows, indent=1))
+        print(f"LD chr{c}: {seconds:.1f} s, {rss:.2f} GB RSS, {size / 1e6:.0f} MB", flush=True)
+    return {c: rows[str(c)] for c, _ in chroms}
+
+
+def fit_vibank(args, chroms):
+    """The genome-wide fit and the per-chromosome fits, whole ``vibank fit`` commands."""
+    out = args.cache / "fit"
+    out.mkdir(exist_ok=True)
+    vibank = Path(sys.executable).with_name("vibank")
+    ss = [args.cache / "sumstats" / f"chr{c}.tsv.gz" for c, _ in chroms]
+    ld = [args.cache / "ld" / f"chr{c}.zarr" for c, _ in chroms]
+    common = ["--threads", args.threads, "--strand", "same"]  # --ld-noise auto (default)
+    seconds, rss = timed([vibank, "fit", "--sumstats", *ss, "--ld", *ld, "--out", out / "genome",
+                          *common], out / "genome.log")
+    summary = json.loads((out / f"genome.chr{chroms[0][0]}.json").read_text())
+    rows = {"genome-wide": {"seconds": seconds, "rss_gb": rss, "h2": summary["h2_genome"],
+                            "iterations": summary["iterations"], "loop_seconds": summary["seconds"],
+                            "stop": summary["stop_reason"]}}
+    per = []
+    for c, s, store in zip([c for c, _ in chroms], ss, ld):
+        t, r = timed([vibank, "fit", "--sumstats", s, "--ld", store, "--out", out / f"chr{c}",
+                      *common], out / f"chr{c}.log")
+        j = json.loads((out / f"chr{c}.json").read_text())
+        per.append((t, r, j["h2"], j["iterations"], j["seconds"]))
+    rows["per-chromosome"] = {"seconds": sum(p[0] for p in per), "rss_gb": max(p[1] for p in per),
+                              "h2": sum(p[2] for p in per),
+                              "iterations": f"{min(p[3] for p in per)}-{max(p[3] for p in per)}",
+                              "loop_seconds": sum(p[4] for p in per), "stop": ""}
+    return rows
+
+
+VIPRS_LD = """
+import sys, time
+import magenpy as mgp
+threads, out, temp, *bfiles = sys.argv[1:]
+g = mgp.GWADataLoader(bed_files=bfiles, backend="magenpy", threads=int(threads), temp_dir=temp)
+g.compute_ld("windowed", out, cm_window_size=3.0, dtype="int16", compute_spectral_properties=True)
+"""
+
+VIPRS_FIT = """
+import json, sys, time
+import numpy as np
+import magenpy as mgp
+import viprs as vp
+mode, threads, temp, n_chrom = sys.argv[1], int(sys.argv[2]), sys.argv[3], int(sys.argv[4])
+stores, sumstats = sys.argv[5:5 + n_chrom], sys.argv[5 + n_chrom:]
+rows = []
+parts = [(stores, sumstats)] if mode == "genome" else [([a], [b]) for a, b in zip(stores, sumstats)]
+for st, ss in parts:
+    t0 = time.perf_counter()
+    g = mgp.GWADataLoader(ld_store_files=st, sumstats_files=ss, sumstats_format="magenpy",
+                          threads=threads, temp_dir=temp)
+    g.harmonize_data()
+    if mode == "genome":  # 0.1.5 keeps one chromosome's 'infer' vector for all (VIPRS.py TODO)
+        lam = float(max(np.max(g.ld[c].get_lambda_min(min_max_ratio=1e-3)) for c in g.ld))
+    else:
+        lam = "infer"
+    model = vp.VIPRS(g, lambda_min=lam, float_precision="float32", low_memory=True,
+                     dequantize_on_the_fly=False, threads=threads)
+    t1 = time.perf_counter()
+    model.fit(max_iter=1000, disable_pbar=True)
+    t2 = time.perf_counter()
+    res = model.optim_result
+    rows.append({"setup": t1 - t0, "loop_seconds": t2 - t1, "iterations": int(res.iterations),
+                 "h2": float(model.get_heritability()), "stop": str(res.message)})
+its = [r["iterations"] for r in rows]
+print(json.dumps({"setup": sum(r["setup"] for r in rows), "h2": sum(r["h2"] for r in rows),
+                  "loop_seconds": sum(r["loop_seconds"] for r in rows),
+                  "iterations": str(its[0]) if len(its) == 1 else f"{min(its)}-{max(its)}",
+                  "stop": ";".join(sorted(set(r["stop"] for r in rows)))}))
+"""
+
+
+def fit_viprs(args, chroms):
+    """magenpy's LD for all chromosomes once (cached, timed apart), then the viprs fit as a
+    whole process over all chromosomes jointly."""
+    out = args.cache / "viprs"
+    out.mkdir(exist_ok=True)
+    (out / "temp").mkdir(exist_ok=True)
+    record = out / "ld_time.json"
+    ld_dir = out / "ld"
+    if not record.exists():
+        shutil.rmtree(ld_dir, ignore_errors=True)
+        bfiles = [args.cache / "geno" / f"chr{c}" for c, _ in chroms]
+        seconds, rss = timed([args.viprs_python, "-c", VIPRS_LD, args.threads, ld_dir, out / "temp",
+                              *bfiles], out / "ld.log")
+        size = sum(f.stat().st_size for f in ld_dir.rglob("*") if f.is_file())
+        record.write_text(json.dumps({"seconds": seconds, "rss_gb": rss, "bytes": size}))
+    ld_row = json.loads(record.read_text())
+    stores = [ld_dir / f"chr_{c}" for c, _ in chroms]
+    ss = [args.cache / "sumstats" / f"chr{c}.magenpy.tsv" for c, _ in chroms]
+    fits = {}
+    for mode in ("genome", "per-chromosome"):
+        try:
+            seconds, rss = timed([args.viprs_python, "-c", VIPRS_FIT, mode, args.threads, out / "temp",
+                                  len(stores), *stores, *ss], out / f"fit_{mode}.log")
+        except RuntimeError as err:
+            print(f"viprs {mode} failed: {str(err).splitlines()[-1]}", flush=True)
+            continue
+        lines = [x for x in (out / f"fit_{mode}.log").read_text().splitlines() if x.startswith("{")]
+        fits[mode] = {"seconds": seconds, "rss_gb": rss, **json.loads(lines[-1])}
+    return ld_row, fits
+
+def report(args, n_variants, sim_seconds, h2_true, ld, fits, viprs):
+    gb = 1024**3
+    print(f"\npanel: {args.samples} EUR-like samples (msprime, OutOfAfrica_3G09), {len(ld)} "
+          f"chromosomes, {n_variants:,} variants (MAF >= 1 %, <= 1 per {SPACING} bp); "
+          f"sumstats N = {N_GWAS:,}, true h2 {h2_true:.3f}; {args.threads} threads")
+    if sim_seconds:
+        print(f"simulation (this run, not cached): {sum(sim_seconds.values()):.0f} s of processes")
+    rows = list(ld.values())
+    print("\n| LD (vibank ld, windowed 3 cM, int16) | value |\n|---|---|")
+    print(f"| total wall (sum over chromosomes) | {sum(r['seconds'] for r in rows):.1f} s |")
+    print(f"| slowest chromosome | {max(r['seconds'] for r in rows):.1f} s |")
+    print(f"| peak RSS (max over chromosomes) | {max(r['rss_gb'] for r in rows):.2f} GB |")
+    print(f"| store size on disk | {sum(r['bytes'] for r in rows) / gb:.2f} GiB |")
+    if viprs:
+        print(f"| magenpy compute_ld (int16 + spectra), all chromosomes | {viprs[0]['seconds']:.1f} s, "
+              f"{viprs[0]['rss_gb']:.2f} GB RSS, {viprs[0]['bytes'] / gb:.2f} GiB |")
+    print("\n| fit (whole process) | wall s | peak RSS GB | iterations | loop s | h2 (true "
+          f"{h2_true:.3f}) | stop |\n|---|---|---|---|---|---|---|")
+    for name, r in fits.items():
+        print(f"| vibank {name} | {r['seconds']:.1f} | {r['rss_gb']:.2f} | {r['iterations']} | "
+              f"{r['loop_seconds']:.1f} | {r['h2']:.3f} | {r['stop']} |")
+    if viprs:
+        for name, r in viprs[1].items():
+            lam = "max inferred lambda_min, scalar" if name == "genome" else "lambda_min='infer'"
+            print(f"| viprs 0.1.5 {name} ({lam}) | {r['seconds']:.1f} | {r['rss_gb']:.2f} | "
+                  f"{r['iterations']} | {r['loop_seconds']:.1f} | {r['h2']:.3f} | {r['stop']} |")
+        for vname, vr in viprs[1].items():
+            for name, r in fits.items():
+                print(f"viprs {vname} / vibank {name}, whole processes: "
+                      f"{vr['seconds'] / r['seconds']:.2f}x")
+    print("\nper chromosome: chrom, variants, LD s, LD RSS GB, store MB")
+    for c, r in ld.items():
+        print(f"  {c}\t{r['variants']}\t{r['seconds']:.1f}\t{r['rss_gb']:.2f}\t{r['bytes'] / 1e6:.0f}")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--cache", type=Path, default=None,
+                        help="work directory (default /tmp/vibank_genome_scale, _quick for --quick)")
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--jobs", type=int, default=2, help="chromosomes simulated at once")
+    parser.add_argument("--samples", type=int, default=500)
+    parser.add_argument("--seed", type=int, default=19)
+    parser.add_argument("--viprs-python", default="/work/.viprs-venv/bin/python",
+                        help="python of an environment with viprs 0.1.5 ('' to skip viprs)")
+    parser.add_argument("--quick", action="store_true", help="two 10 Mb chromosomes")
+    args = parser.parse_args()
+    if args.cache is None:
+        args.cache = Path("/tmp/vibank_genome_scale" + ("_quick" if args.quick else ""))
+    args.cache.mkdir(parents=True, exist_ok=True)
+    from vibank.io.plink import read_bim
+
+    chroms = genome(args.quick)
+    sim_seconds = simulate_panel(args, chroms)
+    h2_true = make_sumstats(args, chroms)
+    ld = build_ld(args, chroms)
+    for c, _ in chroms:
+        ld[c]["variants"] = len(read_bim(args.cache / "geno" / f"chr{c}"))
+    fits = fit_vibank(args, chroms)
+    viprs = fit_viprs(args, chroms) if args.viprs_python else None
+    report(args, sum(r["variants"] for r in ld.values()), sim_seconds, h2_true, ld, fits, viprs)
+
+
+if __name__ == "__main__":
+    main()
