@@ -100,8 +100,8 @@ def ensure_inputs(args, paths):
     targets = [str(Path(f).resolve().relative_to(workdir)) for f in files if not f.endswith(".bed")]
     subprocess.run([str(Path(sys.executable).with_name("snakemake")), "--snakefile",
                     str(ROOT / "workflow/Snakefile"), "--directory", str(workdir), "--configfile",
-                    str(ROOT / "config/config.yaml"), "--cores", str(args.threads), "--quiet",
-                    *targets], check=True)
+                    str(ROOT / "config/config.yaml"), "--cores", str(args.threads), *targets],
+                   check=True, stdout=sys.stderr)  # stdout is for the tables
 
 
 def timed_grid_search(points, fit_point, score, threads):
