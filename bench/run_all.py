@@ -52,6 +52,8 @@ def commands(args):
                                  "--make-inputs"], None, None)
     yield "qtl_bench", [], None, None
     yield "score_target_bench", [], None, None
+    if (BENCH / "genome_scale.py").exists():  # another helper's, new in issue 19
+        yield "genome_scale", viprs, None, competitor
     skip = None if demo_dir.is_dir() else f"no demo run's benchmark files in {demo_dir} (make demo)"
     yield "demo_stages", [str(demo_dir)], skip, None
 
