@@ -13,8 +13,9 @@ Set-up (issue 19 item 2):
   variants in all. No genotyping artefacts. Each chromosome is simulated in its own process and
   cached as ``<cache>/geno/chr<c>.{bed,bim,fam}``.
 - Sumstats (N = 500,000): b ~ N(R beta, (1 - h2) R / N) drawn from the panel's own LD per
-  chromosome (``vibank.simulate.sumstats``), 1 % of variants causal, h2 = 0.5 split over the
-  chromosomes by their number of variants; ``<cache>/sumstats/chr<c>.tsv.gz`` (vibank format).
+  chromosome (``vibank.simulate.sumstats``), 1 % of variants causal, a genome-wide h2 of 0.5
+  split over the autosomes by length (a subset or --quick carries its share only);
+  ``<cache>/sumstats/chr<c>.tsv.gz`` (vibank format).
 - LD: ``vibank ld`` with the defaults a user gets (windowed 3 cM, int16 store, no eigenvalues),
   ``--threads``; per chromosome, whole commands; store sizes on disk.
 - Fits, each a whole ``vibank fit`` command in its own process (``/usr/bin/time -v`` gives peak
@@ -80,11 +81,13 @@ def timed(command, log):
     return seconds, rss_kb / 1024**2
 
 
-def genome(quick):
-    """(chromosome, length) pairs: the 22 autosomes, or two 10 Mb chromosomes for --quick."""
+def genome(quick, subset=None):
+    """(chromosome, length) pairs: the 22 autosomes (or the ``subset`` of them), or two 10 Mb
+    chromosomes for --quick."""
     if quick:
         return [(1, 10_000_000), (2, 10_000_000)]
-    return list(enumerate(CHROM_LENGTHS, start=1))
+    chroms = list(enumerate(CHROM_LENGTHS, start=1))
+    return [(c, n) for c, n in chroms if subset is None or c in subset]
 
 
 def simulate_panel(args, chroms):
@@ -126,10 +129,9 @@ def make_sumstats(args, chroms):
     out.mkdir(exist_ok=True)
     geno = args.cache / "geno"
     sizes = {c: len(read_bim(geno / f"chr{c}")) for c, _ in chroms}
-    total = sum(sizes.values())
     truth_file = out / "truth.json"
     truth = json.loads(truth_file.read_text()) if truth_file.exists() else {}
-    for c, _ in chroms:
+    for c, length in chroms:
         path = out / f"chr{c}.tsv.gz"
         if path.exists() and str(c) in truth:
             continue
@@ -137,7 +139,7 @@ def make_sumstats(args, chroms):
         dosages = read_dosages(geno / f"chr{c}", num_threads=args.threads)
         g, mean, _, _ = standardise_genotypes(dosages.T, n_threads=args.threads)
         n_causal = max(1, round(CAUSAL_FRACTION * sizes[c]))
-        beta = draw_effects(g, n_causal, H2 * sizes[c] / total, rng)
+        beta = draw_effects(g, n_causal, H2 * length / sum(CHROM_LENGTHS), rng)
         b = simulate_sumstats(g, beta, N_GWAS, rng)
         bim = read_bim(geno / f"chr{c}")
         write_table(sumstats_table(bim, b, N_GWAS, mean / 2), path)
@@ -316,13 +318,14 @@ def main():
     parser.add_argument("--viprs-python", default="/work/.viprs-venv/bin/python",
                         help="python of an environment with viprs 0.1.5 ('' to skip viprs)")
     parser.add_argument("--quick", action="store_true", help="two 10 Mb chromosomes")
+    parser.add_argument("--chroms", help="a subset of the autosomes, e.g. 21,22")
     args = parser.parse_args()
     if args.cache is None:
         args.cache = Path("/tmp/vibank_genome_scale" + ("_quick" if args.quick else ""))
     args.cache.mkdir(parents=True, exist_ok=True)
     from vibank.io.plink import read_bim
 
-    chroms = genome(args.quick)
+    chroms = genome(args.quick, args.chroms and {int(c) for c in args.chroms.split(",")})
     sim_seconds = simulate_panel(args, chroms)
     h2_true = make_sumstats(args, chroms)
     ld = build_ld(args, chroms)
