@@ -42,7 +42,7 @@ def _auroc(panel, fit):
 
 
 @pytest.mark.parametrize("cavi, options", [
-    ("full", {}), ("full", {"thinned_elbo": False}), ("random", {"start_partial": 15}),
+    ("full", {}), ("full", {"thinned_elbo": True}), ("random", {"start_partial": 15}),
     ("adaptive", {"start_partial": 15}), ("adaptive", {"thinned_elbo": False, "start_partial": 15}),
     ("adaptive", {"epsilon_scheme": "ELBO", "start_partial": 15}),
     ("adaptive", {"epsilon_scheme": "minimum", "min_epsilon": 0.05, "start_partial": 15}),
@@ -67,11 +67,33 @@ def test_fit__epsilon_one_reproduces_full_cavi(small):
     x, panel = small
     full = AtlasQTL(cavi="full", seed=9, start_partial=20).fit(x, panel.Y)
     af = AtlasQTL(cavi="adaptive", epsilon_scheme="minimum", min_epsilon=1.0, seed=9,
-                  start_partial=20).fit(x, panel.Y)
+                  start_partial=20, thinned_elbo=False).fit(x, panel.Y)
     assert af.n_iter_ == full.n_iter_
     assert_array_equal(af.elbo_history_, full.elbo_history_)
     for name in ("gamma_", "beta_", "theta_", "zeta_", "tau_"):
         assert_array_equal(getattr(af, name), getattr(full, name))
+
+
+def test_fit__full_cavi_evaluates_every_elbo(small):
+    x, panel = small
+    fit = AtlasQTL(cavi="full", seed=2, start_partial=12).fit(x, panel.Y)
+    assert_array_equal(fit.elbo_iterations_, np.arange(10, fit.n_iter_ + 1))
+    thinned = AtlasQTL(cavi="full", seed=2, start_partial=12, thinned_elbo=True).fit(x, panel.Y)
+    assert len(thinned.elbo_history_) < thinned.n_iter_ - 9
+
+
+@pytest.mark.parametrize("final_full_sweep", [True, False])
+def test_fit__confirming_full_sweep(small, final_full_sweep):
+    x, panel = small
+    fit = AtlasQTL(cavi="adaptive", seed=2, start_partial=15, min_epsilon=0.0,
+                   final_full_sweep=final_full_sweep).fit(x, panel.Y)
+    last = fit.result_.history[-1]
+    assert fit.result_.stop_reason == "converged"
+    assert last["confirming"] == (fit.n_confirming_sweeps_ > 0 and final_full_sweep)
+    if final_full_sweep:
+        assert last["n_units"] == panel.Y.shape[1]
+    else:
+        assert fit.n_confirming_sweeps_ == 0
 
 
 def test_fit__same_seed_same_result(small):

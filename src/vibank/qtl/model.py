@@ -73,7 +73,18 @@ class AtlasQTL:
     fix_size : None or f in (0, 1): sweep floor(f q) responses drawn without replacement
     start_partial : first partial iteration (50); in every mode also the iteration from which
         the ELBO evaluation may be thinned
-    thinned_elbo : thin the ELBO evaluations after ``start_partial`` (AFIO; False: AFI/Vanilla)
+    thinned_elbo : None, True or False. Thin the ELBO evaluations after ``start_partial``
+        (section (f), "Convergence under AF"): evaluate only at partial iterations it0 with
+        it0 mod B in {0, 1}, B from the last evaluated difference. None (default) thins for
+        "adaptive" and "random" (AFIO, the reference's default) and not for "full", which then
+        evaluates the ELBO at every post-annealing iteration as the reference's full CAVI does
+        (Vanilla). True with "full" is the thinned schedule on all-response sweeps, a separate
+        option (fewer evaluations, convergence noticed in batches); False with "adaptive" is AFI.
+    final_full_sweep : under "adaptive" or "random", when a partial iteration meets the
+        tolerance, run one more iteration that sweeps every response and declare convergence
+        only if that one meets it too (True, vibank's default: it closes the fixed-point gap
+        of (k.7), at the cost of one full iteration, ``n_confirming_sweeps_`` counts them).
+        False stops at the first partial iteration within tolerance, as AFatlasqtl does.
     anneal : (type, T0, rungs) of the annealing ladder, default geometric (1, 2, 10); None: off
     tol : signed ELBO difference below which the fit has converged (0.01)
     max_iter : int
@@ -93,6 +104,8 @@ class AtlasQTL:
     tau_ : E tau_t; ``sigma2_inv_``, ``sigma0_inv_``: E sigma^-2, E sigma_0^-2
     lambda2_inv_ : E lambda_s^-2
     elbo_history_, elbo_iterations_ : evaluated ELBOs and their iterations
+    n_confirming_sweeps_ : iterations run to confirm a partial-phase convergence (see
+        ``final_full_sweep``); included in ``n_iter_``
     n_iter_ : iterations run; ``seconds_`` : seconds per phase; ``result_`` : QTLResult
     n0_, t02_ : elicited hyperparameters; ``hyper_`` : all of them
     variant_names_, response_names_, removed_constant_, removed_collinear_
@@ -100,8 +113,9 @@ class AtlasQTL:
 
     def __init__(self, p0=(1.0, 4.0), *, cavi="adaptive", epsilon_scheme="iteration",
                  alpha=0.95, min_epsilon=0.01, fix_size=None, start_partial=50,
-                 thinned_elbo=True, anneal=(1, 2.0, 10), tol=0.01, max_iter=1000, shuffle=True,
-                 hyperparameters=None, seed=None, n_threads=1, progress=False):
+                 thinned_elbo=None, final_full_sweep=True, anneal=(1, 2.0, 10), tol=0.01,
+                 max_iter=1000, shuffle=True, hyperparameters=None, seed=None, n_threads=1,
+                 progress=False):
         self.p0 = p0
         self.cavi = cavi
         self.epsilon_scheme = epsilon_scheme
@@ -110,6 +124,7 @@ class AtlasQTL:
         self.fix_size = fix_size
         self.start_partial = start_partial
         self.thinned_elbo = thinned_elbo
+        self.final_full_sweep = final_full_sweep
         self.anneal = anneal
         self.tol = tol
         self.max_iter = max_iter
@@ -331,8 +346,10 @@ class AtlasQTL:
         n, p, q = d.shape
         n_rungs = len(ladder)
         all_units = np.arange(q, dtype=np.int64)
-        schedule = focus.ElboSchedule(self.tol, self.thinned_elbo)
+        thinned = self.cavi != "full" if self.thinned_elbo is None else bool(self.thinned_elbo)
+        schedule = focus.ElboSchedule(self.tol, thinned)
         self.elbo_history_, self.elbo_iterations_, history = [], [], []
+        self.n_confirming_sweeps_ = 0
         lb_old, diff, it0, final_sweep, stop = -np.inf, np.inf, 0, False, "max_iter"
         bar = tqdm(total=self.max_iter, desc="atlasQTL", unit="it", leave=False,
                    disable=not self.progress)
@@ -351,8 +368,10 @@ class AtlasQTL:
             self._timed("loop", self.core_loop, c, units, order)
             self._timed("local", self.update_local, c)
             self._timed("global", self.update_hotspots, c)
+            self.n_confirming_sweeps_ += final_sweep
             record = {"iteration": it, "c": c, "partial": bool(in_partial and self.cavi != "full"),
-                      "epsilon": eps, "n_units": len(units), "elbo": np.nan, "elbo_diff": np.nan}
+                      "confirming": final_sweep, "epsilon": eps, "n_units": len(units),
+                      "elbo": np.nan, "elbo_diff": np.nan}
             history.append(record)
             bar.update()
             if c < 1.0:
@@ -371,7 +390,7 @@ class AtlasQTL:
                               ConvergenceWarning, stacklevel=3)
             within = schedule.update(diff, it0 if in_partial else 0)
             lb_old = elbo
-            if within and len(units) == q:
+            if within and (len(units) == q or not self.final_full_sweep):
                 stop = "converged"
                 break
             # a partial iteration met the tolerance: confirm with one sweep over all responses
