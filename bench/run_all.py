@@ -4,13 +4,16 @@ Usage::
 
     .venv/bin/python bench/run_all.py [--out results/bench/benchmarks.md] [--quick]
         [--viprs-python /work/.viprs-venv/bin/python] [--only prs_bench gs_vs_gibbs_bench]
+        [--args genome_scale="--chroms 21,22"]
 
 Each script runs in its own process with this Python, one after another (never two at once:
 they time themselves), with its recorded-numbers settings, or with ``--quick`` a smoke run
 (each script's ``--quick`` where it has one, else the small arguments listed here). The file
 starts with the commit (``git describe --always --dirty``), the date, the machine and its load
 average before and after, then one section per script: its command, wall time, exit code and
-everything it printed on stdout (its tables). A script whose inputs are missing is skipped
+everything it printed on stdout (its tables). ``--args NAME="..."`` appends options to one
+script's command (e.g. a subset of the genome for genome_scale.py); they appear in its
+recorded command. A script whose inputs are missing is skipped
 with the reason (demo_stages.py needs a demo run's ``benchmarks/``; the viprs and magenpy
 comparisons need ``--viprs-python``, from ``bash verification/setup_viprs.sh``); a script
 that fails is recorded with its exit code and the end of its stderr, and the run goes on.
@@ -22,6 +25,7 @@ import argparse
 import datetime
 import os
 import platform
+import shlex
 import subprocess
 import sys
 import tempfile
@@ -34,7 +38,7 @@ WORK = Path(tempfile.gettempdir()) / "vibank_bench"
 
 #: small arguments for a smoke run of scripts without ``--quick``
 QUICK_ARGS = {
-    "ld_bench": ["--samples", "300", "--length", "5000000", "--workdir", str(WORK / "ld_quick")],
+    "ld_bench": ["--repeats", "1", "--workdir", str(WORK / "ld_quick")],
     "score_target_bench": ["--samples", "2000", "--variants", "3000", "--workdir",
                            str(WORK / "score_quick")],
 }
@@ -46,7 +50,7 @@ def commands(args):
     viprs = ["--viprs-python", args.viprs_python] if args.viprs_python else []
     magenpy = ["--magenpy-python", args.viprs_python] if args.viprs_python else []
     demo_dir = args.demo_dir or ROOT / "benchmarks"
-    yield "ld_bench", magenpy, None, competitor
+    yield "ld_bench", ["--public", *magenpy], None, competitor
     yield "prs_bench", viprs, None, competitor
     yield ("gs_vs_gibbs_bench", ["--results", str(args.workdir / "demo" / "results"),
                                  "--make-inputs"], None, None)
@@ -87,7 +91,15 @@ def main():
     parser.add_argument("--workdir", type=Path, default=WORK,
                         help="where inputs made for the benches are cached")
     parser.add_argument("--only", nargs="+", help="run only these scripts (names without .py)")
+    parser.add_argument("--args", action="append", default=[], metavar='NAME="OPTIONS"',
+                        help="extra options for one script, appended to its command (repeatable)")
     args = parser.parse_args()
+    extra = {}
+    for item in args.args:
+        name, sep, options = item.partition("=")
+        if not sep or not (BENCH / f"{name}.py").exists():
+            parser.error(f"--args takes NAME=OPTIONS with NAME a script in bench/, not {item!r}")
+        extra.setdefault(name, []).extend(shlex.split(options))
     args.workdir.mkdir(parents=True, exist_ok=True)
     started = datetime.datetime.now(datetime.timezone.utc)
     lines = [f"# vibank benchmarks, {'quick smoke run' if args.quick else 'full run'}", "",
@@ -102,6 +114,7 @@ def main():
         script = BENCH / f"{name}.py"
         if args.quick:
             argv = [*argv, "--quick"] if has_quick(script) else [*argv, *QUICK_ARGS.get(name, [])]
+        argv = [*argv, *extra.get(name, [])]
         command = [sys.executable, str(script.relative_to(ROOT)), *argv]
         lines += [f"## {name}", ""]
         if skip:
