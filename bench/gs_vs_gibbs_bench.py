@@ -125,8 +125,10 @@ def main():
     parser.add_argument("--ld-panel", default="windowed3cm")
     parser.add_argument("--grid-size", type=int, default=ModelSpec.grid_size)
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--burnin", type=int, default=50, help="LDpred2-grid's burn_in")
-    parser.add_argument("--samples", type=int, default=100, help="LDpred2-grid's num_iter")
+    parser.add_argument("--burnin", type=int, default=ModelSpec.n_burnin,
+                        help="burn-in sweeps (default vibank's = LDpred2-grid's burn_in)")
+    parser.add_argument("--samples", type=int, default=ModelSpec.n_samples,
+                        help="kept sweeps (default vibank's = LDpred2-grid's num_iter)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--max-iter", dest="max_iter", type=int, default=ModelSpec.grid_max_iter,
                         help="iteration cap of each VIPRS grid fit (the workflow's prs.grid_max_iter)")

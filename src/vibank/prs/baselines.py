@@ -117,7 +117,8 @@ class GibbsSpikeSlab:
     sigma2_beta : prior variance s2b of an included standardised effect; or give
     h2 : the expected SNP heritability instead, s2b = h2 / (M pi) (LDpred2's parametrisation)
     sigma2_eps : residual variance s2e (default 1 - h2, or 1 - M pi s2b, at least 1e-6)
-    n_burnin, n_samples : sweeps discarded, then sweeps averaged
+    n_burnin, n_samples : sweeps discarded, then sweeps averaged (LDpred2-grid's defaults,
+        burn_in = 50 and num_iter = 100)
     seed : seed of numpy.random.default_rng
     n_threads : OpenMP threads over independent LD segments (the result does not depend on it)
     dtype : numpy.float64 or numpy.float32, precision of the sampler state
@@ -138,8 +139,8 @@ class GibbsSpikeSlab:
     Prive, Arbel & Vilhjalmsson (2020) Bioinformatics 36:5424 (LDpred2, the grid model).
     """
 
-    def __init__(self, *, pi=0.01, sigma2_beta=None, h2=None, sigma2_eps=None, n_burnin=100,
-                 n_samples=500, seed=0, n_threads=1, dtype=np.float64):
+    def __init__(self, *, pi=0.01, sigma2_beta=None, h2=None, sigma2_eps=None, n_burnin=50,
+                 n_samples=100, seed=0, n_threads=1, dtype=np.float64):
         self.pi = pi
         self.sigma2_beta = sigma2_beta
         self.h2 = h2
@@ -456,7 +457,7 @@ def fit_ldpred_inf(std_beta, n_per_variant, ld, *, h2, score):
 
 
 def fit_gibbs_grid(std_beta, n_per_variant, ld, *, h2, score, grid_size=30,
-                   h2_multipliers=(1.0,), n_burnin=100, n_samples=500, seed=0, n_jobs=1):
+                   h2_multipliers=(1.0,), n_burnin=50, n_samples=100, seed=0, n_jobs=1):
     """The Gibbs sampler over the pi grid of GS (``tuning.pi_grid(M, grid_size)``) crossed with
     h2 x ``h2_multipliers``, chromosomes (lists) sampled separately with their h2 shares
     (:func:`gibbs_fit_point`), the best point on ``score(eta)`` (``tuning.grid_search``; a

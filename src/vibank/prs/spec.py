@@ -71,8 +71,8 @@ class ModelSpec:
     fit_alpha: bool = _VIPRS["fit_alpha"]
     ld_noise: str = _VIPRS["ld_noise"]
     h2_multipliers: tuple = (1.0,)
-    n_burnin: int = 100
-    n_samples: int = 500
+    n_burnin: int = 50  # LDpred2-grid's burn_in and num_iter (bigsnpr snp_ldpred2_grid)
+    n_samples: int = 100
     p_thresholds: tuple = P_THRESHOLDS
     max_iter: int = _VIPRS["max_iter"]
     grid_max_iter: int = 300
