@@ -1,6 +1,7 @@
 """The ``vibank`` command, for use outside Snakemake.
 
-``vibank --version``; ``vibank simulate cohort``; ``vibank simulate phenotypes``; ``vibank ld``; ``vibank fit``. User errors
+``vibank --version``; ``vibank simulate cohort``; ``vibank simulate phenotypes``; ``vibank ld``; ``vibank fit``;
+``vibank qtl``. User errors
 print one line (``vibank: error: ...``) and exit 1; no traceback.
 """
 
@@ -16,6 +17,12 @@ from vibank import __version__
 from vibank.errors import VibankError
 from vibank.io.sumstats_formats import FORMATS
 from vibank.prs.spec import METRICS, PRIOR_OPTIONS, STRATEGIES, ModelSpec
+from vibank.qtl.focus import EPSILON_SCHEMES, MODES as QTL_MODES
+from vibank.qtl.priors import ANNEAL_TYPES
+
+
+#: annealing ladder names of ``--anneal`` -> the type codes of vibank.qtl.anneal_ladder
+QTL_ANNEAL_NAMES = {name: code for code, name in ANNEAL_TYPES.items()}
 
 
 def _load_config(path):
@@ -180,6 +187,42 @@ def _cmd_fit(args):
           f"{model.h2_:.4f}, pi = {model.pi_:.3g}{flagged} -> {written}")
 
 
+def _cmd_qtl(args):
+    from vibank.stages.qtl import fit_qtl_chunk
+
+    if (args.chunks is None) != (args.chunk is None):
+        raise VibankError("--chunks and --chunk go together (the chunk table and a chunk id)")
+    if args.chunks is not None and any(v is not None for v in (args.extract, args.chrom,
+                                                                 args.from_bp, args.to_bp)):
+        raise VibankError("--chunks selects the variants: leave out --extract, --chrom, "
+                          "--from-bp and --to-bp")
+    if args.covariate_names is not None and args.covariates is None:
+        raise VibankError("--covariate-names needs --covariates")
+    anneal = (None if args.anneal == "none" else
+              (QTL_ANNEAL_NAMES[args.anneal], args.anneal_t0,
+               args.anneal_rungs))
+    thinned = args.cavi != "full" if args.thinned_elbo is None else args.thinned_elbo
+    options = {"p0": (args.p0_mean, args.p0_variance), "epsilon_scheme": args.epsilon_scheme,
+               "alpha": args.alpha, "min_epsilon": args.min_epsilon,
+               "start_partial": args.start_partial, "thinned_elbo": thinned, "anneal": anneal,
+               "tol": args.tol, "max_iter": args.max_iter, "seed": args.seed}
+    out = {name: f"{args.out}.{name}" for name in
+           ("associations.tsv.gz", "calls.tsv", "hotspots.tsv", "json")}
+    run = fit_qtl_chunk(
+        args.bfile, args.proteins, out_table=out["associations.tsv.gz"], out_json=out["json"],
+        out_calls=out["calls.tsv"], out_hotspots=out["hotspots.tsv"], chunk_table=args.chunks,
+        chunk=args.chunk, extract=args.extract, chrom=args.chrom, from_bp=args.from_bp,
+        to_bp=args.to_bp, covariates_path=args.covariates,
+        covariate_names=args.covariate_names.split(",") if args.covariate_names else None,
+        cavi=args.cavi, model_options=options, min_ppi=args.min_ppi,
+        threshold=args.ppi_threshold, fdr_level=args.fdr_level, threads=args.threads)
+    print(f"{run['stop_reason']} after {run['iterations']} iterations: n = {run['n']}, p = "
+          f"{run['p_fitted']}, q = {run['q']}; {run['n_calls']} pairs called, {run['n_rows']} "
+          f"with PPI >= {args.min_ppi:g} written -> {args.out}.*")
+    for message in run["warnings"]:
+        print(f"warning: {message}", file=sys.stderr)
+
+
 def build_parser():
     parser = argparse.ArgumentParser(prog="vibank", description=__doc__.splitlines()[0])
     parser.add_argument("--version", action="version", version=f"vibank {__version__}")
@@ -305,6 +348,73 @@ def build_parser():
                      help="maximum iterations of each fit of gs, bma and bo "
                           f"(default {ModelSpec.grid_max_iter})")
     fit.set_defaults(func=_cmd_fit)
+
+    qtl = sub.add_parser(
+        "qtl", help="map pQTLs of one chunk of variants against every protein (atlasQTL)",
+        description="Fit atlasQTL (adaptive-focus CAVI by default) to one chunk of variants "
+                    "(about 1,000 contiguous LD-pruned variants) against every protein; write "
+                    "OUT.associations.tsv.gz (variant x protein pairs with PPI >= --min-ppi), "
+                    "OUT.calls.tsv, OUT.hotspots.tsv and OUT.json. The workflow's rule "
+                    "fit_qtl_chunk runs the same function.")
+    qtl.add_argument("--bfile", "--pfile", dest="bfile", required=True,
+                     help="PLINK prefix of the genotypes: .pgen/.pvar/.psam when the .pgen "
+                          "exists (hard calls), else .bed/.bim/.fam; the counted allele is A1")
+    qtl.add_argument("--proteins", required=True,
+                     help="table FID IID <protein>... (FID optional; tab- or space-separated; "
+                          "NA for a missing value); samples matched to the genotypes by IID")
+    qtl.add_argument("--covariates", help="table FID IID <covariate>... the proteins are "
+                                          "residualised on (with an intercept) before the fit")
+    qtl.add_argument("--covariate-names", dest="covariate_names",
+                     help="comma-separated columns of --covariates (default: all)")
+    qtl.add_argument("--out", required=True, help="output prefix")
+    chunk = qtl.add_argument_group("the chunk (default: every variant of the fileset)")
+    chunk.add_argument("--chunks", help="chunk table (SNP ... CHUNK, as the workflow's "
+                                        "results/qtl/chunks/chr<c>.tsv) ...")
+    chunk.add_argument("--chunk", type=int, help="... and the chunk of it to fit")
+    chunk.add_argument("--extract", help="file of variant IDs, one a line")
+    chunk.add_argument("--chrom", help="variants of this chromosome ...")
+    chunk.add_argument("--from-bp", dest="from_bp", type=int, help="... from this position")
+    chunk.add_argument("--to-bp", dest="to_bp", type=int, help="... to this one (inclusive)")
+    model = qtl.add_argument_group("model (defaults: vibank.qtl.AtlasQTL)")
+    model.add_argument("--cavi", default="adaptive", choices=list(QTL_MODES),
+                       help="adaptive focus, random focus or full CAVI (default adaptive)")
+    model.add_argument("--thinned-elbo", dest="thinned_elbo",
+                       action=argparse.BooleanOptionalAction,
+                       help="thin the ELBO evaluations after --start-partial (default: yes for "
+                            "adaptive and random, no for full)")
+    model.add_argument("--p0-mean", dest="p0_mean", type=float, default=1.0,
+                       help="prior mean number of variants per protein (default 1)")
+    model.add_argument("--p0-variance", dest="p0_variance", type=float, default=4.0,
+                       help="its prior variance (default 4)")
+    model.add_argument("--epsilon-scheme", dest="epsilon_scheme", default="iteration",
+                       choices=list(EPSILON_SCHEMES), help="exploration of adaptive focus")
+    model.add_argument("--alpha", type=float, default=0.95,
+                       help="geometric decay of epsilon (iteration scheme; default 0.95)")
+    model.add_argument("--min-epsilon", dest="min_epsilon", type=float, default=0.01,
+                       help="floor of epsilon (default 0.01)")
+    model.add_argument("--start-partial", dest="start_partial", type=int, default=50,
+                       help="first partial iteration of adaptive/random focus (default 50)")
+    model.add_argument("--anneal", default="geometric",
+                       choices=[*QTL_ANNEAL_NAMES, "none"], help="annealing ladder")
+    model.add_argument("--anneal-t0", dest="anneal_t0", type=float, default=2.0,
+                       help="initial temperature (default 2)")
+    model.add_argument("--anneal-rungs", dest="anneal_rungs", type=int, default=10,
+                       help="tempered iterations (default 10)")
+    model.add_argument("--tol", type=float, default=0.01,
+                       help="tolerance on the ELBO difference (default 0.01)")
+    model.add_argument("--max-iter", dest="max_iter", type=int, default=3000)
+    model.add_argument("--seed", type=int, default=0)
+    model.add_argument("--threads", type=int, default=1, help="OpenMP threads of the core loop")
+    calls = qtl.add_argument_group("outputs")
+    calls.add_argument("--min-ppi", dest="min_ppi", type=float, default=0.0,
+                       help="write only the pairs with PPI >= this to the associations table "
+                            "(default 0: all p x q pairs; calls and hotspots always use them all)")
+    calls.add_argument("--ppi-threshold", dest="ppi_threshold", type=float, default=0.5,
+                       help="call the pairs with PPI >= this (default 0.5, the median "
+                            "probability model) ...")
+    calls.add_argument("--fdr-level", dest="fdr_level", type=float,
+                       help="... or, when given, those with Bayesian FDR below this")
+    qtl.set_defaults(func=_cmd_qtl)
     return parser
 
 

@@ -2,7 +2,7 @@
 
 from vibank.genotypes.gwas import glm_to_sumstats, run_gwas, run_gwas_many
 from vibank.genotypes.pca import compute_pcs, make_covariates
-from vibank.genotypes.prune import prune_variants
+from vibank.genotypes.prune import extract_bed, prune_variants
 from vibank.genotypes.qc import QCParams, run_qc
 from vibank.genotypes.splits import SplitParams, make_splits
 
@@ -10,6 +10,7 @@ __all__ = [
     "QCParams",
     "SplitParams",
     "compute_pcs",
+    "extract_bed",
     "glm_to_sumstats",
     "make_covariates",
     "make_splits",

@@ -234,6 +234,14 @@ def read_keep(path):
     return keep.rename(columns={"#FID": col.FID})
 
 
+def read_id_list(path):
+    """The IDs of a plink ``--extract`` style file: the first field of each non-empty line."""
+    ids = [line.split()[0] for line in _require(path).read_text().splitlines() if line.strip()]
+    if not ids:
+        raise VibankError(f"{path}: no ID (expected one variant ID a line)")
+    return ids
+
+
 def read_phenotype_column(path, trait):
     """Column ``trait`` of a phenotype table (tab-separated, with IID) as a Series IID -> value;
     missing values (NA, empty, -9) are NaN. A value that is not a number is named by row."""

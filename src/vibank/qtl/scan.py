@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from vibank import columns as col
+from vibank.errors import VibankError
 
 
 def make_chunks(n_variants, variants_per_chunk):
@@ -202,6 +203,11 @@ def hotspot_table(long, calls, theta):
     keys = [col.SNP, col.CHR, col.POS]
     table = long.groupby(keys, sort=False).agg(expected_proteins=(col.PPI, "sum"),
                                                max_PPI=(col.PPI, "max")).reset_index()
+    return _with_sizes(table, calls, theta)
+
+
+def _with_sizes(table, calls, theta):
+    """Insert THETA and n_proteins (calls per variant) after SNP CHR POS of a variant table."""
     size = calls.groupby(col.SNP).size()
     table.insert(3, "THETA", table[col.SNP].map(theta).to_numpy(dtype=np.float64))
     table.insert(4, "n_proteins", table[col.SNP].map(size).fillna(0).astype(np.int64))
@@ -236,19 +242,69 @@ def runtime_summary(runtime):
         max_iterations=("iterations", "max"), converged=("converged", "all"))
 
 
-def association_table(model, variants, response_names):
-    """A fitted ``AtlasQTL``'s every variant x protein pair as a long table: SNP CHR POS A1 A2
-    (from ``variants``, indexed by the model's kept variants), protein, PPI, BETA_STD (the
-    standardised effect) and BETA (per allele)."""
+def association_table(model, variants, response_names, *, min_ppi=0.0):
+    """A fitted ``AtlasQTL``'s variant x protein pairs with PPI >= ``min_ppi`` (every pair at
+    0) as a long table, variant-major: SNP CHR POS A1 A2 (from ``variants``, indexed by the
+    model's kept variants), protein, PPI, BETA_STD (the standardised effect) and BETA (per
+    allele). The rows are chosen before the table is built: at biobank scale a chunk has
+    p x q ~ 10^6-10^7 pairs, of which a few hundred matter."""
     kept = variants.set_index(col.SNP).loc[list(model.variant_names_)].reset_index()
-    p, q = model.gamma_.shape
-    long = kept.loc[np.repeat(np.arange(p), q), [col.SNP, col.CHR, col.POS, col.A1, col.A2]]
-    long = long.reset_index(drop=True)
-    long[col.PROTEIN] = np.tile(np.asarray(response_names), p)
-    long[col.PPI] = model.gamma_.ravel()
-    long[col.BETA_STD] = model.beta_.ravel()
-    long[col.BETA] = model.beta_per_allele_.ravel()
+    s, t = np.nonzero(model.gamma_ >= min_ppi)
+    long = kept.loc[s, [col.SNP, col.CHR, col.POS, col.A1, col.A2]].reset_index(drop=True)
+    long[col.PROTEIN] = np.asarray(response_names)[t]
+    long[col.PPI] = model.gamma_[s, t]
+    long[col.BETA_STD] = model.beta_[s, t]
+    long[col.BETA] = model.beta_per_allele_[s, t]
     return long
+
+
+def check_calling(min_ppi=0.0, threshold=0.5, fdr_level=None):
+    """Refuse a minimum PPI outside [0, 1], a PPI threshold outside (0, 1] or an FDR level
+    outside (0, 1) (before a fit, so that a typo costs no fit)."""
+    if not 0.0 <= min_ppi <= 1.0:
+        raise VibankError(f"the minimum PPI must be in [0, 1], not {min_ppi}")
+    if not 0.0 < threshold <= 1.0 or (fdr_level is not None and not 0.0 < fdr_level < 1.0):
+        raise VibankError(f"the PPI threshold must be in (0, 1] and the FDR level in (0, 1) "
+                          f"(got {threshold}, {fdr_level})")
+
+
+def chunk_tables(model, variants, response_names, *, min_ppi=0.0, threshold=0.5,
+                 fdr_level=None):
+    """The long table, calls and hotspots of one fitted chunk, the last two from every pair.
+
+    Parameters
+    ----------
+    model : a fitted ``AtlasQTL``
+    variants : DataFrame SNP CHR POS A1 A2 of the chunk
+    response_names : (q,) protein names
+    min_ppi : float in [0, 1], keyword-only
+        Keep the long table's pairs with PPI >= ``min_ppi`` (0: every pair).
+    threshold, fdr_level : keyword-only
+        As in :func:`call_pairs`.
+
+    Returns
+    -------
+    long, calls, hotspots : DataFrames as :func:`association_table`, :func:`call_pairs` and
+    :func:`hotspot_table` give them for the chunk's full p x q table, whatever ``min_ppi``.
+    The calls' FDR is exact: the pairs ranked above a called pair all have at least its PPI,
+    so the table the calls are taken from holds them all.
+    """
+    check_calling(min_ppi, threshold, fdr_level)
+    gamma = model.gamma_
+    if fdr_level is None:
+        lowest_call = threshold
+    else:
+        called = gamma.ravel()[bayesian_fdr(gamma.ravel()) < fdr_level]
+        lowest_call = called.min() if called.size else np.inf
+    pairs = association_table(model, variants, response_names,
+                              min_ppi=min(min_ppi, lowest_call))
+    calls = call_pairs(pairs, threshold=threshold, fdr_level=fdr_level)
+    long = pairs[pairs[col.PPI].to_numpy() >= min_ppi].reset_index(drop=True)
+    kept = variants.set_index(col.SNP).loc[list(model.variant_names_)].reset_index()
+    totals = kept[[col.SNP, col.CHR, col.POS]].assign(expected_proteins=gamma.sum(axis=1),
+                                                      max_PPI=gamma.max(axis=1))
+    hotspots = _with_sizes(totals, calls, dict(zip(model.variant_names_, model.theta_)))
+    return long, calls, hotspots
 
 
 def fit_record(model):

@@ -8,6 +8,7 @@ simulated truth. The statistics live in ``vibank.qtl`` (model, ``data``, ``scan`
 ``vibank.eval``; tables are described in docs/formats.md.
 """
 
+import contextlib
 import json
 import logging
 import tempfile
@@ -19,12 +20,14 @@ import pandas as pd
 
 from vibank import columns as col
 from vibank.errors import VibankError
-from vibank.genotypes import prune_variants
+from vibank.genotypes import extract_bed, prune_variants
 from vibank.io.atomic import atomic_path, write_table
-from vibank.io.plink import read_bim, read_dosages, read_fam, write_keep
-from vibank.qtl import (AtlasQTL, ConvergenceWarning, association_table, call_pairs, cis_trans,
-                        clump_loci, fit_record, gene_positions, hotspot_table, impute_dosages,
-                        make_chunks, mode_metrics, residualise, runtime_summary)
+from vibank.io.plink import (is_pgen, read_bim, read_dosages, read_fam, read_id_list,
+                             read_variants, write_keep)
+from vibank.io.sample_values import check_varying, read_sample_values
+from vibank.qtl import (AtlasQTL, ConvergenceWarning, call_pairs, check_calling, chunk_tables,
+                        cis_trans, clump_loci, fit_record, gene_positions, hotspot_table,
+                        impute_dosages, make_chunks, mode_metrics, residualise, runtime_summary)
 
 log = logging.getLogger(__name__)
 
@@ -116,19 +119,12 @@ def simulate_qtl_proteins(bfile, splits_path, chunk_tables, *, out_proteins, out
 def residualise_proteins(proteins_path, covariates_path, splits_path, out_path, *, covariates):
     """Restrict the protein table (FID IID <protein>...) to the discovery samples that have
     covariates and residualise every protein on ``covariates`` (plus an intercept)."""
-    proteins = pd.read_csv(proteins_path, sep=r"\s+", dtype={col.FID: str, col.IID: str})
-    if col.IID not in proteins.columns:
-        raise VibankError(f"{proteins_path}: no IID column")
+    proteins = read_sample_values(proteins_path, what="protein")
     names = [c for c in proteins.columns if c not in (col.FID, col.IID)]
-    if not names:
-        raise VibankError(f"{proteins_path}: no protein column")
-    covar = pd.read_csv(covariates_path, sep="\t", dtype={col.FID: str, col.IID: str})
-    missing = [c for c in covariates if c not in covar.columns]
-    if missing:
-        raise VibankError(f"{covariates_path}: no covariate column {missing[0]}")
+    covar = read_sample_values(covariates_path, what="covariate", names=covariates)
     samples = discovery_samples(splits_path)
-    table = samples.merge(proteins.drop(columns=[col.FID], errors="ignore"), on=col.IID)
-    table = table.merge(covar[[col.IID, *covariates]].dropna(), on=col.IID)
+    table = samples.merge(proteins.drop(columns=[col.FID]), on=col.IID)
+    table = table.merge(covar.drop(columns=[col.FID]).dropna(), on=col.IID)
     if len(table) < 10:
         raise VibankError(f"{proteins_path}: only {len(table)} discovery samples with proteins "
                           "and covariates")
@@ -143,43 +139,151 @@ def residualise_proteins(proteins_path, covariates_path, splits_path, out_path, 
 
 
 # -- one chunk -------------------------------------------------------------------------------
-def fit_qtl_chunk(bfile, chunk_table, proteins_path, *, chunk, out_table, out_json, cavi,
-                  model_options, threads=1):
-    """Fit atlasQTL to one chunk's variants against all proteins.
+def _chunk_variants(prefix, *, chunk_table=None, chunk=None, extract=None, chrom=None,
+                    from_bp=None, to_bp=None):
+    """SNP IDs of the chunk: the rows ``chunk`` of a chunk table (SNP ... CHUNK, in its order),
+    or the fileset's variants listed in ``extract`` (one ID a line) and/or inside chrom
+    [from_bp, to_bp], in fileset order (every variant when nothing is given)."""
+    if chunk_table is not None:
+        table = pd.read_csv(chunk_table, sep="\t", dtype={col.SNP: str, col.CHR: str})
+        snps = table.loc[table[col.CHUNK] == int(chunk), col.SNP]
+        if snps.empty:
+            raise VibankError(f"{chunk_table}: no variant in chunk {chunk}")
+        return snps.tolist()
+    variants = read_variants(prefix)
+    where = f"{prefix} ({'.pvar' if is_pgen(prefix) else '.bim'})"
+    dup = variants[col.SNP].duplicated()
+    if dup.any():
+        raise VibankError(f"{where}: duplicated variant ID {variants[col.SNP][dup].iloc[0]}; "
+                          "a chunk selects variants by ID")
+    keep = np.ones(len(variants), dtype=bool)
+    if extract is not None:
+        wanted = read_id_list(extract)
+        known = set(variants[col.SNP])
+        absent = [v for v in wanted if v not in known]
+        if absent:
+            raise VibankError(f"{extract}: variant {absent[0]} is not in {where} "
+                              f"({len(absent)} of {len(wanted)} absent)")
+        keep &= variants[col.SNP].isin(wanted).to_numpy()
+    if chrom is not None:
+        keep &= (variants[col.CHR] == str(chrom)).to_numpy()
+    if from_bp is not None:
+        keep &= (variants[col.POS] >= from_bp).to_numpy()
+    if to_bp is not None:
+        keep &= (variants[col.POS] <= to_bp).to_numpy()
+    if not keep.any():
+        raise VibankError(f"{where}: no variant selected (chromosome {chrom}, "
+                          f"{from_bp or 'start'}-{to_bp or 'end'} bp, extract {extract})")
+    return variants.loc[keep, col.SNP].tolist()
 
-    Writes the long table (SNP CHR POS A1 A2 protein PPI BETA_STD BETA, every variant x
-    protein pair) and a JSON with the run (iterations, stop reason, ELBO trace, seconds per
-    phase, hotspot propensities theta per variant).
-    """
-    variants = pd.read_csv(chunk_table, sep="\t", dtype={col.CHR: str})
-    variants = variants[variants[col.CHUNK] == int(chunk)].reset_index(drop=True)
-    if variants.empty:
-        raise VibankError(f"{chunk_table}: no variant in chunk {chunk}")
-    proteins = pd.read_csv(proteins_path, sep="\t", dtype={col.FID: str, col.IID: str})
+
+@contextlib.contextmanager
+def _bed_of(prefix, snps, *, threads=1):
+    """A PLINK 1 fileset holding ``snps``: ``prefix`` itself, or for a PLINK 2 fileset the
+    chunk copied into a temporary one (``extract_bed``)."""
+    if not is_pgen(prefix):
+        yield prefix
+        return
+    with tempfile.TemporaryDirectory(prefix="vibank-qtl-") as tmp:
+        yield extract_bed(prefix, snps, Path(tmp) / "chunk", threads=threads)
+
+
+def _chunk_inputs(bfile, snps, proteins_path, covariates_path, covariate_names):
+    """The chunk's variants (SNP CHR POS A1 A2), dosages and protein matrix over the samples
+    shared by the proteins (in their order), the genotypes and the covariates (when given,
+    complete ones only; the proteins are then residualised on them)."""
+    proteins = read_sample_values(proteins_path, what="protein")
     names = [c for c in proteins.columns if c not in (col.FID, col.IID)]
-    x = _dosages(bfile, proteins[col.IID], variants[col.SNP])
+    fam, bim = read_fam(bfile), read_bim(bfile)
+    table = proteins[proteins[col.IID].isin(fam[col.IID])]
+    context = f"over the {len(table)} samples shared with the genotypes {bfile}"
+    if covariates_path is not None:
+        covar = read_sample_values(covariates_path, what="covariate", names=covariate_names)
+        covariate_names = [c for c in covar.columns if c not in (col.FID, col.IID)]
+        table = table.merge(covar.drop(columns=col.FID).dropna(), on=col.IID)
+        context = (f"over the {len(table)} samples shared with the genotypes {bfile} and "
+                   f"the covariates {covariates_path}")
+    if len(table) < 3:
+        raise VibankError(f"{proteins_path}: {len(table)} of its {len(proteins)} samples are in "
+                          f"{bfile}.fam{' and the covariates' if covariates_path else ''} "
+                          f"(IDs are matched by {col.IID}); at least 3 are needed")
+    check_varying(table, names, proteins_path, context)
+    y = table[names].to_numpy(dtype=np.float64)
+    if covariates_path is not None:
+        y = residualise(y, table[covariate_names].to_numpy(dtype=np.float64))
+    variants = bim.set_index(col.SNP).loc[snps].reset_index()[
+        [col.SNP, col.CHR, col.POS, col.A1, col.A2]]
+    x = _dosages(bfile, table[col.IID], variants[col.SNP])
+    return variants, x, y, names
+
+
+def fit_qtl_chunk(genotypes, proteins_path, *, out_table, out_json, out_calls=None,
+                  out_hotspots=None, chunk_table=None, chunk=None, extract=None, chrom=None,
+                  from_bp=None, to_bp=None, covariates_path=None, covariate_names=None,
+                  cavi="adaptive", model_options=None, min_ppi=0.0, threshold=0.5,
+                  fdr_level=None, threads=1):
+    """Fit atlasQTL to one chunk of variants against every protein (``vibank qtl`` and the
+    workflow's rule fit_qtl_chunk).
+
+    Parameters
+    ----------
+    genotypes : PLINK prefix, a PLINK 2 fileset when its .pgen exists, else .bed/.bim/.fam
+    proteins_path : table FID IID <protein>... (``vibank.io.sample_values``)
+    out_table, out_json : keyword-only
+        The long table (SNP CHR POS A1 A2 protein PPI BETA_STD BETA, pairs with PPI >=
+        ``min_ppi``) and the run's JSON (iterations, stop reason, ELBO trace, seconds per
+        phase, hotspot propensities theta per variant).
+    out_calls, out_hotspots : optional, keyword-only
+        The calls (PPI >= ``threshold``, or Bayesian FDR < ``fdr_level``) and the hotspot
+        table, both from every pair (``vibank.qtl.chunk_tables``).
+    chunk_table, chunk : the chunk ``chunk`` of a chunk table (``chunk_variants``) ...
+    extract, chrom, from_bp, to_bp : ... or the variants listed and/or inside a region
+        (every variant of the fileset by default)
+    covariates_path, covariate_names : optional table FID IID <covariate>... the proteins are
+        residualised on (least squares with an intercept; default every column)
+    cavi, model_options, threads : the ``AtlasQTL`` options
+
+    Returns
+    -------
+    dict, the run's JSON plus n_rows (long table) and n_calls
+
+    All outputs are written once the fit is done, each atomically.
+    """
+    check_calling(min_ppi, threshold, fdr_level)
+    snps = _chunk_variants(genotypes, chunk_table=chunk_table, chunk=chunk, extract=extract,
+                           chrom=chrom, from_bp=from_bp, to_bp=to_bp)
+    with _bed_of(genotypes, snps, threads=threads) as bfile:
+        variants, x, y, names = _chunk_inputs(bfile, snps, proteins_path, covariates_path,
+                                              covariate_names)
+    model_options = dict(model_options or {})
     model = AtlasQTL(cavi=cavi, n_threads=threads, **model_options)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", ConvergenceWarning)
-        model.fit(x, proteins[names].to_numpy(dtype=np.float64),
-                  variant_names=variants[col.SNP].to_numpy(), response_names=names)
-    long = association_table(model, variants, names)
-    write_table(long, out_table, float_format="%.6g")
+        model.fit(x, y, variant_names=variants[col.SNP].to_numpy(), response_names=names)
+    long, calls, hotspots = chunk_tables(model, variants, names, min_ppi=min_ppi,
+                                         threshold=threshold, fdr_level=fdr_level)
     record = fit_record(model)
     summary = {
-        "chrom": str(variants[col.CHR].iloc[0]), "chunk": int(chunk), "cavi": cavi,
-        "start": int(variants[col.POS].min()), "end": int(variants[col.POS].max()),
+        "chrom": str(variants[col.CHR].iloc[0]), "chunk": None if chunk is None else int(chunk),
+        "cavi": cavi, "start": int(variants[col.POS].min()), "end": int(variants[col.POS].max()),
         "n": int(x.shape[0]), "p": int(len(variants)), **record,
         "warnings": [str(w.message) for w in caught],
         "options": {k: (list(v) if isinstance(v, tuple) else v) for k, v in model_options.items()},
-        "threads": int(threads),
+        "threads": int(threads), "min_ppi": float(min_ppi),
     }
+    write_table(long, out_table, float_format="%.6g")
+    if out_calls is not None:
+        write_table(calls, out_calls, float_format="%.6g")
+    if out_hotspots is not None:
+        write_table(hotspots, out_hotspots, float_format="%.6g")
     with atomic_path(out_json) as tmp:
         Path(tmp).write_text(json.dumps(summary, indent=1) + "\n")
-    log.info("chunk chr%s:%s (%s): p=%d q=%d, %s after %d iterations, %.1f s", summary["chrom"],
-             chunk, cavi, record["p_fitted"], record["q"], record["stop_reason"],
-             record["iterations"], record["seconds"]["total"])
-    return model
+    log.info("chunk chr%s:%s-%s (%s): n=%d p=%d q=%d, %s after %d iterations, %.1f s; %d pairs "
+             "with PPI >= %g written, %d called", summary["chrom"], summary["start"],
+             summary["end"], cavi, summary["n"], record["p_fitted"], record["q"],
+             record["stop_reason"], record["iterations"], record["seconds"]["total"], len(long),
+             min_ppi, len(calls))
+    return {**summary, "n_rows": len(long), "n_calls": len(calls)}
 
 
 # -- combining the chunks -----------------------------------------------------------------------
