@@ -92,6 +92,10 @@ def _two_shared_samples(lines):
         lines[i] = lines[i].replace("\ts", "\tx").replace("s", "x", 1)
 
 
+def _duplicated_column(lines):
+    lines[0] = lines[0].replace("P4", "P2")
+
+
 def _empty(lines):
     lines.clear()
     lines.append("")
@@ -112,6 +116,7 @@ PROTEIN_CASES = {
     "no_shared_sample": (_no_shared_sample, ["0 of its 60 samples", "geno.fam",
                                              "matched by IID"]),
     "two_shared_samples": (_two_shared_samples, ["2 of its 60 samples", "at least 3"]),
+    "duplicated_column": (_duplicated_column, ["column P2 appears twice", "columns 4 and 6"]),
     "empty": (_empty, ["file is empty"]),
 }
 
@@ -178,6 +183,9 @@ def test_qtl_covariates__missing_values_leave_samples_out(study, tmp_path):
     (["--chrom", "2"], ["no variant selected", "chromosome 2"]),
     (["--chunks", "{dir}/chunks.tsv"], ["--chunks and --chunk go together"]),
     (["--chunks", "{dir}/chunks.tsv", "--chunk", "7"], ["chunks.tsv", "no variant in chunk 7"]),
+    (["--chunks", "{dir}/chunks.tsv", "--chunk", "2"], ["chunks.tsv", "variant rs_other is not in",
+                                                         "geno.bim", "1 of 2 absent"]),
+    (["--chunks", "{dir}/nope.tsv", "--chunk", "2"], ["nope.tsv", "file not found"]),
     (["--chunks", "{dir}/chunks.tsv", "--chunk", "1", "--chrom", "1"], ["leave out --extract"]),
     (["--extract", "{dir}/extract.txt"], ["extract.txt", "variant rs_nope is not in",
                                           "1 of 3 absent"]),
@@ -185,8 +193,9 @@ def test_qtl_covariates__missing_values_leave_samples_out(study, tmp_path):
     (["--covariate-names", "AGE"], ["--covariate-names needs --covariates"]),
 ])
 def test_qtl_selection__one_line_error(study, tmp_path, extra, fragments):
-    pd.DataFrame({"SNP": study.sumstats["SNP"], "CHUNK": 1}).to_csv(
-        tmp_path / "chunks.tsv", sep="\t", index=False)
+    chunks = pd.DataFrame({"SNP": [*study.sumstats["SNP"], "rs1001", "rs_other"],
+                           "CHUNK": [1] * len(study.sumstats) + [2, 2]})
+    chunks.to_csv(tmp_path / "chunks.tsv", sep="\t", index=False)
     (tmp_path / "extract.txt").write_text("rs1000\nrs_nope\nrs1002\n")
     args = [a.format(dir=tmp_path) for a in extra]
     run, out = _qtl(study, tmp_path, _proteins(study, tmp_path), *args)

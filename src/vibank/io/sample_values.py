@@ -29,11 +29,19 @@ def _read_text(path):
     if not header.strip():
         raise VibankError(f"{path}: file is empty (the first line must name the columns)")
     sep = "\t" if "\t" in header else r"\s+"
+    names = [f.strip().removeprefix("#") for f in
+             (header.rstrip("\r\n").split("\t") if sep == "\t" else header.split())]
+    first = {}
+    for j, name in enumerate(names):
+        if name in first:
+            raise VibankError(f"{path}: column {name} appears twice (columns {first[name] + 1} "
+                              f"and {j + 1} of the header)")
+        first[name] = j
     try:
         table = pd.read_csv(path, sep=sep, dtype=str, keep_default_na=False)
     except pd.errors.ParserError as err:
         raise VibankError(f"{path}: malformed ({' '.join(str(err).split())})") from None
-    table.columns = [str(c).strip().removeprefix("#") for c in table.columns]
+    table.columns = names
     return path, table
 
 

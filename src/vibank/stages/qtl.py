@@ -139,32 +139,45 @@ def residualise_proteins(proteins_path, covariates_path, splits_path, out_path, 
 
 
 # -- one chunk -------------------------------------------------------------------------------
+def _chunk_of(chunk_table, chunk):
+    """SNP IDs of chunk ``chunk`` of a chunk table (SNP ... CHUNK), in its order."""
+    if not Path(chunk_table).is_file():
+        raise VibankError(f"{chunk_table}: file not found")
+    table = pd.read_csv(chunk_table, sep="\t", dtype={col.SNP: str})
+    for name in (col.SNP, col.CHUNK):
+        if name not in table.columns:
+            raise VibankError(f"{chunk_table}: no {name} column (a chunk table has SNP ... CHUNK)")
+    snps = table.loc[pd.to_numeric(table[col.CHUNK], errors="coerce") == int(chunk), col.SNP]
+    if snps.empty:
+        raise VibankError(f"{chunk_table}: no variant in chunk {chunk}")
+    return snps.tolist()
+
+
 def _chunk_variants(prefix, *, chunk_table=None, chunk=None, extract=None, chrom=None,
                     from_bp=None, to_bp=None):
-    """SNP IDs of the chunk: the rows ``chunk`` of a chunk table (SNP ... CHUNK, in its order),
-    or the fileset's variants listed in ``extract`` (one ID a line) and/or inside chrom
-    [from_bp, to_bp], in fileset order (every variant when nothing is given)."""
-    if chunk_table is not None:
-        table = pd.read_csv(chunk_table, sep="\t", dtype={col.SNP: str, col.CHR: str})
-        snps = table.loc[table[col.CHUNK] == int(chunk), col.SNP]
-        if snps.empty:
-            raise VibankError(f"{chunk_table}: no variant in chunk {chunk}")
-        return snps.tolist()
+    """SNP IDs of the chunk: the rows ``chunk`` of a chunk table (in its order), or the
+    fileset's variants listed in ``extract`` (one ID a line) and/or inside chrom [from_bp,
+    to_bp], in fileset order (every variant when nothing is given)."""
     variants = read_variants(prefix)
-    where = f"{prefix} ({'.pvar' if is_pgen(prefix) else '.bim'})"
+    where = f"{prefix}{'.pvar' if is_pgen(prefix) else '.bim'}"
     dup = variants[col.SNP].duplicated()
     if dup.any():
         raise VibankError(f"{where}: duplicated variant ID {variants[col.SNP][dup].iloc[0]}; "
                           "a chunk selects variants by ID")
-    keep = np.ones(len(variants), dtype=bool)
-    if extract is not None:
-        wanted = read_id_list(extract)
+    listed, source = ((_chunk_of(chunk_table, chunk), chunk_table) if chunk_table is not None
+                      else (read_id_list(extract), extract) if extract is not None
+                      else (None, None))
+    if listed is not None:
         known = set(variants[col.SNP])
-        absent = [v for v in wanted if v not in known]
+        absent = [v for v in listed if v not in known]
         if absent:
-            raise VibankError(f"{extract}: variant {absent[0]} is not in {where} "
-                              f"({len(absent)} of {len(wanted)} absent)")
-        keep &= variants[col.SNP].isin(wanted).to_numpy()
+            raise VibankError(f"{source}: variant {absent[0]} is not in {where} "
+                              f"({len(absent)} of {len(listed)} absent)")
+        if chunk_table is not None:
+            return listed
+    keep = np.ones(len(variants), dtype=bool)
+    if listed is not None:
+        keep &= variants[col.SNP].isin(listed).to_numpy()
     if chrom is not None:
         keep &= (variants[col.CHR] == str(chrom)).to_numpy()
     if from_bp is not None:
