@@ -216,7 +216,8 @@ def _cmd_qtl(args):
         covariate_names=args.covariate_names.split(",") if args.covariate_names else None,
         cavi=args.cavi, model_options=options, min_ppi=args.min_ppi,
         threshold=args.ppi_threshold, fdr_level=args.fdr_level, threads=args.threads)
-    print(f"{run['stop_reason']} after {run['iterations']} iterations: n = {run['n']}, p = "
+    stop = "converged" if run["converged"] else f"stopped ({run['stop_reason']})"
+    print(f"{stop} after {run['iterations']} iterations: n = {run['n']}, p = "
           f"{run['p_fitted']}, q = {run['q']}; {run['n_calls']} pairs called, {run['n_rows']} "
           f"with PPI >= {args.min_ppi:g} written -> {args.out}.*")
     for message in run["warnings"]:
