@@ -63,12 +63,28 @@ def simulate_population(cache, *, n_pop, panels, length, spacing, seed):
     return str(prefix), keeps, bounds
 
 
+def ld_options(spec):
+    """``vibank ld`` options of an estimator spec: a name, or ``name:option=value,...`` with
+    the command's long options (``windowed:taper=bartlett,window-cm=1``)."""
+    name, _, options = spec.partition(":")
+    argv = ["--estimator", name]
+    for option in filter(None, options.split(",")):
+        key, _, value = option.partition("=")
+        argv += [f"--{key}", value]
+    return argv
+
+
+def file_tag(spec):
+    """An estimator spec as a file-name part."""
+    return spec.replace(":", "_").replace(",", "_").replace("=", "-")
+
+
 def ld_store(cache, bfile, keep, name, estimator):
-    """``vibank ld`` with its defaults (int16 values) for one panel and estimator; cached."""
-    out = cache / f"ld_{name}_{estimator}.zarr"
+    """``vibank ld`` with its defaults (int16 values) for one panel and estimator spec; cached."""
+    out = cache / f"ld_{name}_{file_tag(estimator)}.zarr"
     if not out.exists():
         run_cli(["ld", "--bfile", bfile, "--chrom", "1", "--keep", str(keep), "--out", str(out),
-                 "--estimator", estimator, "--threads", "2"])
+                 *ld_options(estimator), "--threads", "2"])
     return out
 
 
@@ -175,7 +191,7 @@ def run(args):
                 ss = work / f"{arch}_N{n_gwas}_rep{rep}.tsv.gz"
                 sumstats_table(bim[keep], b[keep], n_gwas, frequency[keep]).to_csv(
                     ss, sep="\t", index=False)
-                fits = [(name, e, lambda s=stores[(name, e)], o=work / f"fit_{name}_{e}":
+                fits = [(name, e, lambda s=stores[(name, e)], o=work / f"fit_{name}_{file_tag(e)}":
                          fit(ss, s, o, shlex.split(args.fit_args)))
                         for name, _, e in references]
                 if args.viprs_python:
@@ -247,9 +263,10 @@ def main(argv=None):
     parser.add_argument("--replicates", type=int, default=5)
     parser.add_argument("--architectures", nargs="+", default=list(ARCHITECTURES),
                         choices=list(ARCHITECTURES))
-    parser.add_argument("--estimators", nargs="+", default=list(ESTIMATORS), choices=ESTIMATORS)
-    parser.add_argument("--oracle-estimators", nargs="+", default=["windowed", "block"],
-                        choices=ESTIMATORS)
+    parser.add_argument("--estimators", nargs="+", default=list(ESTIMATORS),
+                        help="estimators, each a name or name:option=value,... with vibank ld's "
+                             "long options (windowed:taper=bartlett,window-cm=1)")
+    parser.add_argument("--oracle-estimators", nargs="+", default=["windowed", "block"])
     parser.add_argument("--viprs-python", help="python of the viprs 0.1.5 venv (setup_viprs.sh)")
     parser.add_argument("--fit-args", default="",
                         help="options added to every vibank fit, e.g. '--strategy gs --metric "

@@ -52,7 +52,7 @@ def _reference(fileset, chrom, samples=None):
 
 def _build(fileset, out, chrom="1", **kwargs):
     kwargs.setdefault("keep", fileset["keep"])
-    kwargs.setdefault("estimator", LDEstimator("windowed", window_cm=0.02))
+    kwargs.setdefault("estimator", LDEstimator("windowed", window_cm=0.02, taper="none"))
     kwargs.setdefault("dtype", "float64")
     kwargs.setdefault("compute_dtype", np.float64)
     info = build_ld_store(fileset["prefix"], out, chrom=chrom, **kwargs)
@@ -67,16 +67,44 @@ def _window(cm, width):
     return np.abs(np.subtract.outer(cm, cm)) <= width + 1e-9
 
 
+@pytest.mark.parametrize("taper", ["none", "bartlett"])
 @pytest.mark.parametrize("chrom", ["1", "2"])
-def test_build_ld_store__windowed_equals_corrcoef_of_panel_subset(tmp_path, fileset, chrom):
-    info, mat = _build(fileset, tmp_path / f"chr{chrom}.zarr", chrom)
+def test_build_ld_store__windowed_equals_corrcoef_of_panel_subset(tmp_path, fileset, chrom, taper):
+    estimator = LDEstimator("windowed", window_cm=0.02, taper=taper)
+    info, mat = _build(fileset, tmp_path / f"chr{chrom}.zarr", chrom, estimator=estimator)
     _, cols, r = _reference(fileset, chrom)
-    inside = _window(fileset["bim"]["CM"].to_numpy()[cols], 0.02)
+    cm = fileset["bim"]["CM"].to_numpy()[cols]
+    inside = _window(cm, 0.02)
     assert 0 < inside.sum() < inside.size
-    np.testing.assert_allclose(_dense(mat), np.where(inside, r, 0.0), atol=1e-10, rtol=0)
+    weight = 1.0 if taper == "none" else np.maximum(0, 1 - np.abs(np.subtract.outer(cm, cm)) / 0.02)
+    np.testing.assert_allclose(_dense(mat), np.where(inside, r * weight, 0.0), atol=1e-10, rtol=0)
     assert info["n_variants"] == len(cols) and info["n_pairs"] == (inside.sum() - len(cols)) // 2
     assert mat.attrs["estimator"] == "windowed"
-    assert mat.attrs["estimator_params"]["window_cm"] == 0.02
+    assert mat.attrs["estimator_params"] == {"window_cm": 0.02, "window_kb": None,
+                                             "window_variants": None, "taper": taper}
+
+
+def test_build_ld_store__bartlett_taper_keeps_a_rank_deficient_panel_psd(tmp_path, fileset):
+    """30 people, windows of ~100 variants: the hard window is indefinite, the tapered matrix
+    (the panel's correlation matrix times a positive-definite kernel) is not."""
+    keep = tmp_path / "small.keep"
+    write_keep(keep, fileset["fam"].iloc[fileset["panel"][:30]])
+    low = {}
+    for taper in ("none", "bartlett"):
+        _, mat = _build(fileset, tmp_path / f"{taper}.zarr", keep=keep,
+                        estimator=LDEstimator("windowed", window_cm=0.2, taper=taper))
+        low[taper] = np.linalg.eigvalsh(_dense(mat))[0]
+    assert low["none"] < -0.05
+    assert low["bartlett"] > -1e-8
+
+
+def test_build_ld_store__auto_window_follows_the_panel_size(tmp_path, fileset):
+    from vibank.ld import panel_window_cm
+
+    assert [panel_window_cm(n) for n in (50, 378, 1000, 5000, 20000)] == [0.5, 0.82, 1.34, 3.0, 3.0]
+    _, mat = _build(fileset, tmp_path / "auto.zarr", estimator=LDEstimator("windowed", window_cm="auto"))
+    assert mat.attrs["estimator_params"]["window_cm"] == panel_window_cm(100) == 0.5
+    assert mat.attrs["estimator_params"]["taper"] == "bartlett"
 
 
 def test_build_ld_store__float32_default_within_tolerance(tmp_path, fileset):
@@ -290,7 +318,7 @@ def test_build_ld_store__eigenvalues_left_out_are_computed_on_load_as_stored(tmp
 def test_build_ld_store__fit_on_a_store_without_eigenvalues_is_the_same(tmp_path, fileset):
     from vibank.prs import VIPRS
 
-    kwargs = dict(dtype="int16", estimator=LDEstimator("windowed", window_cm=0.05))
+    kwargs = dict(dtype="int16", estimator=LDEstimator("windowed", window_cm=0.05, taper="none"))
     _, kept = _build(fileset, tmp_path / "kept.zarr", **kwargs)
     _, lazy = _build(fileset, tmp_path / "lazy.zarr", eigenvalues=False, **kwargs)
     assert min(b["min"] for b in kept.attrs["eigenvalues"]) < 0  # the ridge is used

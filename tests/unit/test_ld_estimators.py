@@ -202,7 +202,13 @@ def test_ldestimator__unknown_name_and_params():
         LDEstimator("banded")
     assert LDEstimator("shrinkage").params() == {"ne": 11490.672, "cutoff": 1e-3}
     assert LDEstimator("windowed", window_kb=10).params() == {"window_cm": 3.0, "window_kb": 10,
-                                                             "window_variants": None}
+                                                             "window_variants": None,
+                                                             "taper": "bartlett"}
+    with pytest.raises(VibankError, match="unknown LD taper 'hann'"):
+        LDEstimator("windowed", taper="hann")
+    auto = LDEstimator("windowed", window_cm="auto")
+    assert auto.for_panel(378).window_cm == 0.82 and auto.for_panel(10_000).window_cm == 3.0
+    assert LDEstimator("block", window_cm="auto").for_panel(378).window_cm == 3.0
 
 
 # ---------------------------------------------------------------- standardise_panel

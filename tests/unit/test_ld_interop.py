@@ -17,7 +17,7 @@ STEP = {"float32": 5e-6, "int16": 0.5 / 32767 + 5e-6, "int8": 0.5 / 127 + 5e-6}
 def vibank_ld(tmp_path_factory):
     out = tmp_path_factory.mktemp("interop") / "chr1.zarr"
     build_ld_store(DATA / "panel", out, chrom="1", dtype="float64", compute_dtype=np.float64,
-                   estimator=LDEstimator("windowed", window_cm=0.05), eigenvalues=False)
+                   estimator=LDEstimator("windowed", window_cm=0.05, taper="none"), eigenvalues=False)
     return LDMatrix(out)
 
 

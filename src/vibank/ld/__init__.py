@@ -5,11 +5,14 @@ from vibank.ld.build import build_ld_store
 from vibank.ld.eigenvalues import extremal_eigenvalues, extremal_eigenvalues_csr
 from vibank.ld.estimators import (
     ESTIMATORS,
+    TAPERS,
     LDEstimator,
     SparseLD,
     compute_ld,
     ld_scores,
+    panel_window_cm,
     row_sums_of_squares,
+    taper_band,
 )
 from vibank.ld.genotypes import standardise_genotypes
 from vibank.ld.matrix import LDMatrix
@@ -21,11 +24,14 @@ __all__ = [
     "LDMatrix",
     "LDRows",
     "SparseLD",
+    "TAPERS",
     "build_ld_store",
     "compute_ld",
     "extremal_eigenvalues",
     "extremal_eigenvalues_csr",
     "ld_scores",
+    "panel_window_cm",
     "row_sums_of_squares",
     "standardise_genotypes",
+    "taper_band",
 ]

@@ -11,7 +11,8 @@ from vibank.io.ld_store import QUANTISATION, quantise, write_ld_store
 from vibank.io.plink import read_bim, read_dosages, read_fam, read_keep
 from vibank.ld import _ld_ops
 from vibank.ld.blocks import ends_from_blocks, find_blocks
-from vibank.ld.estimators import LDEstimator, SparseLD, compute_ld, ld_scores, standardise_panel
+from vibank.ld.estimators import (LDEstimator, SparseLD, compute_ld, ld_scores,
+                                  standardise_panel, taper_band)
 from vibank.ld.eigenvalues import extremal_eigenvalues
 from vibank.ld.windows import block_ends, read_blocks, window_ends
 
@@ -62,6 +63,7 @@ def build_ld_store(bfile, out, *, chrom, keep=None, estimator=None, dtype="float
         sample_index = np.arange(len(fam))
     if len(sample_index) < 3:
         raise VibankError(f"LD panel has {len(sample_index)} samples; at least 3 are needed")
+    estimator = estimator.for_panel(len(sample_index))
     dosages = read_dosages(bfile, sample_index=sample_index, variant_index=variant_index,
                            num_threads=n_threads)
     counts = np.where(dosages >= 0, dosages, 0)
@@ -95,7 +97,8 @@ def build_ld_store(bfile, out, *, chrom, keep=None, estimator=None, dtype="float
                             "a block of its own (no LD kept)", chrom, estimator.blocks_file)
             ends = block_ends(pos, starts, stops)
         else:  # vibank's block finder on the windowed matrix
-            windowed = compute_ld(x, estimator=LDEstimator("windowed", window_cm=estimator.window_cm),
+            windowed = compute_ld(x, estimator=LDEstimator("windowed", window_cm=estimator.window_cm,
+                                                               taper="none"),
                                   ends=window_ends(pos, cm, window_cm=estimator.window_cm or 3.0),
                                   n_threads=n_threads)
             found = find_blocks(windowed, n_ref=x.shape[1], min_variants=estimator.block_min_variants,
@@ -106,6 +109,12 @@ def build_ld_store(bfile, out, *, chrom, keep=None, estimator=None, dtype="float
     ld = compute_ld(x, estimator=estimator, cm=cm, pos=pos, ends=ends, n_threads=n_threads)
     n_ref = len(sample_index)
     scores = ld_scores(ld, n_ref=n_ref, bias_corrected=bias_corrected_ld_score)
+    if estimator.name == "windowed" and estimator.taper == "bartlett":
+        # after the LD scores, which are the panel's (tapering is for the fit's likelihood)
+        taper_band(ld, [(c, w) for c, w in ((cm, estimator.window_cm),
+                                            (pos / 1000.0, estimator.window_kb),
+                                            (np.arange(len(pos)), estimator.window_variants))
+                        if w is not None])
     fields = {
         "snp": variants[col.SNP], "chr": variants[col.CHR], "a1": variants[col.A1],
         "a2": variants[col.A2], "pos": pos, "cm": cm, "maf": np.minimum(freq, 1 - freq),

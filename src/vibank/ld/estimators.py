@@ -8,7 +8,11 @@ No estimator except ``sample`` ever holds the dense M x M matrix: rows are proce
 Estimators (``prs_vi.md`` section 11):
 
 - ``sample``: every pair (dense; refused above ``max_dense_variants``).
-- ``windowed``: pairs within a window in cM, kb and/or variant count (the intersection).
+- ``windowed``: pairs within a window in cM, kb and/or variant count (the intersection). With
+  ``taper="bartlett"`` each value is multiplied by max(0, 1 - d / w) for each window, d the
+  pair's distance and w the window in that unit (:func:`taper_band`): the Schur product of the
+  panel's full correlation matrix (positive semi-definite) with a positive-definite kernel, so
+  the stored matrix is positive semi-definite, where a hard window is not (prs_vi.md 11).
 - ``block``: pairs inside the same LD block: half-open BED intervals from ``blocks_file``, or
   vibank's block finder (``vibank.ld.blocks``) run on the windowed (``window_cm``) matrix.
 - ``shrinkage`` (Wen & Stephens 2010): r_jk exp(-rho_jk / (2 m)) with rho_jk = 4 Ne d_jk
@@ -19,7 +23,7 @@ Estimators (``prs_vi.md`` section 11):
 import logging
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 import numpy as np
 
@@ -30,7 +34,23 @@ from vibank.ld.genotypes import standardise_genotypes
 log = logging.getLogger(__name__)
 
 ESTIMATORS = ("sample", "windowed", "block", "shrinkage")
+#: tapers of the windowed estimator: none (a hard window) or bartlett (module docstring)
+TAPERS = ("none", "bartlett")
 NE_HUMAN = 11490.672
+#: panel size from which the windowed estimator's automatic window is its widest, 3 cM
+FULL_WINDOW_PANEL = 5000
+
+
+def panel_window_cm(n_ref):
+    """The tapered windowed estimator's window (cM) for a panel of ``n_ref`` people.
+
+    3 cM sqrt(n_ref / 5000), between 0.5 and 3: a panel's sampling error in each stored value
+    is about 1 / sqrt(n_ref) whatever the distance, while true LD decays with it, so a small
+    panel's far pairs add noise and little LD. Measured in verification/ld_reference_noise.py
+    (a GWAS of 5e4-5e5 against panels of 378-5,000 people, docs/benchmarks.md): 0.82 cM for
+    378 people, 1.34 cM for 1,000, 3 cM from 5,000 on.
+    """
+    return round(float(np.clip(3.0 * np.sqrt(n_ref / FULL_WINDOW_PANEL), 0.5, 3.0)), 2)
 
 
 @dataclass(frozen=True)
@@ -38,7 +58,7 @@ class LDEstimator:
     """An LD estimator and its parameters (config ``ld.estimators`` entries)."""
 
     name: str = "windowed"
-    window_cm: float | None = 3.0
+    window_cm: float | str | None = 3.0  # "auto": panel_window_cm(n_ref) when windowed
     window_kb: float | None = None
     window_variants: int | None = None
     blocks_file: str | None = None
@@ -47,15 +67,25 @@ class LDEstimator:
     max_dense_variants: int = 20_000
     block_min_variants: int = 200
     block_max_variants: int = 2000
+    taper: str = "bartlett"
 
     def __post_init__(self):
         if self.name not in ESTIMATORS:
             raise VibankError(f"unknown LD estimator {self.name!r}; choose from {', '.join(ESTIMATORS)}")
+        if self.taper not in TAPERS:
+            raise VibankError(f"unknown LD taper {self.taper!r}; choose from {', '.join(TAPERS)}")
+
+    def for_panel(self, n_ref):
+        """This estimator with an ``"auto"`` window resolved for a panel of ``n_ref`` people:
+        :func:`panel_window_cm` for the windowed estimator, 3 cM for the block finder."""
+        if self.window_cm != "auto":
+            return self
+        return replace(self, window_cm=panel_window_cm(n_ref) if self.name == "windowed" else 3.0)
 
     def params(self):
         """The parameters that define this estimator (stored in the Zarr attributes)."""
         keep = {"sample": ("max_dense_variants",),
-                "windowed": ("window_cm", "window_kb", "window_variants"),
+                "windowed": ("window_cm", "window_kb", "window_variants", "taper"),
                 "block": ("blocks_file",) if self.blocks_file else
                          ("window_cm", "block_min_variants", "block_max_variants"),
                 "shrinkage": ("ne", "cutoff")}[self.name]
@@ -181,6 +211,33 @@ def _compute_band(x, ends, n_threads, tile):
 
     _run_tiles(work, _tiles(m, tile), n_threads)
     return SparseLD(data, indptr, None, m)
+
+
+def taper_band(ld, distances, *, chunk=1 << 22):
+    """Multiply a band-layout ``SparseLD`` in place by the Bartlett taper of each window.
+
+    ``distances`` pairs a coordinate per variant (cM, kb or the variant's index) with its window
+    width w; every stored value r_jk becomes r_jk prod max(0, 1 - |c_k - c_j| / w). Rows are
+    taken in chunks of about ``chunk`` values so the index arrays stay small.
+    """
+    if ld.indices is not None:
+        raise ValueError("taper_band needs the band layout (indices None)")
+    indptr, m = ld.indptr, ld.n_variants
+    start = 0
+    while start < m:
+        stop = int(np.searchsorted(indptr, indptr[start] + chunk, side="right")) - 1
+        stop = min(max(stop, start + 1), m)
+        lengths = np.diff(indptr[start:stop + 1])
+        rows = np.repeat(np.arange(start, stop), lengths)
+        lo, hi = indptr[start], indptr[stop]
+        cols = rows + 1 + np.arange(hi - lo) - np.repeat(indptr[start:stop] - lo, lengths)
+        weight = np.ones(hi - lo)
+        for coord, width in distances:
+            coord = np.asarray(coord, dtype=np.float64)
+            weight *= np.maximum(0.0, 1.0 - np.abs(coord[cols] - coord[rows]) / width)
+        ld.data[lo:hi] *= weight.astype(ld.data.dtype)
+        start = stop
+    return ld
 
 
 def _compute_shrinkage(x, cm, estimator, n_threads, tile):
