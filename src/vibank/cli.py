@@ -120,12 +120,12 @@ def _cmd_ld(args):
 
     window_cm = args.window_cm
     if args.estimator in ("windowed", "block") and None is window_cm is args.window_kb is args.window_variants:
-        window_cm = 3.0  # the documented default window
+        window_cm = "auto"  # windowed: 0.5-3 cM by the panel's size (ld.panel_window_cm)
     estimator = LDEstimator(
         name=args.estimator, window_cm=window_cm, window_kb=args.window_kb,
         window_variants=args.window_variants, blocks_file=args.blocks, cutoff=args.cutoff,
         max_dense_variants=args.max_dense_variants, block_min_variants=args.block_min_variants,
-        block_max_variants=args.block_max_variants,
+        block_max_variants=args.block_max_variants, taper=args.taper,
     )
     info = build_ld_store(
         args.bfile, args.out, chrom=args.chrom, keep=args.keep, estimator=estimator,
@@ -259,9 +259,13 @@ def build_parser():
     ld.add_argument("--estimator", default="windowed",
                     choices=["sample", "windowed", "block", "shrinkage"])
     ld.add_argument("--window-cm", dest="window_cm", type=float,
-                    help="windowed: cM window (3 when no window is given)")
+                    help="windowed: cM window (when no window is given: 3 sqrt(n_ref / 5000) "
+                         "between 0.5 and 3, e.g. 0.82 for 378 people; block finder: 3)")
     ld.add_argument("--window-kb", dest="window_kb", type=float)
     ld.add_argument("--window-variants", dest="window_variants", type=int)
+    ld.add_argument("--taper", default="bartlett", choices=["none", "bartlett"],
+                    help="windowed: weight each pair by max(0, 1 - distance / window), which "
+                         "keeps the matrix positive semi-definite (default); none: a hard window")
     ld.add_argument("--blocks", help="BED-like LD block file (block estimator; default: "
                     "vibank's block finder on the --window-cm windowed matrix)")
     ld.add_argument("--block-min-variants", dest="block_min_variants", type=int, default=200)
