@@ -221,6 +221,8 @@ def _chunk_inputs(bfile, snps, proteins_path, covariates_path, covariate_names):
                           f"{bfile}.fam{' and the covariates' if covariates_path else ''} "
                           f"(IDs are matched by {col.IID}); at least 3 are needed")
     check_varying(table, names, proteins_path, context)
+    log.info("%d proteins, %d of %d samples %s", len(names), len(table), len(proteins),
+             context.replace(f"over the {len(table)} samples ", ""))
     y = table[names].to_numpy(dtype=np.float64)
     if covariates_path is not None:
         y = residualise(y, table[covariate_names].to_numpy(dtype=np.float64))
