@@ -36,11 +36,15 @@ def regime(tmp_path_factory):
     build_ld_store(str(d / "g"), str(d / "ld.zarr"), chrom="1", keep=str(d / "panel.keep"),
                    estimator=LDEstimator("block", window_cm=3.0, block_max_variants=5000),
                    dtype="int16")
+    build_ld_store(str(d / "g"), str(d / "windowed.zarr"), chrom="1", keep=str(d / "panel.keep"),
+                   dtype="int16", estimator=LDEstimator("windowed", window_cm="auto"))
     store = LDMatrix(d / "ld.zarr")
     in_store = read_bim(str(d / "g"))["SNP"].isin(store.variants()["SNP"]).to_numpy()
     dosages = read_dosages(str(d / "g"), sample_index=np.arange(N_POP))
     genotypes, _, _, _ = standardise_genotypes(dosages[:, in_store].T)
-    return {"genotypes": genotypes, "store": store, "ld": store.rows()}
+    windowed = LDMatrix(d / "windowed.zarr")
+    assert (windowed.variants()["SNP"] == store.variants()["SNP"]).all()
+    return {"genotypes": genotypes, "store": store, "ld": store.rows(), "windowed": windowed}
 
 
 def _statistics(regime, seed):
@@ -64,6 +68,21 @@ def test_default_fit__recovers_h2_on_rank_deficient_panel_ld(regime, seed):
     assert model.result_.stop_reason == "converged" and not model.flags_
     assert model.h2_ == pytest.approx(H2, rel=0.25)
     assert np.median(model.n_eff_) < N_GWAS / 2  # the panel noise dominates the GWAS's
+    assert expected_r2(regime["genotypes"], beta, model.eta_) > 0.7 * H2
+
+
+@pytest.mark.parametrize("seed", range(2))
+def test_default_windowed_ld__psd_no_ridge_and_recovers_h2(regime, seed):
+    """The default windowed store of the 400-person panel (0.85 cM, Bartlett taper) is PSD as
+    stored (int16): the fit converges without a ridge or a flag and recovers h2."""
+    store = regime["windowed"]
+    assert store.attrs["estimator_params"]["window_cm"] == 0.85
+    dense = store.to_csr(dtype=np.float64, symmetric=True).toarray()
+    assert np.linalg.eigvalsh(dense)[0] > -1e-3
+    beta, b = _statistics(regime, seed)
+    model = VIPRS().fit(b, N_GWAS, store.rows())
+    assert model.result_.stop_reason == "converged" and not model.flags_
+    assert model.h2_ == pytest.approx(H2, rel=0.25)
     assert expected_r2(regime["genotypes"], beta, model.eta_) > 0.7 * H2
 
 
