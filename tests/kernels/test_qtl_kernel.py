@@ -55,36 +55,49 @@ def _copy(state):
 @pytest.mark.parametrize("c", [0.5, 1.0])
 @pytest.mark.parametrize("n_threads", [1, 2])
 @pytest.mark.parametrize("subset", [False, True])
-def test_cavi_sweep__matches_reference(with_na, c, n_threads, subset):
+@pytest.mark.parametrize("block, chunk", [(1, 128), (7, 3), (64, 128)])
+def test_cavi_sweep__matches_reference(with_na, c, n_threads, subset, block, chunk):
+    """The kernel (GB updates delayed over blocks of predictors, one dgemm per block) equals the
+    one-predictor-at-a-time specification and the blocked NumPy twin; block 7 does not divide
+    p = 25 and chunk 3 splits the responses unevenly over threads."""
     data, rng = _problem(with_na)
     n, p, q = data.shape
     inputs, state = _state(data, rng, c)
     units = np.array([0, 2, 5, 9] if subset else range(q), dtype=np.int64)
     order = rng.permutation(p).astype(np.int64)
     fixed = (data.gram, data.c_miss, data.miss_index, data.ytx)
-    ours, ref = _copy(state), _copy(state)
+    ours, ref, twin = _copy(state), _copy(state), _copy(state)
     for _ in range(3):  # several sweeps, so GB carried between them is checked too
-        _cavi.cavi_sweep(*fixed, **inputs, units=units, order=order, **ours, n_threads=n_threads)
+        _cavi.cavi_sweep(*fixed, **inputs, units=units, order=order, **ours, n_threads=n_threads,
+                         block=block, chunk=chunk)
         _reference.cavi_sweep(*fixed, **inputs, units=units, order=order, **ref)
+        _reference.cavi_sweep_blocked(*fixed, **inputs, units=units, order=order, **twin,
+                                      block=block)
     for name in state:
         assert_allclose(ours[name], ref[name], rtol=1e-10, atol=1e-10, err_msg=name)
+        assert_allclose(twin[name], ref[name], rtol=1e-10, atol=1e-10, err_msg=name)
     skipped = np.setdiff1d(np.arange(q), units)
     assert_array_equal(ours["g"][skipped], state["g"][skipped])
+    assert_array_equal(ours["GB"][skipped], state["GB"][skipped])
 
 
 def test_cavi_sweep__threads_and_response_order_do_not_matter():
+    """Bitwise the same with 1 and 2 threads; reversed responses share other dgemm calls, which
+    changes only rounding."""
     data, rng = _problem(True)
     n, p, q = data.shape
     inputs, state = _state(data, rng, 1.0)
     order = rng.permutation(p).astype(np.int64)
     fixed = (data.gram, data.c_miss, data.miss_index, data.ytx)
-    one, two = _copy(state), _copy(state)
-    _cavi.cavi_sweep(*fixed, **inputs, units=np.arange(q, dtype=np.int64), order=order, **one,
-                     n_threads=1)
-    _cavi.cavi_sweep(*fixed, **inputs, units=np.arange(q, dtype=np.int64)[::-1].copy(),
-                     order=order, **two, n_threads=2)
+    one, two, rev = _copy(state), _copy(state), _copy(state)
+    units = np.arange(q, dtype=np.int64)
+    _cavi.cavi_sweep(*fixed, **inputs, units=units, order=order, **one, n_threads=1, chunk=3)
+    _cavi.cavi_sweep(*fixed, **inputs, units=units, order=order, **two, n_threads=2, chunk=3)
+    _cavi.cavi_sweep(*fixed, **inputs, units=units[::-1].copy(), order=order, **rev, n_threads=2,
+                     chunk=3)
     for name in state:
         assert_array_equal(one[name], two[name])
+        assert_allclose(one[name], rev[name], rtol=1e-12, atol=1e-13)
 
 
 @pytest.mark.parametrize("with_na", [False, True])

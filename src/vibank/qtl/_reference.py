@@ -1,11 +1,18 @@
 """Pure-NumPy twins of the atlasQTL kernel (the specification the Cython loop is tested against).
 
-``cavi_sweep`` mirrors ``_kernels._cavi.cavi_sweep`` on the Gram matrix (pqtl_afcavi.md (c),
-step 5); ``cavi_sweep_individual`` computes the same update directly from X and Y, keeping the
-residuals y_t - X bbar_t, so the Gram-matrix formulation (and its NA corrections) is checked.
+``cavi_sweep`` is the specification of ``_kernels._cavi.cavi_sweep`` on the Gram matrix
+(pqtl_afcavi.md (c), step 5), one predictor at a time; ``cavi_sweep_blocked`` mirrors the
+kernel's schedule, GB updates delayed over blocks of predictors and applied as one matrix
+product, which must give the same coordinate-ascent updates; ``cavi_sweep_individual`` computes
+the update directly from X and Y, keeping the residuals y_t - X bbar_t, so the Gram-matrix
+formulation (and its NA corrections) is checked. ``probit_refresh``, ``latent_mean`` and
+``elbo_gamma_terms`` are the twins of ``_kernels._probit``.
 """
 
 import numpy as np
+from scipy.special import log_ndtr
+
+from vibank.qtl.moments import truncated_latent_mean
 
 
 def _sigmoid(x):
@@ -38,6 +45,31 @@ def cavi_sweep(G, C_miss, miss_index, YtX, s2b, tau, log_phi, log_phi_neg, cst, 
     return len(units)
 
 
+def cavi_sweep_blocked(G, C_miss, miss_index, YtX, s2b, tau, log_phi, log_phi_neg, cst, c, units,
+                       order, g, mu, bbar, GB, block=64):
+    """The kernel's schedule in NumPy: inside a block J of ``order`` only GB[t, J] is kept
+    current; after it, GB[units] += Delta[units, J] @ G[J] (minus Delta @ C_t[J] with NAs)."""
+    units = np.asarray(units)
+    for b0 in range(0, len(order), block):
+        J = np.asarray(order[b0:b0 + block])
+        delta = np.zeros((len(units), len(J)))
+        for i, t in enumerate(units):
+            k_miss = miss_index[t]
+            gram_jj = G[np.ix_(J, J)] - (C_miss[k_miss][np.ix_(J, J)] if k_miss >= 0 else 0.0)
+            h = GB[t, J].copy()
+            for k, s in enumerate(J):
+                r = YtX[t, s] - (h[k] - gram_jj[k, k] * bbar[t, s])
+                m, g_new = _coordinate(t, s, r, s2b, tau, log_phi, log_phi_neg, cst, c)
+                delta[i, k] = g_new * m - bbar[t, s]
+                mu[t, s], g[t, s], bbar[t, s] = m, g_new, g_new * m
+                h[k + 1:] += delta[i, k] * gram_jj[k, k + 1:]
+        GB[units] += delta @ G[J]
+        for i, t in enumerate(units):
+            if miss_index[t] >= 0:
+                GB[t] -= delta[i] @ C_miss[miss_index[t]][J]
+    return len(units)
+
+
 def cavi_sweep_individual(X, Y, observed, s2b, tau, log_phi, log_phi_neg, cst, c, units, order,
                           g, mu, bbar):
     """Step 5 from individual-level data: r = x_s' O_t (y_t - sum_{l != s} x_l bbar_lt).
@@ -54,3 +86,25 @@ def cavi_sweep_individual(X, Y, observed, s2b, tau, log_phi, log_phi_neg, cst, c
             resid -= x[:, s] * (g_new * m - bbar[t, s])
             mu[t, s], g[t, s], bbar[t, s] = m, g_new, g_new * m
     return len(units)
+
+
+def probit_refresh(theta, zeta):
+    """log Phi(m), log Phi(-m) and the Mills ratios Z uses at c = 1, m = theta_s + zeta_t."""
+    m = np.add.outer(zeta, theta)
+    log_phi, log_phi_neg = log_ndtr(m), log_ndtr(-m)
+    log_dens = -0.5 * m * m - 0.5 * np.log(2.0 * np.pi)
+    return (log_phi, log_phi_neg, np.maximum(np.exp(log_dens - log_phi), -m),
+            np.minimum(-np.exp(log_dens - log_phi_neg), -m))
+
+
+def latent_mean(theta, zeta, g):
+    """Z at c = 1 (section (b)), from ``moments.truncated_latent_mean``."""
+    return truncated_latent_mean(np.add.outer(zeta, theta), g)
+
+
+def elbo_gamma_terms(g, m2, s2b, log_phi, log_phi_neg, log_tau, tau, log_sig, sig2_inv, eps):
+    """Per response, the sum over predictors of the (beta, gamma) part of ELBO term B."""
+    return np.sum(0.5 * g * (log_sig + log_tau[:, None]) - 0.5 * tau[:, None] * sig2_inv * m2
+                  + g * log_phi + (1 - g) * log_phi_neg
+                  - g * np.log(g + eps) - (1 - g) * np.log(1 - g + eps)
+                  + 0.5 * g * (np.log(s2b) + 1), axis=1)

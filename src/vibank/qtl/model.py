@@ -13,12 +13,13 @@ from dataclasses import dataclass, field
 from types import SimpleNamespace
 
 import numpy as np
-from scipy.special import digamma, gammaln, log_ndtr, ndtr
+from scipy.special import digamma, gammaln, ndtr
+from threadpoolctl import threadpool_limits
 from tqdm.auto import tqdm
 
 from vibank.errors import VibankError
 from vibank.qtl import focus
-from vibank.qtl._kernels import _cavi
+from vibank.qtl._kernels import _cavi, _probit
 from vibank.qtl.data import precompute, prepare
 from vibank.qtl.moments import log_q_function, mean_inv_lambda2, truncated_latent_mean
 from vibank.qtl.priors import Hyperparameters, anneal_ladder, default_hyperparameters
@@ -157,13 +158,17 @@ class AtlasQTL:
         for t in np.flatnonzero(d.miss_index >= 0):
             s.gb[t] -= d.c_miss[d.miss_index[t]] @ s.bbar[t]
         s.s2zeta = 1.0 / (c * (p + 1.0 / h.t02))
+        # (q, p) work arrays of steps 7 and 12, written in place every iteration
+        s.log_phi, s.log_phi_neg, s.mills_pos, s.mills_neg, s.z = (np.empty((q, p))
+                                                                   for _ in range(5))
         self._refresh_probit()
 
     def _refresh_probit(self):
-        """Step 12: m_st = theta_s + zeta_t and the cached log Phi(+-m)."""
+        """Step 12: for m_st = theta_s + zeta_t, the cached log Phi(+-m) and the Mills ratios
+        that Z needs at c = 1 (compiled kernel; NumPy twin ``_reference.probit_refresh``)."""
         s = self._s
-        s.m = np.add.outer(s.zeta, s.theta)
-        s.log_phi, s.log_phi_neg = log_ndtr(s.m), log_ndtr(-s.m)
+        _probit.probit_refresh(s.theta, s.zeta, s.log_phi, s.log_phi_neg, s.mills_pos,
+                               s.mills_neg, int(self.n_threads))
 
     # -- the steps of one iteration (section (c), steps 1-12) -------------------------------
     def _residual_bracket(self, sig2_inv):
@@ -206,7 +211,11 @@ class AtlasQTL:
         """Steps 6-7: second moments m2 and the truncated-latent means Z (old m)."""
         s = self._s
         s.m2 = s.g * (s.mu**2 + s.s2b)
-        s.z = truncated_latent_mean(s.m, s.g, c, s.log_phi, s.log_phi_neg)
+        if c == 1.0:
+            _probit.latent_mean(s.theta, s.zeta, s.g, s.mills_pos, s.mills_neg, s.z,
+                                int(self.n_threads))
+        else:  # annealing: the latent has variance 1/c
+            s.z = truncated_latent_mean(np.add.outer(s.zeta, s.theta), s.g, c)
 
     def update_hotspots(self, c):
         """Steps 8-11: local scales, theta, sigma_0^-2 (via xi) and zeta, in this order."""
@@ -247,12 +256,11 @@ class AtlasQTL:
         m2_sum = s.m2.sum(axis=1)
         a = np.sum(0.5 * d.n_obs * (log_tau - np.log(2 * np.pi))
                    - s.tau * (kappa_s - h.kappa - 0.5 * s.sig2_inv * m2_sum))
-        g = s.g
-        b = (np.sum(0.5 * g * (log_sig + log_tau[:, None]) - 0.5 * s.tau[:, None] * s.sig2_inv * s.m2
-                    + g * s.log_phi + (1 - g) * s.log_phi_neg
-                    - g * np.log(g + ENTROPY_EPS) - (1 - g) * np.log(1 - g + ENTROPY_EPS)
-                    + 0.5 * g * (np.log(s.s2b) + 1))
-             - 0.5 * p * q * s.s2zeta - 0.5 * q * s.s2theta.sum())
+        per_response = np.empty(q)
+        _probit.elbo_gamma_terms(s.g, s.m2, s.s2b, s.log_phi, s.log_phi_neg, log_tau, s.tau,
+                                 log_sig, s.sig2_inv, ENTROPY_EPS, per_response,
+                                 int(self.n_threads))
+        b = per_response.sum() - 0.5 * p * q * s.s2zeta - 0.5 * q * s.s2theta.sum()
         log_sig0 = digamma(s.nu0_s) - np.log(s.rho0_s)
         c_term = np.sum(0.5 * (log_sig0 + np.log(q))
                         - 0.5 * q * s.sig0_inv * s.lam2_inv * ((s.theta - h.m0) ** 2 + s.s2theta)
@@ -321,7 +329,9 @@ class AtlasQTL:
         self._s = SimpleNamespace()
         self._initialise(rng_init, ladder[0])
         self.seconds_["init"] = time.perf_counter() - tick
-        stop, history = self._iterate(ladder, rng_order, rng_select)
+        # the kernel calls a single-threaded dgemm from each of its OpenMP threads
+        with threadpool_limits(limits=1, user_api="blas"):
+            stop, history = self._iterate(ladder, rng_order, rng_select)
         self._store(stop, history, t_start)
         return self
 
