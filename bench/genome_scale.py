@@ -3,7 +3,7 @@
 Usage::
 
     .venv/bin/python bench/genome_scale.py [--cache /tmp/vibank_genome_scale] [--threads 2]
-        [--viprs-python /work/.viprs-venv/bin/python] [--quick] [--stages sim,ld,sumstats,fit,viprs]
+        [--viprs-python /work/.viprs-venv/bin/python] [--quick] [--chroms 21,22]
 
 Set-up (issue 19 item 2):
 
@@ -12,15 +12,20 @@ Set-up (issue 19 item 2):
   thinned to MAF >= 1 % and at most one variant per 2.5 kb (HapMap3-like density), so ~1.1 M
   variants in all. No genotyping artefacts. Each chromosome is simulated in its own process and
   cached as ``<cache>/geno/chr<c>.{bed,bim,fam}``.
-- Sumstats (N = 500,000): b ~ N(R beta, (1 - h2) R / N) drawn from the panel's own LD per
-  chromosome (``vibank.simulate.sumstats``), 1 % of variants causal, a genome-wide h2 of 0.5
-  split over the autosomes by length (a subset or --quick carries its share only);
-  ``<cache>/sumstats/chr<c>.tsv.gz`` (vibank format).
+- Sumstats (N = 500,000): b ~ N(R beta, (1 - h2) R / N) (``vibank.simulate.sumstats``) with R
+  the panel's LD inside vibank's LD blocks (``vibank.ld.blocks.find_blocks`` on the chromosome's
+  windowed store, 200-2,000 variants) and no LD between blocks: the population LD of a GWAS,
+  whose long-range correlations are ~0. The panel's own full LD would carry its ~1/sqrt(500)
+  chance correlations between distant variants into b, a signal 10-20x the N = 500k sampling
+  noise that no windowed fit can explain. 1 % of variants causal, h2 (the sum over blocks of
+  beta_b' R_b beta_b) of 0.5 genome-wide split over the autosomes by length (a subset or --quick
+  carries its share only); ``<cache>/sumstats/chr<c>.tsv.gz`` (vibank format).
 - LD: ``vibank ld`` with the defaults a user gets (windowed 3 cM, int16 store, no eigenvalues),
   ``--threads``; per chromosome, whole commands; store sizes on disk.
 - Fits, each a whole ``vibank fit`` command in its own process (``/usr/bin/time -v`` gives peak
   RSS): the genome-wide VEM fit (all 22 stores in one ``--ld``, shared hyperparameters) and the
-  22 per-chromosome fits (sum of wall times, max RSS). ``--ld-noise none`` in both, like viprs.
+  22 per-chromosome fits (sum of wall times, max RSS). ``--ld-noise none`` in both: N as
+  given, viprs's likelihood.
 - viprs 0.1.5 (``--viprs-python``): magenpy computes its own windowed 3 cM LD (int16, with
   spectral properties for ``lambda_min='infer'``) once, cached and timed apart; the viprs fit is
   timed as a whole process (LD loading included) on viprs's recommended settings
@@ -116,12 +121,14 @@ def simulate_panel(args, chroms):
 
 
 def make_sumstats(args, chroms):
-    """Sumstats of N = 500k per chromosome from the panel's own LD (module docstring); cached.
-    Returns the true h2 (sum over chromosomes of beta' R beta)."""
+    """Sumstats of N = 500k per chromosome from the panel's LD inside LD blocks (module
+    docstring); cached. Returns the true h2 (sum over chromosomes and blocks of beta_b' R_b beta_b)."""
     import pandas as pd
 
     from vibank.io.atomic import write_table
     from vibank.io.plink import read_bim, read_dosages
+    from vibank.ld import LDMatrix
+    from vibank.ld.blocks import find_blocks
     from vibank.ld.genotypes import standardise_genotypes
     from vibank.simulate.sumstats import draw_effects, genetic_variance, simulate_sumstats, sumstats_table
 
@@ -138,15 +145,21 @@ def make_sumstats(args, chroms):
         rng = np.random.default_rng([args.seed, c])
         dosages = read_dosages(geno / f"chr{c}", num_threads=args.threads)
         g, mean, _, _ = standardise_genotypes(dosages.T, n_threads=args.threads)
+        blocks = find_blocks(LDMatrix(args.cache / "ld" / f"chr{c}.zarr").load(dtype=np.float64),
+                             n_ref=g.shape[1])
         n_causal = max(1, round(CAUSAL_FRACTION * sizes[c]))
-        beta = draw_effects(g, n_causal, H2 * length / sum(CHROM_LENGTHS), rng)
-        b = simulate_sumstats(g, beta, N_GWAS, rng)
+        h2 = H2 * length / sum(CHROM_LENGTHS)
+        beta = draw_effects(g, n_causal, h2, rng)
+        beta *= np.sqrt(h2 / sum(genetic_variance(g[a:z], beta[a:z]) for a, z in blocks))
+        b = np.concatenate([simulate_sumstats(g[a:z], beta[a:z], N_GWAS, rng,
+                                              h2=genetic_variance(g[a:z], beta[a:z]))
+                            for a, z in blocks])
         bim = read_bim(geno / f"chr{c}")
         write_table(sumstats_table(bim, b, N_GWAS, mean / 2), path)
         # viprs reads magenpy's format: the same table with PVAL for P
         table = pd.read_csv(path, sep="\t").rename(columns={"P": "PVAL"})
         write_table(table, out / f"chr{c}.magenpy.tsv")
-        truth[str(c)] = genetic_variance(g, beta)
+        truth[str(c)] = sum(genetic_variance(g[a:z], beta[a:z]) for a, z in blocks)
         truth_file.write_text(json.dumps(truth))
     return sum(truth[str(c)] for c, _ in chroms)
 
@@ -180,7 +193,7 @@ def fit_vibank(args, chroms):
     vibank = Path(sys.executable).with_name("vibank")
     ss = [args.cache / "sumstats" / f"chr{c}.tsv.gz" for c, _ in chroms]
     ld = [args.cache / "ld" / f"chr{c}.zarr" for c, _ in chroms]
-    common = ["--threads", args.threads, "--strand", "same"]  # --ld-noise auto (default)
+    common = ["--threads", args.threads, "--strand", "same", "--ld-noise", "none"]
     seconds, rss = timed([vibank, "fit", "--sumstats", *ss, "--ld", *ld, "--out", out / "genome",
                           *common], out / "genome.log")
     summary = json.loads((out / f"genome.chr{chroms[0][0]}.json").read_text())
@@ -250,13 +263,15 @@ def fit_viprs(args, chroms):
     (out / "temp").mkdir(exist_ok=True)
     record = out / "ld_time.json"
     ld_dir = out / "ld"
-    if not record.exists():
+    wanted = [c for c, _ in chroms]
+    if not record.exists() or json.loads(record.read_text()).get("chroms") != wanted:
         shutil.rmtree(ld_dir, ignore_errors=True)
         bfiles = [args.cache / "geno" / f"chr{c}" for c, _ in chroms]
         seconds, rss = timed([args.viprs_python, "-c", VIPRS_LD, args.threads, ld_dir, out / "temp",
                               *bfiles], out / "ld.log")
         size = sum(f.stat().st_size for f in ld_dir.rglob("*") if f.is_file())
-        record.write_text(json.dumps({"seconds": seconds, "rss_gb": rss, "bytes": size}))
+        record.write_text(json.dumps({"seconds": seconds, "rss_gb": rss, "bytes": size,
+                                      "chroms": wanted}))
     ld_row = json.loads(record.read_text())
     stores = [ld_dir / f"chr_{c}" for c, _ in chroms]
     ss = [args.cache / "sumstats" / f"chr{c}.magenpy.tsv" for c, _ in chroms]
@@ -327,8 +342,8 @@ def main():
 
     chroms = genome(args.quick, args.chroms and {int(c) for c in args.chroms.split(",")})
     sim_seconds = simulate_panel(args, chroms)
-    h2_true = make_sumstats(args, chroms)
     ld = build_ld(args, chroms)
+    h2_true = make_sumstats(args, chroms)
     for c, _ in chroms:
         ld[c]["variants"] = len(read_bim(args.cache / "geno" / f"chr{c}"))
     fits = fit_vibank(args, chroms)
