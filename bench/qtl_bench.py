@@ -71,6 +71,13 @@ def _sd(values):
     return values.std(ddof=1) if len(values) > 1 else 0.0
 
 
+def fit_modes(x, panel, threads, into):
+    """The four fits of one panel, appended to ``into[label]`` (lists of ``run`` results)."""
+    for label, cavi, thinned in MODES:
+        into.setdefault(label, []).append(run(x, panel.Y, panel.associations, threads,
+                                              cavi=cavi, thinned_elbo=thinned))
+
+
 def comparison(args):
     x = genotypes(args.n, args.p, 1)
     print(f"## Full CAVI vs adaptive focus, ELBO schedule held apart (p={args.p}, q={args.q}, "
@@ -78,15 +85,18 @@ def comparison(args):
           "thread(s); same data, seed, start, tolerance and max_iter in every fit)\n")
     fits = {}
     for a_q in args.a_q:
-        fits[a_q] = {label: [] for label, _, _ in MODES}
+        fits[a_q] = {}
         for rep in range(args.replicates):
             panel = simulate_protein_panel(x, args.q, active_variant_fraction=0.01,
                                            active_protein_fraction=a_q, mean_pve=args.h,
                                            seed=1000 + rep)
-            for label, cavi, thinned in MODES:
-                fits[a_q][label].append(run(x, panel.Y, panel.associations, args.threads,
-                                            cavi=cavi, thinned_elbo=thinned))
-    print("| a_q | fit | cavi | ELBO | s (mean) | loop s | ELBO s | ELBO evaluations | "
+            fit_modes(x, panel, args.threads, fits[a_q])
+    report(fits)
+
+
+def report(fits, key="a_q"):
+    """Both tables (fits, then the runtime cut of each effect) for {key: {label: [results]}}."""
+    print(f"| {key} | fit | cavi | ELBO | s (mean) | loop s | ELBO s | ELBO evaluations | "
           "iterations | ELBO − Vanilla | AUROC | max abs ΔAUROC vs Vanilla | AUPRC | converged |")
     print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for a_q, by_mode in fits.items():
@@ -101,7 +111,7 @@ def comparison(args):
                   f"{int(f['converged'].sum())}/{len(f['converged'])} |", flush=True)
     print("\nRuntime cut of each effect, 1 − time / time of the fit without it, % (mean ± sd over "
           "replicates; whole fits, precomputation included; both effects are less work)\n")
-    print("| a_q | " + " | ".join(effect for effect, _, _ in EFFECTS) + " |")
+    print(f"| {key} | " + " | ".join(effect for effect, _, _ in EFFECTS) + " |")
     print("|---|" + "---|" * len(EFFECTS))
     for a_q, by_mode in fits.items():
         cells = []

@@ -40,7 +40,9 @@ class ConvergenceWarning(UserWarning):
 
 @dataclass
 class QTLResult:
-    """Convergence record (viprs ``OptimizeResult`` habit)."""
+    """Convergence record (viprs ``OptimizeResult`` habit). ``history`` holds one dict per
+    iteration: iteration, c, partial, confirming, epsilon, n_units (responses swept), elbo and
+    elbo_diff (NaN when not evaluated) and seconds (wall time of the whole iteration)."""
 
     success: bool
     stop_reason: str
@@ -351,6 +353,13 @@ class AtlasQTL:
         self.seconds_[phase] += time.perf_counter() - tick
         return out
 
+    def _close_record(self, history):
+        """Wall seconds of the last iteration (all steps and its ELBO) into its record."""
+        now = time.perf_counter()
+        if history and "start" in history[-1]:
+            history[-1]["seconds"] = now - history[-1].pop("start")
+        self._it_start = now
+
     def _iterate(self, ladder, rng_order, rng_select):
         d, s = self._data, self._s
         n, p, q = d.shape
@@ -364,6 +373,7 @@ class AtlasQTL:
         bar = tqdm(total=self.max_iter, desc="atlasQTL", unit="it", leave=False,
                    disable=not self.progress)
         for it in range(1, int(self.max_iter) + 1):
+            self._close_record(history)
             c = float(ladder[it - 1]) if it <= n_rungs else 1.0
             units, eps = all_units, np.nan
             in_partial = it >= self.start_partial
@@ -381,7 +391,7 @@ class AtlasQTL:
             self.n_confirming_sweeps_ += final_sweep
             record = {"iteration": it, "c": c, "partial": bool(in_partial and self.cavi != "full"),
                       "confirming": final_sweep, "epsilon": eps, "n_units": len(units),
-                      "elbo": np.nan, "elbo_diff": np.nan}
+                      "elbo": np.nan, "elbo_diff": np.nan, "start": self._it_start}
             history.append(record)
             bar.update()
             if c < 1.0:
@@ -405,6 +415,7 @@ class AtlasQTL:
                 break
             # a partial iteration met the tolerance: confirm with one sweep over all responses
             final_sweep = within
+        self._close_record(history)
         bar.close()
         self.n_iter_ = it
         self._last_diff = diff
