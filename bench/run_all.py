@@ -55,6 +55,11 @@ def commands(args):
     yield ("gs_vs_gibbs_bench", ["--results", str(args.workdir / "demo" / "results"),
                                  "--make-inputs"], None, None)
     yield "qtl_bench", [], None, None
+    afatlasqtl = Path("/work/.afatlasqtl/lib")  # made by bench/qtl_vs_reference.py --build
+    yield ("qtl_vs_reference", ["--afatlasqtl", str(afatlasqtl), "--cut"],
+           None if (afatlasqtl / "AFatlasqtl").is_dir() else
+           f"AFatlasqtl not installed in {afatlasqtl} (python bench/qtl_vs_reference.py --build)",
+           None)
     yield "score_target_bench", [], None, None
     if (BENCH / "genome_scale.py").exists():  # another helper's, new in issue 19
         yield "genome_scale", viprs, None, competitor
