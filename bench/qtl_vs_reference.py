@@ -193,16 +193,22 @@ FITS = (("full", "AFatlasqtl", "full"),
         ("adaptive, vibank defaults", "vibank", {"cavi": "adaptive"}))
 
 
-def compare_panel(args, n, q, a_q, seed, cut):
+def make_panel(args, n, q, a_q, seed, work, max_iter, tol):
+    """Simulate a panel and write the R side's inputs (X, Y column-major float64) to ``work``."""
     x = ld_block_genotypes(n, args.p, seed)
     panel = simulate_protein_panel(x, q, active_variant_fraction=0.01,
                                    active_protein_fraction=a_q, mean_pve=args.h, seed=seed + 1)
-    work = args.workdir / f"n{n}_q{q}_aq{a_q}"
     work.mkdir(parents=True, exist_ok=True)
     (work / "driver.R").write_text(DRIVER)
-    (work / "dims.txt").write_text(f"{n} {args.p} {q} {args.max_iter} {args.tol}\n")
+    (work / "dims.txt").write_text(f"{n} {args.p} {q} {max_iter} {tol}\n")
     x.ravel(order="F").tofile(work / "X.bin")
     panel.Y.ravel(order="F").tofile(work / "Y.bin")
+    return x, panel
+
+
+def compare_panel(args, n, q, a_q, seed, cut):
+    work = args.workdir / f"n{n}_q{q}_aq{a_q}"
+    x, panel = make_panel(args, n, q, a_q, seed, work, args.max_iter, args.tol)
     truth = panel.associations.ravel()
     out = {}
     for label, side, how in FITS:
@@ -251,15 +257,9 @@ def report_panel(key, fits):
 def per_iteration(args):
     """Seconds per full iteration at q = args.iteration_q (fixed iteration count, both sides)."""
     n, q = 2000, args.iteration_q
-    x = ld_block_genotypes(n, args.p, 7)
-    panel = simulate_protein_panel(x, q, active_variant_fraction=0.01,
-                                   active_protein_fraction=0.2, mean_pve=args.h, seed=8)
     work = args.workdir / f"iter_q{q}"
-    work.mkdir(parents=True, exist_ok=True)
-    (work / "driver.R").write_text(DRIVER)
-    (work / "dims.txt").write_text(f"{n} {args.p} {q} {args.iteration_count} 1e-9\n")
-    x.ravel(order="F").tofile(work / "X.bin")
-    panel.Y.ravel(order="F").tofile(work / "Y.bin")
+    # tol 1e-9: both sides run the fixed number of iterations
+    x, panel = make_panel(args, n, q, 0.2, 7, work, args.iteration_count, 1e-9)
     ref = run_reference(args.afatlasqtl, work, "full", "iter")
     ours = run_vibank(x, panel.Y, args.threads, args.iteration_count, 1e-9, cavi="full")
     print(f"\n### Seconds per full iteration, n={n}, p={args.p}, q={q} ({args.iteration_count} "

@@ -32,6 +32,9 @@ ELBO_DROP_TOL = np.sqrt(np.finfo(float).eps)
 #: eps in the entropy of gamma, machine eps^0.75 (section (d), term B)
 ENTROPY_EPS = np.finfo(float).eps ** 0.75
 PHASES = ("precompute", "init", "select", "loop", "local", "global", "elbo")
+#: fewest (response, predictor) pairs for which the kernels use more than one thread: below it an
+#: OpenMP region costs more in thread wake-ups (milliseconds on a loaded machine) than it saves
+MIN_PARALLEL_PAIRS = 100_000
 
 
 class ConvergenceWarning(UserWarning):
@@ -94,7 +97,7 @@ class AtlasQTL:
     shuffle : visit the predictors in a fresh random order every iteration (as AFatlasqtl)
     hyperparameters : a ``Hyperparameters`` to use instead of the defaults from p0 and Y
     seed : seed of the numpy Generator (initialisation, predictor order, response selection)
-    n_threads : OpenMP threads of the core loop (over responses)
+    n_threads : OpenMP threads of the kernels (over responses); 1 when p q < 100,000
     progress : show a tqdm progress bar
 
     Attributes (after fit)
@@ -170,7 +173,7 @@ class AtlasQTL:
         that Z needs at c = 1 (compiled kernel; NumPy twin ``_reference.probit_refresh``)."""
         s = self._s
         _probit.probit_refresh(s.theta, s.zeta, s.log_phi, s.log_phi_neg, s.mills_pos,
-                               s.mills_neg, int(self.n_threads))
+                               s.mills_neg, self._threads)
 
     # -- the steps of one iteration (section (c), steps 1-12) -------------------------------
     def _residual_bracket(self, sig2_inv):
@@ -207,7 +210,7 @@ class AtlasQTL:
         cst = 0.5 * (s.log_tau + s.log_sig2_inv)
         _cavi.cavi_sweep(d.gram, d.c_miss, d.miss_index, d.ytx, s.s2b, s.tau, s.log_phi,
                          s.log_phi_neg, cst, float(c), units, order, s.g, s.mu, s.bbar, s.gb,
-                         int(self.n_threads))
+                         self._threads)
 
     def update_local(self, c):
         """Steps 6-7: second moments m2 and the truncated-latent means Z (old m)."""
@@ -215,7 +218,7 @@ class AtlasQTL:
         s.m2 = s.g * (s.mu**2 + s.s2b)
         if c == 1.0:
             _probit.latent_mean(s.theta, s.zeta, s.g, s.mills_pos, s.mills_neg, s.z,
-                                int(self.n_threads))
+                                self._threads)
         else:  # annealing: the latent has variance 1/c
             s.z = truncated_latent_mean(np.add.outer(s.zeta, s.theta), s.g, c)
 
@@ -261,7 +264,7 @@ class AtlasQTL:
         per_response = np.empty(q)
         _probit.elbo_gamma_terms(s.g, s.m2, s.s2b, s.log_phi, s.log_phi_neg, log_tau, s.tau,
                                  log_sig, s.sig2_inv, ENTROPY_EPS, per_response,
-                                 int(self.n_threads))
+                                 self._threads)
         b = per_response.sum() - 0.5 * p * q * s.s2zeta - 0.5 * q * s.s2theta.sum()
         log_sig0 = digamma(s.nu0_s) - np.log(s.rho0_s)
         c_term = np.sum(0.5 * (log_sig0 + np.log(q))
@@ -326,6 +329,7 @@ class AtlasQTL:
                        else default_hyperparameters(data.Y, data.observed, self.p0, p))
         self._check_hyper(q)
         self.n0_, self.t02_ = self.hyper_.n0.copy(), self.hyper_.t02
+        self._threads = int(self.n_threads) if p * q >= MIN_PARALLEL_PAIRS else 1
         rng_init, rng_order, rng_select = (np.random.default_rng(s) for s in
                                            np.random.SeedSequence(self.seed).spawn(3))
         self._s = SimpleNamespace()
