@@ -9,8 +9,8 @@ The panel is a simulated chromosome (msprime, OutOfAfrica_3G09, EUR-like samples
 MAF >= 1% with plink2; it is made once and cached in the work directory. Each tool computes the
 same windowed matrix (pairs at most 3 cM apart) with the same number of threads:
 
-- vibank: ``vibank.ld.build_ld_store`` (float32 store, eigenvalues off: plink and magenpy do
-  not compute them);
+- vibank: ``vibank.ld.build_ld_store`` (hard window, ``taper="none"``, as plink and magenpy;
+  float32 store, eigenvalues off: plink and magenpy do not compute them);
 - plink 1.9: ``--r --ld-window-cm 3`` (text output, the only windowed output plink 1.9 has);
 - magenpy (PyPI, installed in a separate environment given by --magenpy-python, never a vibank
   dependency): ``GWADataLoader(backend="magenpy").compute_ld("windowed", cm_window_size=3)``.
@@ -24,7 +24,9 @@ cached in ``<workdir>/public``), windowed 3 cM, 2 threads. Each tool runs as a s
 process start to finish (imports included), ``--repeats`` times alternately; the table gives
 the median and the ratio of medians:
 
-- ``vibank ld --dtype int16`` (the CLI default store: no eigenvalues), and with ``--eigenvalues``;
+- ``vibank ld --window-cm 3 --taper none --dtype int16`` (a hard 3 cM window, the matrix magenpy
+  computes, not vibank's default Bartlett-tapered window; the CLI default store: no eigenvalues),
+  and with ``--eigenvalues``;
 - magenpy ``compute_ld(..., dtype="int16")`` (its default, and like for like with vibank's
   int16; magenpy computes no eigenvalues by default either, ``compute_spectral_properties=False``)
   and at ``dtype="int8"``.
@@ -64,7 +66,7 @@ def make_panel(workdir, n_samples, length, spacing, seed):
 def run_vibank(prefix, workdir, threads):
     out = workdir / "vibank.zarr"
     t0 = time.perf_counter()
-    build_ld_store(prefix, out, chrom="1", estimator=LDEstimator("windowed", window_cm=3.0),
+    build_ld_store(prefix, out, chrom="1", estimator=LDEstimator("windowed", window_cm=3.0, taper="none"),
                    dtype="float32", n_threads=threads, eigenvalues=False)
     return time.perf_counter() - t0, LDMatrix(out).load(dtype=np.float64)
 
@@ -148,7 +150,7 @@ def public_case(args):
     n_variants = len(read_bim(prefix))
     vibank = str(Path(sys.executable).with_name("vibank"))
     base = [vibank, "ld", "--bfile", str(prefix), "--chrom", "1", "--estimator", "windowed",
-            "--window-cm", "3", "--dtype", "int16", "--threads", str(args.threads)]
+            "--window-cm", "3", "--taper", "none", "--dtype", "int16", "--threads", str(args.threads)]
     tools = {
         "vibank ld, int16": base + ["--out", str(workdir / "vibank.zarr")],
         "vibank ld --eigenvalues, int16": base + ["--eigenvalues", "--out",

@@ -15,7 +15,8 @@ tools (computed before any timing, outside it, with each block's or window's eig
   semi-definite and exactly the LD of the statistics: the same model for both tools (vibank
   without a ridge, viprs ``lambda_min="infer"``, which finds only the int16 rounding's
   |lambda_min|), whose posterior means can be compared;
-- windowed: 3 cM window, not positive semi-definite; each tool regularises with its eigenvalue
+- windowed: a hard 3 cM window (``taper="none"``: magenpy's windowed matrix, not vibank's
+  default Bartlett taper), not positive semi-definite; each tool regularises with its eigenvalue
   ridge: vibank ``initial_ridge="block"`` (-lambda_min + 0.01 per non-PSD block of 2,000
   variants), viprs ``lambda_min="infer"`` (its documented setting for such LD: 1 + |lambda_min|
   on the diagonal, from magenpy's spectral properties). The ridges differ, so the fits differ.
@@ -272,7 +273,7 @@ def main():
         stores[estimator] = args.workdir / f"chr1_{estimator}.zarr"
         if not stores[estimator].exists():
             build_ld_store(args.bfile, stores[estimator], chrom="1",
-                           estimator=LDEstimator(estimator, window_cm=3.0), dtype="int16",
+                           estimator=LDEstimator(estimator, window_cm=3.0, taper="none"), dtype="int16",
                            n_threads=args.threads, eigenvalues=True)
     block_ld = LDMatrix(stores["block"])
     ss = simulate_sumstats(args.bfile, block_ld, args.workdir / "ss.tsv.gz", n_gwas=args.n_gwas)
