@@ -14,8 +14,9 @@ genotypes. ``make demo`` writes them; ``--make-inputs`` runs only the jobs that 
 (Snakemake on config/config.yaml in the parent of ``--results``, about 3 minutes on 2 cores)
 when they are missing.
 
-Like-for-like conditions of the table: the same statistics, LD (int16, windowed 3 cM, 1,000-sample
-panel, not positive semi-definite) and pi grid (``pi_grid(M, grid_size)``, log-spaced from 1/M to
+Like-for-like conditions of the table: the same statistics, LD (the demo's store: int16, windowed
+3 cM, 1,000-sample panel; Bartlett-tapered since vibank's tapered default, a hard window and not
+positive semi-definite before) and pi grid (``pi_grid(M, grid_size)``, log-spaced from 1/M to
 0.5) for every method; the same likelihood (VIPRS ``ld_noise="none"``: N as given, as the
 sampler); ``--threads`` fits at once, one thread each (``tuning.grid_search``); pi chosen on the
 fold's validation samples (R^2 of the phenotype on the score), the chosen fit's R^2 reported on the
