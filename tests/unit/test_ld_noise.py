@@ -177,3 +177,5 @@ def test_panel_note__small_panels_and_rank_deficient_blocks():
     assert "effective sample size" in panel_note("windowed", 378)
     assert "rank-deficient" in panel_note("block", 378, max_block=2000)
     assert "rank-deficient" not in panel_note("block", 378, max_block=300)
+    assert "hard window" in panel_note("windowed", 378, taper="none")
+    assert "hard window" not in panel_note("windowed", 378)

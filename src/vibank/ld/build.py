@@ -140,7 +140,8 @@ def build_ld_store(bfile, out, *, chrom, keep=None, estimator=None, dtype="float
         attrs["eigenvalues"] = extremal_eigenvalues(
             stored, blocks, scale=1.0 / QUANTISATION[np.dtype(dtype).name], n_threads=n_threads)
     write_ld_store(out, stored, fields, attrs, dtype=dtype)
-    note = panel_note(estimator.name, n_ref, max(b - a for a, b in blocks) if blocks else None)
+    note = panel_note(estimator.name, n_ref, max(b - a for a, b in blocks) if blocks else None,
+                      taper=estimator.taper)
     if note:
         log.warning("ld chr%s: %s", chrom, note)
     seconds = time.perf_counter() - t0
@@ -169,16 +170,20 @@ def quantise_values(values, dtype, *, n_threads=1):
 SMALL_PANEL = 1000
 
 
-def panel_note(estimator, n_ref, max_block=None):
+def panel_note(estimator, n_ref, max_block=None, taper="bartlett"):
     """What a user of LD from ``n_ref`` people should know (measured in
     verification/ld_reference_noise.py; docs/benchmarks.md), or None."""
     if n_ref >= SMALL_PANEL:
         return None
     note = (f"a panel of {n_ref} people: fits against a GWAS of N >> {n_ref} use the effective "
             "sample size for the panel's LD noise (vibank fit --ld-noise auto, the default)")
+    if estimator == "windowed" and taper == "none":
+        note += ("; a hard window on so small a panel is not positive semi-definite, and fits "
+                 "that diverge on it restart with a ridge that shrinks h2 (to about half with "
+                 "378 people); the default taper (--taper bartlett) keeps it semi-definite")
     if estimator == "block" and max_block is not None and max_block >= n_ref:
         note += (f"; blocks of up to {max_block} variants are rank-deficient and are fitted in "
-                 "the panel's column space; with 378 people against a GWAS of 500,000, windowed "
-                 "LD (--estimator windowed --window-cm 3) predicted sparse traits better and "
-                 "block LD polygenic ones (docs/benchmarks.md)")
+                 "the panel's column space; with 378 people against a GWAS of 500,000, the "
+                 "default windowed LD (tapered, window by panel size) predicted sparse and "
+                 "polygenic traits better (docs/benchmarks.md)")
     return note
