@@ -205,7 +205,8 @@ class AtlasQTL:
         s.log_sig2_inv = digamma(s.nu_s) - np.log(s.rho_s)
 
     def core_loop(self, c, units, order):
-        """Step 5 over the responses ``units`` (compiled kernel)."""
+        """Step 5 over the responses ``units`` (compiled kernel, GB updates delayed over blocks
+        of predictors and applied as one dgemm per block; BLAS held to one thread by ``fit``)."""
         d, s = self._data, self._s
         cst = 0.5 * (s.log_tau + s.log_sig2_inv)
         _cavi.cavi_sweep(d.gram, d.c_miss, d.miss_index, d.ytx, s.s2b, s.tau, s.log_phi,
