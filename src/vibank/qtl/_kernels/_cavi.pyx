@@ -34,8 +34,9 @@ the one-at-a-time loop (the sequential NumPy twin ``_reference.cavi_sweep``); on
 differs. It is not a Jacobi (simultaneous) update. The blocked NumPy twin is
 ``_reference.cavi_sweep_blocked``. The dgemm is scipy's BLAS (``scipy.linalg.cython_blas``),
 called single-threaded from each OpenMP thread on its own chunk (the caller limits BLAS
-threads: ``AtlasQTL.fit`` runs its iterations under threadpoolctl). float64 only: the convergence test resolves ELBO
-differences of 0.01 on ELBOs of size 1e6-1e8, below float32 precision.
+threads: ``AtlasQTL.fit`` runs its iterations under threadpoolctl). float64 only: the
+convergence test resolves ELBO differences of 0.01 on ELBOs of size 1e6-1e8, below float32
+precision.
 """
 
 from cython.parallel import prange
