@@ -60,6 +60,7 @@ def commands(args):
            None if (afatlasqtl / "AFatlasqtl").is_dir() else
            f"AFatlasqtl not installed in {afatlasqtl} (python bench/qtl_vs_reference.py --build)",
            None)
+    yield "qtl_biobank_chunk", [], None, None
     yield "score_target_bench", [], None, None
     if (BENCH / "genome_scale.py").exists():  # another helper's, new in issue 19
         yield "genome_scale", viprs, None, competitor
