@@ -155,6 +155,8 @@ class LDMatrix:
 
 def _apply_mask(ld, keep):
     """Drop masked rows and columns; a contiguous band stays a band in the new numbering."""
+    if keep.all():  # nothing to drop: no per-value index arrays (8 bytes a value each)
+        return ld
     rows, cols = ld.rows(), ld.columns()
     kept = keep[rows] & keep[cols]
     new_index = np.cumsum(keep) - 1
