@@ -171,7 +171,9 @@ def compute_ld(x, *, estimator, cm=None, pos=None, ends=None, n_threads=1, tile=
 
     Returns
     -------
-    SparseLD (values in x's dtype)
+    SparseLD (values in x's dtype): the panel's correlations in the window, untapered (the
+    windowed estimator's taper is applied by ``build_ld_store`` with :func:`taper_band`, after
+    the LD scores)
     """
     m, n = x.shape
     t0 = time.perf_counter()
