@@ -98,8 +98,11 @@ def test_validate__empty_config_gets_demo_defaults(demo):
     assert config["phenotypes"]["traits"]["mixture"]["type"] == "quantitative"
     assert config["phenotypes"]["traits"]["mixture"]["mixture_pi"] is None
     validate_all(demo)
-    # external GWAS are the study's own: the demo's example is not a default
+    # external GWAS are the study's own: the demo's example is not a default; nor are the
+    # demo's pQTL scope (chromosome 1, to stay within 3 min) and its denser pruning (r2 0.3)
     assert config["external_gwas"] == {}
+    assert demo["qtl"]["chromosomes"] == [1] and demo["qtl"]["chunks"]["r2"] == 0.3
+    demo["qtl"]["chromosomes"], demo["qtl"]["chunks"]["r2"] = None, 0.1
     assert config == {**demo, "external_gwas": {}}
 
 

@@ -47,6 +47,11 @@ def test_mode_metrics__against_truth_and_without():
     assert row["n_pairs"] == 4 and row["n_true"] == 1
     assert (row["tp"], row["fp"], row["fn"], row["tn"]) == (1, 1, 0, 2)
     assert row["auroc"] == pytest.approx(1.0) and row["hotspot_auroc"] == pytest.approx(1.0)
+    assert (row["tp_ppi90"], row["fp_ppi90"], row["tp_fdr05"], row["fp_fdr05"]) == (1, 0, 0, 0)
+    # Bayesian FDR by rank (PPI 0.9, 0.7, 0.2, 0.1): 0.1, 0.2, 0.4, 0.525
+    loose = mode_metrics(long, hotspots, truth, strict=0.6, fdr_level=0.25)
+    assert (loose["tp_ppi90"], loose["fp_ppi90"], loose["tp_fdr05"], loose["fp_fdr05"]) == (1, 1,
+                                                                                            1, 1)
     bare = mode_metrics(long, hotspots, None)
     assert bare["n_pairs"] == 4 and np.isnan(bare["n_true"]) and "auroc" not in bare
 

@@ -65,6 +65,11 @@ def test_runtime__writes_png_and_pdf(tmp_path, runtime_table):
     _written(qtl.runtime(runtime_table, tmp_path / "rt", modes=["full", "adaptive"]))
     one = pd.read_csv(runtime_table, sep="\t").query("cavi == 'adaptive'")
     _written(qtl.runtime(one, tmp_path / "rt1"))
+    # with the evaluation table: AUPRC and false calls per mode (NaN without a simulated truth)
+    metrics = pd.DataFrame({"cavi": ["full", "adaptive"], "auprc": [0.81, np.nan],
+                            "fp": [17, np.nan], "fp_ppi90": [1, np.nan], "fp_fdr05": [7, np.nan]})
+    _written(qtl.runtime(runtime_table, tmp_path / "rt2", modes=["full", "adaptive"],
+                         metrics=metrics))
 
 
 def test_hotspots__missing_column_is_named(tmp_path, hotspots):

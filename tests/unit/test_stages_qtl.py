@@ -75,6 +75,7 @@ def test_evaluate_qtl__pairs_hotspots_and_runtime(tmp_path):
     row = metrics.iloc[0]
     # calls at 0.5: (v1,P1) (v1,P2) (v3,P3) true; (v2,P1) (v4,P2) false
     assert (row["tp"], row["fp"], row["fn"], row["n_true"]) == (3, 2, 0, 3)
+    assert row["tp_ppi90"] + row["fp_ppi90"] <= 5 and not np.isnan(row["fp_fdr05"])
     assert row["fpr"] == pytest.approx(2 / 12) and row["auroc"] == pytest.approx(1.0)
     assert row["hotspot_auroc"] == pytest.approx(4 / 6)  # v1 > all; v3 (0.8) below v2, v4
     assert (row["n_chunks"], row["iterations"], row["max_iterations"]) == (2, 83, 42)

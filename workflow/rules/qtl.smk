@@ -161,6 +161,7 @@ rule plot_qtl:
         associations=f"results/qtl/{QTL_MODES[0]}/associations.tsv.gz",
         hotspots=f"results/qtl/{QTL_MODES[0]}/hotspots.tsv",
         runtime="results/qtl/eval/runtime.tsv",
+        metrics="results/qtl/eval/metrics.tsv",
     output:
         hotspots=report(
             f"{QTL_FIGURES}/hotspots.png",

@@ -16,4 +16,5 @@ with snakemake_job(snakemake):
         snakemake.input.runtime,
         Path(out.runtime).with_suffix(""),
         modes=snakemake.params.modes,
+        metrics=snakemake.input.metrics,
     )

@@ -214,11 +214,13 @@ def _with_sizes(table, calls, theta):
     return table
 
 
-def mode_metrics(long, hotspots, truth, threshold=0.5):
+def mode_metrics(long, hotspots, truth, threshold=0.5, *, strict=0.9, fdr_level=0.05):
     """Accuracy of one CAVI mode's calls against a simulated truth (SNP, protein pairs):
     n_pairs, n_true, AUROC/AUPRC over all pairs (PPI as score), precision/recall/FPR and counts
-    at PPI >= ``threshold``, and hotspot AUROC/AUPRC (a variant with any true protein; score:
-    its expected number of proteins). Without a truth only n_pairs is known (n_true NaN)."""
+    at PPI >= ``threshold``, true and false calls at PPI >= ``strict`` (tp_ppi90, fp_ppi90)
+    and at Bayesian FDR < ``fdr_level`` over all pairs (tp_fdr05, fp_fdr05), and hotspot
+    AUROC/AUPRC (a variant with any true protein; score: its expected number of proteins).
+    Without a truth only n_pairs is known (n_true NaN)."""
     from vibank.eval.metrics import classification_metrics
 
     row = {"n_pairs": len(long), "n_true": np.nan}
@@ -227,7 +229,11 @@ def mode_metrics(long, hotspots, truth, threshold=0.5):
     keys = pd.MultiIndex.from_frame(long[[col.SNP, col.PROTEIN]])
     is_true = keys.isin(pd.MultiIndex.from_frame(truth[[col.SNP, col.PROTEIN]]))
     row["n_true"] = int(is_true.sum())
-    row.update(classification_metrics(is_true, long[col.PPI], threshold))
+    ppi = long[col.PPI].to_numpy()
+    row.update(classification_metrics(is_true, ppi, threshold))
+    for name, called in (("ppi90", ppi >= strict), ("fdr05", bayesian_fdr(ppi) < fdr_level)):
+        row[f"tp_{name}"] = int(np.sum(called & is_true))
+        row[f"fp_{name}"] = int(np.sum(called & ~is_true))
     hot = classification_metrics(hotspots[col.SNP].isin(truth[col.SNP]),
                                  hotspots["expected_proteins"], threshold)
     row.update(hotspot_auroc=hot["auroc"], hotspot_auprc=hot["auprc"])

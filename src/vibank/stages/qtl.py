@@ -349,7 +349,8 @@ def evaluate_qtl(modes, association_paths, hotspot_paths, json_paths, *, truth=N
                  threshold=0.5, out_metrics, out_runtime):
     """Per CAVI mode: AUROC/AUPRC over all variant-protein pairs (PPI as score) and for hotspot
     detection (a variant with any true protein; score: expected number of proteins),
-    precision/recall/FPR at PPI >= ``threshold`` (NaN without a simulated truth), chunks,
+    precision/recall/FPR at PPI >= ``threshold``, true and false calls at PPI >= 0.9 and at
+    Bayesian FDR < 0.05 (all NaN without a simulated truth), chunks,
     iterations and convergence. The runtime table has one row per mode and chunk."""
     true = pd.read_csv(truth, sep="\t", dtype={col.CHR: str}) if truth else None
     rows = []
@@ -361,8 +362,8 @@ def evaluate_qtl(modes, association_paths, hotspot_paths, json_paths, *, truth=N
     per_mode = runtime_summary(runtime)
     metrics = pd.DataFrame(rows).join(per_mode, on="cavi")
     columns = ["cavi", "n_pairs", "n_true", "auroc", "auprc", "precision", "recall", "fpr", "tp",
-               "fp", "fn", "tn", "hotspot_auroc", "hotspot_auprc", "n_chunks", "iterations",
-               "max_iterations", "converged"]
+               "fp", "fn", "tn", "tp_ppi90", "fp_ppi90", "tp_fdr05", "fp_fdr05", "hotspot_auroc",
+               "hotspot_auprc", "n_chunks", "iterations", "max_iterations", "converged"]
     metrics = metrics.reindex(columns=columns)
     write_table(metrics, out_metrics, float_format="%.6g", na_rep="NaN")
     write_table(runtime, out_runtime, float_format="%.6g")
