@@ -6,6 +6,7 @@ and JSON, and its accuracy checked against the simulated truth. Prints markdown 
     python bench/qtl_biobank_chunk.py                     # n = 10,000 and 50,000, adaptive CAVI
     python bench/qtl_biobank_chunk.py --n 50000 --cavi adaptive full
     python bench/qtl_biobank_chunk.py --quick             # n = 2,000, q = 300: smoke run
+    python bench/qtl_biobank_chunk.py --n-scaling         # s / iteration at n = 10,000, 50,000
 
 Inputs (cached in ``--workdir``, one directory per n): genotypes in LD blocks (AR(1) latent
 Gaussian per block of 50 variants, two thresholded haplotypes per person: qtl_vs_reference's
@@ -20,7 +21,9 @@ imports, timed in a separate process), reading the protein table, reading the ge
 standardising, precompute (X'X, Y'X, ||y||^2), initialisation, the CAVI iterations (with their
 split into the response loop, local and global updates and ELBO evaluations), and writing the
 tables (``--min-ppi`` keeps the long table small). AUROC/AUPRC score every variant-protein pair
-by its PPI; pairs below ``--min-ppi`` are not written and count as PPI 0.
+by its PPI; pairs below ``--min-ppi`` are not written and count as PPI 0. ``--n-scaling``
+checks that an iteration's cost does not depend on n (it works on X'X and Y'X only): the same
+in-memory panel cut to each n, wall and CPU seconds per full-CAVI iteration.
 """
 
 import argparse
@@ -32,12 +35,15 @@ import sys
 import time
 from pathlib import Path
 
+import warnings
+
 import numpy as np
 import pandas as pd
 
 from vibank import columns as col
 from vibank.eval import binary_metrics
 from vibank.io.plink import write_bfile
+from vibank.qtl import AtlasQTL, ConvergenceWarning
 from vibank.simulate import simulate_protein_panel
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -168,6 +174,34 @@ def report(runs, made, args):
                   f"{m['bed_gb']:.3f} GB.")
 
 
+def n_scaling(args, iterations=(10, 40)):
+    """Seconds per iteration against n, in one process on one panel: full CAVI (every response
+    every iteration, so equal work) on the first n rows for each n, fitted for 10 and for 40
+    iterations; the difference over 30 iterations removes the set-up (precompute, init)."""
+    x = ld_block_genotypes(max(args.n), args.p, args.seed)
+    y = simulate_protein_panel(x, args.q, active_variant_fraction=0.01,
+                               active_protein_fraction=args.a_q, mean_pve=args.pve,
+                               seed=args.seed + 1).Y
+    print(f"\n### Seconds per full-CAVI iteration against n (p = {args.p}, q = {args.q}, "
+          f"{args.threads} threads, iterations {iterations[0] + 1}-{iterations[1]})\n")
+    print("| n | precompute s | wall s / iteration | CPU s / iteration |\n|---|---|---|---|")
+    for n in sorted(args.n):
+        runs = []
+        for max_iter in iterations:
+            model = AtlasQTL(cavi="full", n_threads=args.threads, max_iter=max_iter, tol=1e-12,
+                             seed=25)
+            cpu = time.process_time()
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", ConvergenceWarning)
+                model.fit(x[:n], y[:n])
+            sec = model.seconds_
+            runs.append((sec["total"] - sec["precompute"] - sec["init"],
+                         time.process_time() - cpu, sec["precompute"]))
+        span = iterations[1] - iterations[0]
+        print(f"| {n:,} | {runs[1][2]:.1f} | {(runs[1][0] - runs[0][0]) / span:.3f} | "
+              f"{(runs[1][1] - runs[0][1]) / span:.3f} |", flush=True)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, nargs="+", default=[10_000, 50_000])
@@ -181,9 +215,14 @@ def main():
     parser.add_argument("--seed", type=int, default=20)
     parser.add_argument("--workdir", type=Path, default=Path("/tmp/vibank_bench/qtl_biobank"))
     parser.add_argument("--quick", action="store_true", help="n = 2,000, q = 300")
+    parser.add_argument("--n-scaling", dest="n_scaling", action="store_true",
+                        help="only seconds per iteration against n (in memory, no command)")
     args = parser.parse_args()
     if args.quick:
         args.n, args.q = [2000], 300
+    if args.n_scaling:
+        n_scaling(args)
+        return
     runs, made = {}, {}
     for n in args.n:
         work = args.workdir / f"n{n}_p{args.p}_q{args.q}_aq{args.a_q}_pve{args.pve}"
