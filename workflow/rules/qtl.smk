@@ -85,8 +85,8 @@ rule fit_qtl_chunk:
         "../envs/vibank.yaml"
     threads: 2
     resources:
-        mem_mb=mem_mb_for(2000, per_gb_input=2000),
-        runtime=runtime_for(120, per_gb_input=60),
+        mem_mb=qtl_chunk_mem_mb,
+        runtime=runtime_for(120),
     params:
         model_options=get_qtl_model_options,
     script:

@@ -115,3 +115,12 @@ QTL_OUTPUTS = (
     if QTL["enabled"] and STUDY
     else []
 )
+
+
+def qtl_chunk_mem_mb(wildcards, input, attempt):
+    """Memory of one chunk fit: a 2 GB base and the protein table, which the fit parses as text
+    (13.3 GB peak for a 1.37 GB table at 1,000 variants x 3,000 proteins x 50,000 samples,
+    docs/benchmarks.md); not the genome-wide genotypes, of which it reads one chunk."""
+    table = Path(input.proteins)
+    size_mb = table.stat().st_size / 1e6 if table.exists() else 0.0
+    return int((2000 + 10 * size_mb) * attempt)
