@@ -97,8 +97,7 @@ def build_ld_store(bfile, out, *, chrom, keep=None, estimator=None, dtype="float
                             "a block of its own (no LD kept)", chrom, estimator.blocks_file)
             ends = block_ends(pos, starts, stops)
         else:  # vibank's block finder on the windowed matrix
-            windowed = compute_ld(x, estimator=LDEstimator("windowed", window_cm=estimator.window_cm,
-                                                               taper="none"),
+            windowed = compute_ld(x, estimator=LDEstimator("windowed", window_cm=estimator.window_cm),
                                   ends=window_ends(pos, cm, window_cm=estimator.window_cm or 3.0),
                                   n_threads=n_threads)
             found = find_blocks(windowed, n_ref=x.shape[1], min_variants=estimator.block_min_variants,

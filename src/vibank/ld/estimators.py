@@ -225,6 +225,7 @@ def taper_band(ld, distances, *, chunk=1 << 22):
     if ld.indices is not None:
         raise ValueError("taper_band needs the band layout (indices None)")
     indptr, m = ld.indptr, ld.n_variants
+    distances = [(np.asarray(coord, dtype=np.float64), width) for coord, width in distances]
     start = 0
     while start < m:
         stop = int(np.searchsorted(indptr, indptr[start] + chunk, side="right")) - 1
@@ -235,7 +236,6 @@ def taper_band(ld, distances, *, chunk=1 << 22):
         cols = rows + 1 + np.arange(hi - lo) - np.repeat(indptr[start:stop] - lo, lengths)
         weight = np.ones(hi - lo)
         for coord, width in distances:
-            coord = np.asarray(coord, dtype=np.float64)
             weight *= np.maximum(0.0, 1.0 - np.abs(coord[cols] - coord[rows]) / width)
         ld.data[lo:hi] *= weight.astype(ld.data.dtype)
         start = stop

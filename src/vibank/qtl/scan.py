@@ -254,7 +254,7 @@ def association_table(model, variants, response_names, *, min_ppi=0.0):
     model's kept variants), protein, PPI, BETA_STD (the standardised effect) and BETA (per
     allele). The rows are chosen before the table is built: at biobank scale a chunk has
     p x q ~ 10^6-10^7 pairs, of which a few hundred matter."""
-    kept = variants.set_index(col.SNP).loc[list(model.variant_names_)].reset_index()
+    kept = _fitted_variants(model, variants)
     s, t = np.nonzero(model.gamma_ >= min_ppi)
     long = kept.loc[s, [col.SNP, col.CHR, col.POS, col.A1, col.A2]].reset_index(drop=True)
     long[col.PROTEIN] = np.asarray(response_names)[t]
@@ -262,6 +262,11 @@ def association_table(model, variants, response_names, *, min_ppi=0.0):
     long[col.BETA_STD] = model.beta_[s, t]
     long[col.BETA] = model.beta_per_allele_[s, t]
     return long
+
+
+def _fitted_variants(model, variants):
+    """The rows of ``variants`` (by SNP) of a fitted ``AtlasQTL``'s kept variants, in its order."""
+    return variants.set_index(col.SNP).loc[list(model.variant_names_)].reset_index()
 
 
 def check_calling(min_ppi=0.0, threshold=0.5, fdr_level=None):
@@ -306,7 +311,7 @@ def chunk_tables(model, variants, response_names, *, min_ppi=0.0, threshold=0.5,
                               min_ppi=min(min_ppi, lowest_call))
     calls = call_pairs(pairs, threshold=threshold, fdr_level=fdr_level)
     long = pairs[pairs[col.PPI].to_numpy() >= min_ppi].reset_index(drop=True)
-    kept = variants.set_index(col.SNP).loc[list(model.variant_names_)].reset_index()
+    kept = _fitted_variants(model, variants)
     totals = kept[[col.SNP, col.CHR, col.POS]].assign(expected_proteins=gamma.sum(axis=1),
                                                       max_PPI=gamma.max(axis=1))
     hotspots = _with_sizes(totals, calls, dict(zip(model.variant_names_, model.theta_)))
