@@ -12,8 +12,8 @@ REPO = Path(__file__).parents[2]
 SCHEMAS = REPO / "workflow" / "schemas"
 SCHEMA = str(SCHEMAS / "config.schema.yaml")
 #: sections validated against their own schema after the main one (rules/common.smk)
-SECTIONS = {"qtl": "qtl.schema.yaml", "external_gwas": "external.schema.yaml",
-            "target": "target.schema.yaml"}
+SECTIONS = {"ld": "ld.schema.yaml", "qtl": "qtl.schema.yaml",
+            "external_gwas": "external.schema.yaml", "target": "target.schema.yaml"}
 DEFAULT = REPO / "config" / "config.yaml"
 
 

@@ -108,9 +108,9 @@ def test_reference_qc_defaults__schema_matches_the_library():
 
     from vibank.genotypes.reference import REFERENCE_QC
 
-    schema = yaml.safe_load((Path(__file__).parents[2] / "workflow/schemas/config.schema.yaml")
+    schema = yaml.safe_load((Path(__file__).parents[2] / "workflow/schemas/ld.schema.yaml")
                             .read_text())
-    panel = schema["properties"]["ld"]["properties"]["panels"]["patternProperties"]
+    panel = schema["properties"]["panels"]["patternProperties"]
     qc = next(iter(panel.values()))["properties"]["qc"]["properties"]
     assert {k: v["default"] for k, v in qc.items()} == REFERENCE_QC
 

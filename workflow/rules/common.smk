@@ -15,10 +15,11 @@ def _validate(section, schema):
 
 
 def validate_config(config):
-    """The whole config against config.schema.yaml, then the qtl, external_gwas and target
+    """The whole config against config.schema.yaml, then the ld, qtl, external_gwas and target
     sections against their own schemas."""
     for prefix, section, schema in (
         ([], config, "config.schema.yaml"),
+        (["ld"], lambda: config["ld"], "ld.schema.yaml"),
         (["qtl"], lambda: config["qtl"], "qtl.schema.yaml"),
         (["external_gwas"], lambda: config["external_gwas"], "external.schema.yaml"),
         (["target"], lambda: config["target"], "target.schema.yaml"),
