@@ -11,7 +11,7 @@ from snakemake.utils import validate
 REPO = Path(__file__).parents[2]
 SCHEMAS = REPO / "workflow" / "schemas"
 SCHEMA = str(SCHEMAS / "config.schema.yaml")
-#: sections validated against their own schema after the main one (rules/common.smk)
+#: sections validated against their own schema after the main one (rules/config.smk)
 SECTIONS = {"ld": "ld.schema.yaml", "qtl": "qtl.schema.yaml",
             "external_gwas": "external.schema.yaml", "target": "target.schema.yaml"}
 DEFAULT = REPO / "config" / "config.yaml"
