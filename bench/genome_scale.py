@@ -22,7 +22,7 @@ Set-up (issue 19 item 2):
   carries its share only); ``<cache>/sumstats/chr<c>.tsv.gz`` (vibank format).
 - LD: ``vibank ld --window-cm 3 --taper none`` (a hard 3 cM window: the matrix magenpy computes
   for viprs, so both fit the same LD; vibank's default since the tapered estimator is a Bartlett
-  taper over 3 sqrt(n/5000) cM, 0.95 cM for 500 people, a third of the pairs), int16 store, no
+  taper over 0.7 (n/378)^0.75 cM, 0.86 cM for 500 people, a third of the pairs), int16 store, no
   eigenvalues (CLI defaults), ``--threads``; per chromosome, whole commands; store sizes on disk.
 - Fits, each a whole ``vibank fit`` command in its own process (``/usr/bin/time -v`` gives peak
   RSS): the genome-wide VEM fit (all 22 stores in one ``--ld``, shared hyperparameters) and the
@@ -167,7 +167,7 @@ def make_sumstats(args, chroms):
 
 
 #: vibank ld options of the stores: the hard 3 cM window magenpy computes ("ld"), and vibank's
-#: default, the Bartlett taper over the panel's window, 0.95 cM for 500 people ("ld_default")
+#: default, the Bartlett taper over the panel's window, 0.86 cM for 500 people ("ld_default")
 LD_OPTIONS = {"ld": ["--window-cm", 3, "--taper", "none"], "ld_default": []}
 
 
@@ -367,7 +367,7 @@ def main():
         ld_default = build_ld(args, chroms, "ld_default")
         r = fit_vibank(args, chroms, "ld_default", per_chromosome=False)["genome-wide"]
         gb = 1024**3
-        print("\n| vibank's default LD (Bartlett taper, 0.95 cM for 500 people): other LD, "
+        print("\n| vibank's default LD (Bartlett taper, 0.86 cM for 500 people): other LD, "
               "fewer pairs | value |\n|---|---|")
         print(f"| LD total wall (sum over chromosomes) | "
               f"{sum(x['seconds'] for x in ld_default.values()):.1f} s |")

@@ -35,6 +35,7 @@ import pandas as pd
 from vibank import cli
 from vibank import columns as col
 from vibank.io.plink import read_bim, read_dosages, read_fam, write_keep
+from vibank.ld import panel_window_cm
 from vibank.ld.genotypes import standardise_genotypes
 from vibank.simulate import CohortParams, simulate_cohort
 from vibank.simulate.sumstats import draw_effects, expected_r2, simulate_sumstats, sumstats_table
@@ -80,8 +81,14 @@ def file_tag(spec):
 
 
 def ld_store(cache, bfile, keep, name, estimator):
-    """``vibank ld`` with its defaults (int16 values) for one panel and estimator spec; cached."""
-    out = cache / f"ld_{name}_{file_tag(estimator)}.zarr"
+    """``vibank ld`` with its defaults (int16 values) for one panel and estimator spec; cached
+    under a name that holds the automatic window, so a store built under another rule is not
+    taken for today's default."""
+    tag = file_tag(estimator)
+    if estimator.startswith("windowed") and "window-" not in estimator:
+        n_ref = sum(1 for line in open(keep) if not line.startswith("#"))
+        tag += f"_auto-{panel_window_cm(n_ref)}"
+    out = cache / f"ld_{name}_{tag}.zarr"
     if not out.exists():
         run_cli(["ld", "--bfile", bfile, "--chrom", "1", "--keep", str(keep), "--out", str(out),
                  *ld_options(estimator), "--threads", "2"])

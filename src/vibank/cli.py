@@ -259,8 +259,8 @@ def build_parser():
     ld.add_argument("--estimator", default="windowed",
                     choices=["sample", "windowed", "block", "shrinkage"])
     ld.add_argument("--window-cm", dest="window_cm", type=float,
-                    help="windowed: cM window (when no window is given: 3 sqrt(n_ref / 5000) "
-                         "between 0.5 and 3, e.g. 0.82 for 378 people; block finder: 3)")
+                    help="windowed: cM window (when no window is given: 0.7 (n_ref / 378)^0.75 "
+                         "between 0.5 and 3, e.g. 0.7 for 378 people; block finder: 3)")
     ld.add_argument("--window-kb", dest="window_kb", type=float)
     ld.add_argument("--window-variants", dest="window_variants", type=int)
     ld.add_argument("--taper", default="bartlett", choices=["none", "bartlett"],

@@ -101,7 +101,7 @@ def test_build_ld_store__bartlett_taper_keeps_a_rank_deficient_panel_psd(tmp_pat
 def test_build_ld_store__auto_window_follows_the_panel_size(tmp_path, fileset):
     from vibank.ld import panel_window_cm
 
-    assert [panel_window_cm(n) for n in (50, 378, 1000, 5000, 20000)] == [0.5, 0.82, 1.34, 3.0, 3.0]
+    assert [panel_window_cm(n) for n in (50, 378, 1000, 5000, 20000)] == [0.5, 0.7, 1.45, 3.0, 3.0]
     _, mat = _build(fileset, tmp_path / "auto.zarr", estimator=LDEstimator("windowed", window_cm="auto"))
     assert mat.attrs["estimator_params"]["window_cm"] == panel_window_cm(100) == 0.5
     assert mat.attrs["estimator_params"]["taper"] == "bartlett"

@@ -207,7 +207,7 @@ def test_ldestimator__unknown_name_and_params():
     with pytest.raises(VibankError, match="unknown LD taper 'hann'"):
         LDEstimator("windowed", taper="hann")
     auto = LDEstimator("windowed", window_cm="auto")
-    assert auto.for_panel(378).window_cm == 0.82 and auto.for_panel(10_000).window_cm == 3.0
+    assert auto.for_panel(378).window_cm == 0.7 and auto.for_panel(10_000).window_cm == 3.0
     assert LDEstimator("block", window_cm="auto").for_panel(378).window_cm == 3.0
 
 

@@ -73,10 +73,10 @@ def test_default_fit__recovers_h2_on_rank_deficient_panel_ld(regime, seed):
 
 @pytest.mark.parametrize("seed", range(2))
 def test_default_windowed_ld__psd_no_ridge_and_recovers_h2(regime, seed):
-    """The default windowed store of the 400-person panel (0.85 cM, Bartlett taper) is PSD as
+    """The default windowed store of the 400-person panel (0.73 cM, Bartlett taper) is PSD as
     stored (int16): the fit converges without a ridge or a flag and recovers h2."""
     store = regime["windowed"]
-    assert store.attrs["estimator_params"]["window_cm"] == 0.85
+    assert store.attrs["estimator_params"]["window_cm"] == 0.73
     dense = store.to_csr(dtype=np.float64, symmetric=True).toarray()
     assert np.linalg.eigvalsh(dense)[0] > -1e-3
     beta, b = _statistics(regime, seed)

@@ -37,20 +37,21 @@ ESTIMATORS = ("sample", "windowed", "block", "shrinkage")
 #: tapers of the windowed estimator: none (a hard window) or bartlett (module docstring)
 TAPERS = ("none", "bartlett")
 NE_HUMAN = 11490.672
-#: panel size from which the windowed estimator's automatic window is its widest, 3 cM
-FULL_WINDOW_PANEL = 5000
 
 
 def panel_window_cm(n_ref):
     """The tapered windowed estimator's window (cM) for a panel of ``n_ref`` people.
 
-    3 cM sqrt(n_ref / 5000), between 0.5 and 3: a panel's sampling error in each stored value
+    0.7 cM (n_ref / 378)^(3/4), between 0.5 and 3: a panel's sampling error in each stored value
     is about 1 / sqrt(n_ref) whatever the distance, while true LD decays with it, so a small
-    panel's far pairs add noise and little LD. Measured in verification/ld_reference_noise.py
-    (a GWAS of 5e4-5e5 against panels of 378-5,000 people, docs/benchmarks.md): 0.82 cM for
-    378 people, 1.34 cM for 1,000, 3 cM from 5,000 on.
+    panel's far pairs add noise and little LD. Too wide a window understates h2 (the noise),
+    too narrow a one overstates it (the LD it cuts is counted twice); the rule passes through
+    the windows where a polygenic trait's h2 meets the truth in
+    verification/ld_reference_noise.py (a GWAS of 5e5 against panels of 378 and 1,000 people,
+    5 replicates each, docs/benchmarks.md): 0.7 cM for 378 people, 1.45 cM for 1,000, 3 cM
+    from about 2,600 on.
     """
-    return round(float(np.clip(3.0 * np.sqrt(n_ref / FULL_WINDOW_PANEL), 0.5, 3.0)), 2)
+    return round(float(np.clip(0.7 * (n_ref / 378.0) ** 0.75, 0.5, 3.0)), 2)
 
 
 @dataclass(frozen=True)
