@@ -57,13 +57,20 @@ report: setup
 	$(BIN)/snakemake --profile profiles/local --cores $(CORES) --report results/report.html
 	@echo "report: $(abspath results/report.html)"
 
+# The suite on one pytest-xdist worker per core (TEST_WORKERS=0 runs it in one process). A
+# module is one unit of work (--dist loadscope), so a module's fixtures (a Snakemake run shared
+# by its tests) are made once; tests/conftest.py puts the longest modules first.
+TEST_WORKERS ?= auto
+PYTEST := $(BIN)/python -m pytest -q -ra --durations=15 -n $(TEST_WORKERS) --dist loadscope \
+	--no-loadscope-reorder
+
 test: setup
-	$(BIN)/python -m pytest -q -ra --durations=15 tests
+	$(PYTEST) tests
 
 # the suite without the tests marked workflow (real Snakemake runs: tiny end-to-end, demo fold,
 # external GWAS, live SLURM); Snakemake's lint, dry runs and snakefmt check still run
 test-fast: setup
-	$(BIN)/python -m pytest -q -ra --durations=15 -m "not workflow" tests
+	$(PYTEST) -m "not workflow" tests
 
 lint: setup
 	$(BIN)/snakemake --lint

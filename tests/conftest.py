@@ -4,6 +4,7 @@ Each cohort is simulated once per test session (< 1 s each: 420 samples x ~1000 
 1 Mb chromosomes) and treated as read-only by the tests; tests that write go to ``tmp_path``.
 """
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -93,7 +94,35 @@ def make_cohort():
     return simulate
 
 
+# -- order: the longest modules first -----------------------------------------------------
+#: the longest test modules (pytest --durations, module fixtures included), longest first.
+#: `make test` runs the suite on pytest-xdist workers, one module per unit of work (--dist
+#: loadscope): starting the longest modules first keeps one from starting last and running alone.
+#: Order only; the other modules follow in collection order.
+SLOW_MODULES = [
+    "workflow/test_workflow.py",
+    "workflow/test_slurm.py",
+    "workflow/test_target.py",
+    "workflow/test_demo_sparse.py",
+    "workflow/test_external.py",
+    "workflow/test_reference_panel.py",
+]
+
+
+def pytest_collection_modifyitems(config, items):
+    root = Path(__file__).parent
+
+    def rank(item):
+        module = Path(os.path.relpath(item.path, root)).as_posix()
+        return SLOW_MODULES.index(module) if module in SLOW_MODULES else len(SLOW_MODULES)
+
+    items.sort(key=rank)  # stable: within a module and among the rest, collection order
+
+
 # -- measurements that acceptance tests report in the test log ------------------------------
+# A test's lines travel in its report's user_properties, so that they reach the terminal summary
+# from pytest-xdist workers too (a worker's own module globals never do).
+_MEASUREMENT = "vibank measurement"
 _MEASUREMENTS = []
 
 
@@ -103,9 +132,15 @@ def report(request):
     of the run (pytest captures ordinary prints of passing tests)."""
 
     def add(text):
-        _MEASUREMENTS.append(f"{request.node.nodeid}: {text}")
+        request.node.user_properties.append((_MEASUREMENT, text))
 
     return add
+
+
+def pytest_runtest_logreport(report):
+    if report.when == "call":
+        _MEASUREMENTS.extend(f"{report.nodeid}: {text}"
+                             for key, text in report.user_properties if key == _MEASUREMENT)
 
 
 def pytest_terminal_summary(terminalreporter):
