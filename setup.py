@@ -40,6 +40,11 @@ def _openmp_flags(compiler):
 
 
 class BuildExt(build_ext):
+    def finalize_options(self):
+        super().finalize_options()
+        if not self.parallel:  # the kernels are independent: compile them side by side (-j)
+            self.parallel = os.cpu_count() or 1
+
     def build_extensions(self):
         cflags, lflags = _openmp_flags(self.compiler)
         print(f"vibank: OpenMP {'enabled' if cflags else 'NOT available'}", file=sys.stderr)
@@ -61,6 +66,6 @@ extensions = [
 ]
 
 setup(
-    ext_modules=cythonize(extensions, language_level=3),
+    ext_modules=cythonize(extensions, language_level=3, nthreads=os.cpu_count() or 1),
     cmdclass={"build_ext": BuildExt},
 )
