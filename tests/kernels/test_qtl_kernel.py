@@ -41,7 +41,7 @@ def _state(data, rng, c):
     sig2_inv = 0.7
     s2b = 1.0 / (c * tau[:, None] * (data.diag + sig2_inv))
     m = np.add.outer(rng.normal(-2.5, 0.3, q), rng.normal(0, 0.5, p))
-    inputs = dict(s2b=s2b, tau=tau, log_phi=log_ndtr(m), log_phi_neg=log_ndtr(-m),
+    inputs = dict(s2b=s2b, tau=tau, lpd=log_ndtr(m) - log_ndtr(-m),
                   cst=rng.normal(-1.0, 0.3, q), c=c)
     state = dict(g=g, mu=mu, bbar=bbar, GB=np.ascontiguousarray(gb))
     return inputs, state

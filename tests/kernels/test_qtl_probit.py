@@ -5,6 +5,7 @@ refresh with log Phi and Mills ratios (step 12), Z at c = 1 (step 7) and ELBO te
 import numpy as np
 import pytest
 from numpy.testing import assert_allclose, assert_array_equal
+from scipy.special import log_ndtr
 
 from vibank.qtl import _reference
 from vibank.qtl._kernels import _probit
@@ -21,30 +22,35 @@ def _propensities(extreme):
     return theta, zeta, rng
 
 
-def _refreshed(theta, zeta, n_threads):
-    out = [np.empty((len(zeta), len(theta))) for _ in range(4)]
-    _probit.probit_refresh(theta, zeta, *out, n_threads=n_threads)
+def _refreshed(theta, zeta, n_threads, g=None):
+    q, p = len(zeta), len(theta)
+    out = [np.empty((q, p)) for _ in range(3)] + [np.empty(q)]
+    g = np.full((q, p), 0.5) if g is None else g
+    _probit.probit_refresh(theta, zeta, g, *out, n_threads=n_threads)
     return out
 
 
 @pytest.mark.parametrize("n_threads", [1, 2])
 @pytest.mark.parametrize("extreme", [False, True])
 def test_probit_refresh__matches_reference(n_threads, extreme):
-    theta, zeta, _ = _propensities(extreme)
-    ours = _refreshed(theta, zeta, n_threads)
+    theta, zeta, rng = _propensities(extreme)
+    g = rng.uniform(0.0, 1.0, (len(zeta), len(theta)))
+    ours = _refreshed(theta, zeta, n_threads, g)
     # beyond |m| = 30 the twin's Mills ratios (through scipy's log_ndtr) carry ~5e-12 relative
     # error, the kernel's series ~6e-13 (both checked against mpmath at 60 digits)
     rtol = 2e-11 if extreme else 1e-12
-    for name, a, b in zip(("log_phi", "log_phi_neg", "mills_pos", "mills_neg"), ours,
-                          _reference.probit_refresh(theta, zeta)):
-        assert_allclose(a, b, rtol=rtol, atol=1e-300, err_msg=name)
+    # lpd = log Phi(m) - log Phi(-m) cancels near m = 0: absolute rounding of the two logs
+    for name, a, b in zip(("lpd", "mills_pos", "mills_neg", "probit_sum"), ours,
+                          _reference.probit_refresh(theta, zeta, g)):
+        assert_allclose(a, b, rtol=rtol, atol=1e-14 if name == "lpd" else 1e-300, err_msg=name)
+    assert_array_equal(ours[3], _refreshed(theta, zeta, 3 - n_threads, g)[3])
 
 
 @pytest.mark.parametrize("n_threads", [1, 2])
 def test_latent_mean__matches_reference(n_threads):
     theta, zeta, rng = _propensities(True)
     g = rng.uniform(0.0, 1.0, (len(zeta), len(theta)))
-    _, _, mills_pos, mills_neg = _refreshed(theta, zeta, 1)
+    _, mills_pos, mills_neg, _ = _refreshed(theta, zeta, 1)
     z = np.empty_like(g)
     _probit.latent_mean(theta, zeta, g, mills_pos, mills_neg, z, n_threads=n_threads)
     # Z = m + g * (about -m) cancels for |m| ~ 30: absolute error ~30 x that of the ratios
@@ -53,18 +59,28 @@ def test_latent_mean__matches_reference(n_threads):
 
 @pytest.mark.parametrize("n_threads", [1, 2])
 def test_elbo_gamma_terms__matches_reference(n_threads):
+    """The kernel (from g, s2b and the per-response sums of m2 and of the probit part) equals
+    its twin and the term written out pair by pair (section (d), term B)."""
     theta, zeta, rng = _propensities(False)
     q, p = len(zeta), len(theta)
     g = rng.uniform(0.0, 1.0, (q, p))
     g[0, :3] = [0.0, 1.0, 1e-300]
     m2 = rng.uniform(0.0, 0.1, (q, p))
     s2b = rng.uniform(1e-4, 1e-3, (q, p))
-    log_phi, log_phi_neg, _, _ = _refreshed(theta, zeta, 1)
+    s2b[1] = 5e-4  # constant along a response, as without NAs
+    _, _, _, probit_sum = _refreshed(theta, zeta, 1, g)
     log_tau, tau = rng.normal(0.0, 0.1, q), rng.uniform(0.5, 2.0, q)
-    args = (g, m2, s2b, log_phi, log_phi_neg, log_tau, tau, -0.3, 1.7, ENTROPY_EPS)
+    args = (g, s2b, m2.sum(axis=1), probit_sum, log_tau, tau, -0.3, 1.7, ENTROPY_EPS)
     out = np.empty(q)
     _probit.elbo_gamma_terms(*args, out, n_threads=n_threads)
     assert_allclose(out, _reference.elbo_gamma_terms(*args), rtol=1e-12)
+    m = np.add.outer(zeta, theta)
+    log_phi, log_phi_neg = log_ndtr(m), log_ndtr(-m)
+    pairwise = np.sum(0.5 * g * (-0.3 + log_tau[:, None]) - 0.5 * tau[:, None] * 1.7 * m2
+                      + g * log_phi + (1 - g) * log_phi_neg
+                      - g * np.log(g + ENTROPY_EPS) - (1 - g) * np.log(1 - g + ENTROPY_EPS)
+                      + 0.5 * g * (np.log(s2b) + 1), axis=1)
+    assert_allclose(out, pairwise, rtol=1e-12)
     again = np.empty(q)
     _probit.elbo_gamma_terms(*args, again, n_threads=3 - n_threads)
     assert_array_equal(out, again)

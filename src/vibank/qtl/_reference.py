@@ -21,23 +21,23 @@ def _sigmoid(x):
     return np.exp(-(z + np.log1p(np.exp(-z)))) if z > 0 else np.exp(-np.log1p(np.exp(z)))
 
 
-def _coordinate(t, s, r, s2b, tau, log_phi, log_phi_neg, cst, c):
+def _coordinate(t, s, r, s2b, tau, lpd, cst, c):
     """mu_st and g_st for the residual correlation r (annealed as the reference does, (k.3))."""
     v = s2b[t, s]
     m = c * v * tau[t] * r
-    logit = c * (log_phi[t, s] - log_phi_neg[t, s] + m * m / (2.0 * v) + 0.5 * np.log(v) + cst[t])
+    logit = c * (lpd[t, s] + m * m / (2.0 * v) + 0.5 * np.log(v) + cst[t])
     return m, _sigmoid(logit)
 
 
-def cavi_sweep(G, C_miss, miss_index, YtX, s2b, tau, log_phi, log_phi_neg, cst, c, units, order,
-               g, mu, bbar, GB):
+def cavi_sweep(G, C_miss, miss_index, YtX, s2b, tau, lpd, cst, c, units, order, g, mu, bbar,
+               GB):
     """NumPy twin of the kernel: same arguments (no threads), in place, returns len(units)."""
     for t in units:
         k = miss_index[t]
         gram = G if k < 0 else G - C_miss[k]
         for s in order:
             r = YtX[t, s] - (GB[t, s] - gram[s, s] * bbar[t, s])
-            m, g_new = _coordinate(t, s, r, s2b, tau, log_phi, log_phi_neg, cst, c)
+            m, g_new = _coordinate(t, s, r, s2b, tau, lpd, cst, c)
             delta = g_new * m - bbar[t, s]
             mu[t, s], g[t, s], bbar[t, s] = m, g_new, g_new * m
             if delta != 0.0:
@@ -45,8 +45,8 @@ def cavi_sweep(G, C_miss, miss_index, YtX, s2b, tau, log_phi, log_phi_neg, cst, 
     return len(units)
 
 
-def cavi_sweep_blocked(G, C_miss, miss_index, YtX, s2b, tau, log_phi, log_phi_neg, cst, c, units,
-                       order, g, mu, bbar, GB, block=64):
+def cavi_sweep_blocked(G, C_miss, miss_index, YtX, s2b, tau, lpd, cst, c, units, order, g, mu,
+                       bbar, GB, block=64):
     """The kernel's schedule in NumPy: inside a block J of ``order`` only GB[t, J] is kept
     current; after it, GB[units] += Delta[units, J] @ G[J] (minus Delta @ C_t[J] with NAs)."""
     units = np.asarray(units)
@@ -59,7 +59,7 @@ def cavi_sweep_blocked(G, C_miss, miss_index, YtX, s2b, tau, log_phi, log_phi_ne
             h = GB[t, J].copy()
             for k, s in enumerate(J):
                 r = YtX[t, s] - (h[k] - gram_jj[k, k] * bbar[t, s])
-                m, g_new = _coordinate(t, s, r, s2b, tau, log_phi, log_phi_neg, cst, c)
+                m, g_new = _coordinate(t, s, r, s2b, tau, lpd, cst, c)
                 delta[i, k] = g_new * m - bbar[t, s]
                 mu[t, s], g[t, s], bbar[t, s] = m, g_new, g_new * m
                 h[k + 1:] += delta[i, k] * gram_jj[k, k + 1:]
@@ -70,8 +70,7 @@ def cavi_sweep_blocked(G, C_miss, miss_index, YtX, s2b, tau, log_phi, log_phi_ne
     return len(units)
 
 
-def cavi_sweep_individual(X, Y, observed, s2b, tau, log_phi, log_phi_neg, cst, c, units, order,
-                          g, mu, bbar):
+def cavi_sweep_individual(X, Y, observed, s2b, tau, lpd, cst, c, units, order, g, mu, bbar):
     """Step 5 from individual-level data: r = x_s' O_t (y_t - sum_{l != s} x_l bbar_lt).
 
     X (n, p) standardised, Y (n, q) centred with NAs set to 0, ``observed`` the (n, q) mask.
@@ -82,19 +81,21 @@ def cavi_sweep_individual(X, Y, observed, s2b, tau, log_phi, log_phi_neg, cst, c
         resid = Y[rows, t] - x @ bbar[t]
         for s in order:
             r = x[:, s] @ resid + (x[:, s] @ x[:, s]) * bbar[t, s]
-            m, g_new = _coordinate(t, s, r, s2b, tau, log_phi, log_phi_neg, cst, c)
+            m, g_new = _coordinate(t, s, r, s2b, tau, lpd, cst, c)
             resid -= x[:, s] * (g_new * m - bbar[t, s])
             mu[t, s], g[t, s], bbar[t, s] = m, g_new, g_new * m
     return len(units)
 
 
-def probit_refresh(theta, zeta):
-    """log Phi(m), log Phi(-m) and the Mills ratios Z uses at c = 1, m = theta_s + zeta_t."""
+def probit_refresh(theta, zeta, g):
+    """For m = theta_s + zeta_t: log Phi(m) - log Phi(-m), the Mills ratios Z uses at c = 1, and
+    per response sum_s g log Phi(m) + (1 - g) log Phi(-m)."""
     m = np.add.outer(zeta, theta)
     log_phi, log_phi_neg = log_ndtr(m), log_ndtr(-m)
     log_dens = -0.5 * m * m - 0.5 * np.log(2.0 * np.pi)
-    return (log_phi, log_phi_neg, np.maximum(np.exp(log_dens - log_phi), -m),
-            np.minimum(-np.exp(log_dens - log_phi_neg), -m))
+    return (log_phi - log_phi_neg, np.maximum(np.exp(log_dens - log_phi), -m),
+            np.minimum(-np.exp(log_dens - log_phi_neg), -m),
+            np.sum(g * log_phi + (1 - g) * log_phi_neg, axis=1))
 
 
 def latent_mean(theta, zeta, g):
@@ -102,9 +103,9 @@ def latent_mean(theta, zeta, g):
     return truncated_latent_mean(np.add.outer(zeta, theta), g)
 
 
-def elbo_gamma_terms(g, m2, s2b, log_phi, log_phi_neg, log_tau, tau, log_sig, sig2_inv, eps):
-    """Per response, the sum over predictors of the (beta, gamma) part of ELBO term B."""
-    return np.sum(0.5 * g * (log_sig + log_tau[:, None]) - 0.5 * tau[:, None] * sig2_inv * m2
-                  + g * log_phi + (1 - g) * log_phi_neg
-                  - g * np.log(g + eps) - (1 - g) * np.log(1 - g + eps)
-                  + 0.5 * g * (np.log(s2b) + 1), axis=1)
+def elbo_gamma_terms(g, s2b, m2_sum, probit_sum, log_tau, tau, log_sig, sig2_inv, eps):
+    """Per response, the sum over predictors of the (beta, gamma) part of ELBO term B, given the
+    per-response sums of m2 and of g log Phi(m) + (1 - g) log Phi(-m)."""
+    return (np.sum(0.5 * g * (log_sig + log_tau[:, None]) - g * np.log(g + eps)
+                   - (1 - g) * np.log(1 - g + eps) + 0.5 * g * (np.log(s2b) + 1), axis=1)
+            - 0.5 * tau * sig2_inv * m2_sum + probit_sum)

@@ -164,16 +164,17 @@ class AtlasQTL:
             s.gb[t] -= d.c_miss[d.miss_index[t]] @ s.bbar[t]
         s.s2zeta = 1.0 / (c * (p + 1.0 / h.t02))
         # (q, p) work arrays of steps 7 and 12, written in place every iteration
-        s.log_phi, s.log_phi_neg, s.mills_pos, s.mills_neg, s.z = (np.empty((q, p))
-                                                                   for _ in range(5))
+        s.lpd, s.mills_pos, s.mills_neg, s.z = (np.empty((q, p)) for _ in range(4))
+        s.probit_sum = np.empty(q)
         self._refresh_probit()
 
     def _refresh_probit(self):
-        """Step 12: for m_st = theta_s + zeta_t, the cached log Phi(+-m) and the Mills ratios
-        that Z needs at c = 1 (compiled kernel; NumPy twin ``_reference.probit_refresh``)."""
+        """Step 12: for m_st = theta_s + zeta_t, the cached log-odds log Phi(m) - log Phi(-m),
+        the Mills ratios that Z needs at c = 1 and the probit part of ELBO term B at the current
+        g (compiled kernel; NumPy twin ``_reference.probit_refresh``)."""
         s = self._s
-        _probit.probit_refresh(s.theta, s.zeta, s.log_phi, s.log_phi_neg, s.mills_pos,
-                               s.mills_neg, self._threads)
+        _probit.probit_refresh(s.theta, s.zeta, s.g, s.lpd, s.mills_pos, s.mills_neg,
+                               s.probit_sum, self._threads)
 
     # -- the steps of one iteration (section (c), steps 1-12) -------------------------------
     def _residual_bracket(self, sig2_inv):
@@ -209,9 +210,8 @@ class AtlasQTL:
         of predictors and applied as one dgemm per block; BLAS held to one thread by ``fit``)."""
         d, s = self._data, self._s
         cst = 0.5 * (s.log_tau + s.log_sig2_inv)
-        _cavi.cavi_sweep(d.gram, d.c_miss, d.miss_index, d.ytx, s.s2b, s.tau, s.log_phi,
-                         s.log_phi_neg, cst, float(c), units, order, s.g, s.mu, s.bbar, s.gb,
-                         self._threads)
+        _cavi.cavi_sweep(d.gram, d.c_miss, d.miss_index, d.ytx, s.s2b, s.tau, s.lpd, cst,
+                         float(c), units, order, s.g, s.mu, s.bbar, s.gb, self._threads)
 
     def update_local(self, c):
         """Steps 6-7: second moments m2 and the truncated-latent means Z (old m)."""
@@ -263,9 +263,8 @@ class AtlasQTL:
         a = np.sum(0.5 * d.n_obs * (log_tau - np.log(2 * np.pi))
                    - s.tau * (kappa_s - h.kappa - 0.5 * s.sig2_inv * m2_sum))
         per_response = np.empty(q)
-        _probit.elbo_gamma_terms(s.g, s.m2, s.s2b, s.log_phi, s.log_phi_neg, log_tau, s.tau,
-                                 log_sig, s.sig2_inv, ENTROPY_EPS, per_response,
-                                 self._threads)
+        _probit.elbo_gamma_terms(s.g, s.s2b, m2_sum, s.probit_sum, log_tau, s.tau, log_sig,
+                                 s.sig2_inv, ENTROPY_EPS, per_response, self._threads)
         b = per_response.sum() - 0.5 * p * q * s.s2zeta - 0.5 * q * s.s2theta.sum()
         log_sig0 = digamma(s.nu0_s) - np.log(s.rho0_s)
         c_term = np.sum(0.5 * (log_sig0 + np.log(q))

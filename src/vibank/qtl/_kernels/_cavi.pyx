@@ -5,15 +5,16 @@ Response-major: for each selected response t, every predictor s in the order ``o
 
     r      = YtX[t, s] - (GB[t, s] - G_t[s, s] * bbar[t, s])         x_s'(y_t - sum_{l != s} x_l bbar_lt)
     mu     = c * s2b[t, s] * tau[t] * r                               (= r / (G_t[s, s] + E sigma^-2))
-    logit  = c * (logPhi(m) - logPhi(-m) + mu^2 / (2 s2b) + log(s2b) / 2 + cst[t])
+    logit  = c * (lpd[t, s] + mu^2 / (2 s2b) + log(s2b) / 2 + cst[t])
     g      = 1 / (1 + exp(-logit))                                    (overflow-safe)
     bbar   = g * mu
     GB[t] += (bbar(new) - bbar(old)) * G_t[s, :]                      O(p) per predictor
 
-with cst[t] = (E log tau_t + E log sigma^-2) / 2 and G_t = G - C_t (C_t the Gram matrix of the
-rows where y_t is missing; none when ``miss_index[t] < 0``). The whole log-odds, including the
-log Phi and slab-normaliser terms, is multiplied by the inverse temperature c: this is the
-reference implementation's annealed update (spec (k.3)), kept so that ELBOs are comparable.
+with lpd = log Phi(m) - log Phi(-m), cst[t] = (E log tau_t + E log sigma^-2) / 2 and
+G_t = G - C_t (C_t the Gram matrix of the rows where y_t is missing; none when
+``miss_index[t] < 0``). The whole log-odds, including the log Phi and slab-normaliser terms, is
+multiplied by the inverse temperature c: this is the reference implementation's annealed update
+(spec (k.3)), kept so that ELBOs are comparable.
 
 Within step 5 everything a response reads besides its own row (tau, s2b, m, E sigma^-2) is held
 fixed, and the update of response t writes only row t of g, mu, bbar and GB: responses are
@@ -81,8 +82,8 @@ cdef void _sweep_chunk(const long long* units, Py_ssize_t size, Py_ssize_t p, Py
                        const double[:, ::1] G, const double[:, :, ::1] C_miss,
                        const long long[::1] miss_index, const double[:, ::1] YtX,
                        const double[:, ::1] s2b, const double[::1] tau,
-                       const double[:, ::1] log_phi, const double[:, ::1] log_phi_neg,
-                       const double[::1] cst, double c, const long long[::1] order,
+                       const double[:, ::1] lpd, const double[::1] cst, double c,
+                       const long long[::1] order,
                        double[:, ::1] g, double[:, ::1] mu, double[:, ::1] bbar,
                        double[:, ::1] GB) noexcept nogil:
     """Sweep the responses units[:size] over all predictors, block by block (module docstring)."""
@@ -123,7 +124,7 @@ cdef void _sweep_chunk(const long long* units, Py_ssize_t size, Py_ssize_t p, Py
                 # r = YtX[t, s] - (GB[t, s] - G_t[s, s] * bbar[t, s])
                 r = YtX[t, s] - (h[k] - diag * bbar[t, s])
                 m = c * v * tau[t] * r
-                logit = c * (log_phi[t, s] - log_phi_neg[t, s] + m * m / (2.0 * v)
+                logit = c * (lpd[t, s] + m * m / (2.0 * v)
                              + half_log_v + cst[t])
                 g_new = _sigmoid(logit)
                 delta = g_new * m - bbar[t, s]
@@ -159,8 +160,8 @@ cdef void _sweep_chunk(const long long* units, Py_ssize_t size, Py_ssize_t p, Py
 def cavi_sweep(const double[:, ::1] G, const double[:, :, ::1] C_miss,
                const long long[::1] miss_index, const double[:, ::1] YtX,
                const double[:, ::1] s2b, const double[::1] tau,
-               const double[:, ::1] log_phi, const double[:, ::1] log_phi_neg,
-               const double[::1] cst, double c, const long long[::1] units,
+               const double[:, ::1] lpd, const double[::1] cst, double c,
+               const long long[::1] units,
                const long long[::1] order, double[:, ::1] g, double[:, ::1] mu,
                double[:, ::1] bbar, double[:, ::1] GB, int n_threads=1,
                Py_ssize_t block=BLOCK, Py_ssize_t chunk=CHUNK):
@@ -174,7 +175,7 @@ def cavi_sweep(const double[:, ::1] G, const double[:, :, ::1] C_miss,
     YtX : (q, p) Y'X (NA entries of Y set to 0)
     s2b : (q, p) slab variances s2b_st (constant over s when Y has no NA)
     tau : (q,) E tau_t
-    log_phi, log_phi_neg : (q, p) log Phi(m_st), log Phi(-m_st), m_st = theta_s + zeta_t
+    lpd : (q, p) log Phi(m_st) - log Phi(-m_st), m_st = theta_s + zeta_t
     cst : (q,) (E log tau_t + E log sigma^-2) / 2
     c : inverse temperature (1 after annealing)
     units : distinct responses to update (any order: each is swept on its own; the order
@@ -206,5 +207,5 @@ def cavi_sweep(const double[:, ::1] G, const double[:, :, ::1] C_miss,
         first = i * chunk
         size = min(chunk, n_units - first)
         _sweep_chunk(&units[first], size, p, block, G, C_miss, miss_index, YtX, s2b, tau,
-                     log_phi, log_phi_neg, cst, c, order, g, mu, bbar, GB)
+                     lpd, cst, c, order, g, mu, bbar, GB)
     return n_units

@@ -3,79 +3,84 @@
 steps 7 and 12, (d) term B), fused and run over OpenMP threads (issue 20: with the core loop a
 matrix product, these p x q passes of scipy special functions took most of an iteration).
 
-* ``probit_refresh``, step 12: m_st = theta_s + zeta_t, log Phi(+-m) and the two inverse Mills
-  ratios phi(m)/Phi(m) and -phi(m)/Phi(-m) that step 7 of the next iteration needs (at c = 1
-  they depend on m only, so Z costs no special function). One erfc per entry: the smaller tail
-  Phi(-|m|) = erfc(|m|/sqrt 2)/2 directly, the larger as log1p(-tail); beyond |m| = 30 the
-  asymptotic series of log Phi.
+* ``probit_refresh``, step 12: m_st = theta_s + zeta_t; the log-odds log Phi(m) - log Phi(-m)
+  that the core loop reads, the two inverse Mills ratios phi(m)/Phi(m) and -phi(m)/Phi(-m) that
+  step 7 of the next iteration needs (at c = 1 they depend on m only, so Z costs no special
+  function), and per response the probit part of ELBO term B, sum_s g log Phi(m) + (1 - g)
+  log Phi(-m), with the current g (the g the ELBO of this iteration sees), so that log Phi(+-m)
+  are never stored. The smaller tail Phi(-|m|) = erfcx(|m|/sqrt 2) exp(-m^2/2) / 2, its log
+  taken from erfcx (scipy's Faddeeva erfcx, through its C-API capsule), the larger as
+  log1p(-tail): one erfcx, one exp, one log and one log1p per entry, and no underflow of
+  log Phi or of the Mills ratios at any |m|.
 * ``latent_mean``, step 7 at c = 1: Z = m + g phi/Phi(m) - (1 - g) phi/Phi(-m), the ratios
   floored / capped at -m as in ``moments.truncated_latent_mean``.
 * ``elbo_gamma_terms``, the (s, t) sum of ELBO term B, per response (summed by the caller in a
-  fixed order, so the value does not depend on the thread count).
+  fixed order, so the value does not depend on the thread count), from g, s2b and the per-response
+  sums of m2 and of the probit part: one pass over g and s2b.
 
 NumPy twins: ``_reference.probit_refresh``, ``_reference.latent_mean``,
 ``_reference.elbo_gamma_terms``.
 """
 
 from cython.parallel import prange
-from libc.math cimport erfc, exp, fabs, log, log1p
+from cpython.pycapsule cimport PyCapsule_GetName, PyCapsule_GetPointer
+from libc.math cimport exp, fabs, log, log1p
+
+from scipy.special import cython_special
+
+ctypedef double (*erfcx_t)(double, int) noexcept nogil
+
+# scipy's scaled complementary error function erfcx(x) = exp(x^2) erfc(x) (Faddeeva package:
+# Chebyshev fits, relative error ~1e-15 for all x), through its C-API capsule (the real
+# specialisation of the fused cpdef; the int is Cython's skip-dispatch flag)
+cdef object _capsule = cython_special.__pyx_capi__["__pyx_fuse_1erfcx"]
+cdef erfcx_t _erfcx = <erfcx_t>PyCapsule_GetPointer(_capsule, PyCapsule_GetName(_capsule))
 
 cdef double SQRT1_2 = 0.70710678118654752440
-cdef double LOG_SQRT_2PI = 0.91893853320467274178
-#: beyond this |m| the tail erfc(|m|/sqrt 2)/2 is evaluated by its asymptotic series
-cdef double ASYMPTOTIC = 30.0
+#: sqrt(2 / pi)
+cdef double SQRT_2_PI = 0.79788456080286535588
+cdef double INV_SQRT_2PI = 0.39894228040143267794
 
 
-cdef inline double _log_tail(double a, double* tail) noexcept nogil:
-    """log Phi(-a) for a >= 0; Phi(-a) itself into ``tail``."""
-    cdef double x2, series, term, out
-    cdef int k
-    if a < ASYMPTOTIC:
-        tail[0] = 0.5 * erfc(a * SQRT1_2)
-        return log(tail[0])
-    # log Phi(-a) = -a^2/2 - log a - log sqrt(2 pi) + log(sum_k (-1)^k (2k - 1)!! / a^(2k)),
-    # 16 terms: the last is below 1e-25 for a >= 30
-    x2 = 1.0 / (a * a)
-    series = 1.0
-    term = 1.0
-    for k in range(1, 16):
-        term = -term * (2 * k - 1) * x2
-        series = series + term
-    out = -0.5 * a * a - log(a) - LOG_SQRT_2PI + log(series)
-    tail[0] = exp(out)
-    return out
-
-
-def probit_refresh(const double[::1] theta, const double[::1] zeta, double[:, ::1] log_phi,
-                   double[:, ::1] log_phi_neg, double[:, ::1] mills_pos,
-                   double[:, ::1] mills_neg, int n_threads=1):
-    """Fill the (q, p) arrays log Phi(m), log Phi(-m), max(phi/Phi(m), -m) and
-    min(-phi/Phi(-m), -m) for m_st = theta_s + zeta_t, in place."""
+def probit_refresh(const double[::1] theta, const double[::1] zeta, const double[:, ::1] g,
+                   double[:, ::1] lpd, double[:, ::1] mills_pos, double[:, ::1] mills_neg,
+                   double[::1] probit_sum, int n_threads=1):
+    """Fill the (q, p) arrays log Phi(m) - log Phi(-m), max(phi/Phi(m), -m) and
+    min(-phi/Phi(-m), -m) for m_st = theta_s + zeta_t, and the (q,) sums over s of
+    g log Phi(m) + (1 - g) log Phi(-m), in place."""
     cdef Py_ssize_t q = zeta.shape[0], p = theta.shape[0], t, s
-    cdef double m, lt, lb, log_dens, r, r2, tail, dens
+    cdef double m, a, e, k, lt, lb, lp, lpn, r, r2, tail, acc
     for t in prange(q, nogil=True, num_threads=max(n_threads, 1), schedule="static"):
+        acc = 0.0
         for s in range(p):
             m = zeta[t] + theta[s]
-            tail = 0.0  # assigned in the loop body, so private to each thread
-            lt = _log_tail(fabs(m), &tail)
+            a = fabs(m)
+            # the smaller tail Phi(-a) = erfcx(a / sqrt 2) exp(-a^2 / 2) / 2, in log space from
+            # erfcx (no underflow), the larger as log1p(-tail)
+            e = _erfcx(a * SQRT1_2, 0)
+            k = exp(-0.5 * a * a)
+            tail = 0.5 * e * k
+            lt = log(0.5 * e) - 0.5 * a * a
             lb = log1p(-tail)
             if m < 0:
-                log_phi[t, s] = lt
-                log_phi_neg[t, s] = lb
+                lp = lt
+                lpn = lb
             else:
-                log_phi[t, s] = lb
-                log_phi_neg[t, s] = lt
-            log_dens = -0.5 * m * m - LOG_SQRT_2PI
-            if fabs(m) < ASYMPTOTIC:
-                # phi(m) / Phi(+-m) with Phi(-|m|) = tail, Phi(|m|) = 1 - tail: one exp
-                dens = exp(log_dens)
-                r = dens / (tail if m < 0 else 1.0 - tail)
-                r2 = -dens / (1.0 - tail if m < 0 else tail)
-            else:  # phi(m) underflows: the ratios in log space
-                r = exp(log_dens - log_phi[t, s])
-                r2 = -exp(log_dens - log_phi_neg[t, s])
+                lp = lb
+                lpn = lt
+            lpd[t, s] = lp - lpn
+            acc = acc + (g[t, s] * lp + (1.0 - g[t, s]) * lpn)
+            # phi(a) / Phi(-a) = sqrt(2 / pi) / erfcx(a / sqrt 2) (no exp: finite for any a),
+            # phi(a) / Phi(a) = k / (sqrt(2 pi) (1 - tail)); Phi(m) is the smaller tail if m < 0
+            if m < 0:
+                r = SQRT_2_PI / e
+                r2 = -INV_SQRT_2PI * k / (1.0 - tail)
+            else:
+                r = INV_SQRT_2PI * k / (1.0 - tail)
+                r2 = -SQRT_2_PI / e
             mills_pos[t, s] = r if r > -m else -m
             mills_neg[t, s] = r2 if r2 < -m else -m
+        probit_sum[t] = acc
 
 
 def latent_mean(const double[::1] theta, const double[::1] zeta, const double[:, ::1] g,
@@ -89,20 +94,23 @@ def latent_mean(const double[::1] theta, const double[::1] zeta, const double[:,
                        + (1.0 - g[t, s]) * mills_neg[t, s])
 
 
-def elbo_gamma_terms(const double[:, ::1] g, const double[:, ::1] m2, const double[:, ::1] s2b,
-                     const double[:, ::1] log_phi, const double[:, ::1] log_phi_neg,
+def elbo_gamma_terms(const double[:, ::1] g, const double[:, ::1] s2b,
+                     const double[::1] m2_sum, const double[::1] probit_sum,
                      const double[::1] log_tau, const double[::1] tau, double log_sig,
                      double sig2_inv, double eps, double[::1] out, int n_threads=1):
     """out[t] = sum_s of the (beta, gamma) part of ELBO term B (section (d)):
 
         g (E log sigma^-2 + E log tau_t)/2 - E tau_t E sigma^-2 m2 / 2 + g log Phi(m)
         + (1 - g) log Phi(-m) - g log(g + eps) - (1 - g) log(1 - g + eps) + g (log s2b + 1)/2
+
+    with sum_s m2 = ``m2_sum[t]`` and sum_s g log Phi(m) + (1 - g) log Phi(-m) = ``probit_sum[t]``
+    (from ``probit_refresh``) given: the pass reads only g and s2b.
     """
     cdef Py_ssize_t q = g.shape[0], p = g.shape[1], t, s
-    cdef double acc, gi, half_log, v, log_v
+    cdef double acc, g_sum, gi, v, log_v
     for t in prange(q, nogil=True, num_threads=max(n_threads, 1), schedule="static"):
         acc = 0.0
-        half_log = 0.5 * (log_sig + log_tau[t])
+        g_sum = 0.0
         v = -1.0
         log_v = 0.0
         for s in range(p):
@@ -110,8 +118,7 @@ def elbo_gamma_terms(const double[:, ::1] g, const double[:, ::1] m2, const doub
             if s2b[t, s] != v:  # s2b is constant along a response without NAs: one log
                 v = s2b[t, s]
                 log_v = log(v)
-            acc = acc + (gi * half_log - 0.5 * tau[t] * sig2_inv * m2[t, s]
-                         + gi * log_phi[t, s] + (1.0 - gi) * log_phi_neg[t, s]
-                         - gi * log(gi + eps) - (1.0 - gi) * log(1.0 - gi + eps)
-                         + 0.5 * gi * (log_v + 1.0))
-        out[t] = acc
+            g_sum = g_sum + gi
+            acc = acc + (0.5 * gi * log_v - gi * log(gi + eps) - (1.0 - gi) * log(1.0 - gi + eps))
+        out[t] = (acc + g_sum * 0.5 * (log_sig + log_tau[t] + 1.0)
+                  - 0.5 * tau[t] * sig2_inv * m2_sum[t] + probit_sum[t])
