@@ -1,13 +1,14 @@
 """The elementwise atlasQTL kernels (``_kernels._probit``) against their NumPy twins: the probit
-refresh with log Phi and Mills ratios (step 12), Z at c = 1 (step 7) and ELBO term B, over
-1 and 2 threads, including |m| beyond the asymptotic switch."""
+refresh with log Phi and Mills ratios (step 12), the sums of Z at c = 1 (step 7) and of m2 and
+the residual bracket (steps 1, 2, 6), ELBO term B and the adaptive-focus relevance, over 1 and 2
+threads, including |m| beyond 30."""
 
 import numpy as np
 import pytest
 from numpy.testing import assert_allclose, assert_array_equal
 from scipy.special import log_ndtr
 
-from vibank.qtl import _reference
+from vibank.qtl import _reference, focus
 from vibank.qtl._kernels import _probit
 from vibank.qtl.model import ENTROPY_EPS
 
@@ -47,14 +48,46 @@ def test_probit_refresh__matches_reference(n_threads, extreme):
 
 
 @pytest.mark.parametrize("n_threads", [1, 2])
-def test_latent_mean__matches_reference(n_threads):
+@pytest.mark.parametrize("q", [64, 150])
+def test_latent_sums__matches_reference(n_threads, q):
+    """Row and column sums of Z at c = 1 against the twin; q = 150 leaves a partial block of
+    responses; the sums do not depend on the thread count."""
     theta, zeta, rng = _propensities(True)
-    g = rng.uniform(0.0, 1.0, (len(zeta), len(theta)))
-    _, mills_pos, mills_neg, _ = _refreshed(theta, zeta, 1)
-    z = np.empty_like(g)
-    _probit.latent_mean(theta, zeta, g, mills_pos, mills_neg, z, n_threads=n_threads)
+    zeta = np.resize(zeta, q)
+    g = rng.uniform(0.0, 1.0, (q, len(theta)))
+    _, mills_pos, mills_neg, _ = _refreshed(theta, zeta, 1, g)
+    n_blocks = -(-q // _probit.ROWS)
+    outs = []
+    for threads in (n_threads, 3 - n_threads):
+        z_row, parts = np.empty(q), np.empty((n_blocks, len(theta)))
+        _probit.latent_sums(theta, zeta, g, mills_pos, mills_neg, z_row, parts, n_threads=threads)
+        outs.append((z_row, parts.sum(axis=0)))
+    row_ref, col_ref = _reference.latent_sums(theta, zeta, g)
     # Z = m + g * (about -m) cancels for |m| ~ 30: absolute error ~30 x that of the ratios
-    assert_allclose(z, _reference.latent_mean(theta, zeta, g), rtol=1e-12, atol=1e-10)
+    assert_allclose(outs[0][0], row_ref, rtol=1e-12, atol=1e-8)
+    assert_allclose(outs[0][1], col_ref, rtol=1e-12, atol=1e-8)
+    assert_array_equal(outs[0][0], outs[1][0])
+    assert_array_equal(outs[0][1], outs[1][1])
+
+
+@pytest.mark.parametrize("n_threads", [1, 2])
+def test_local_sums__matches_reference(n_threads):
+    """Per-response sums of g, m2, diag m2, bbar Y'X, GB bbar and diag bbar^2 against the twin,
+    with a diagonal that varies along a response (NAs)."""
+    rng = np.random.default_rng(9)
+    q, p = 37, 210
+    g = rng.uniform(0.0, 1.0, (q, p))
+    mu = rng.normal(0.0, 0.3, (q, p))
+    s2b = rng.uniform(1e-4, 1e-3, (q, p))
+    diag = np.full((q, p), 1999.0)
+    diag[3] -= rng.integers(0, 50, p)
+    bbar = g * mu
+    ytx, gb = rng.normal(0.0, 10.0, (q, p)), rng.normal(0.0, 10.0, (q, p))
+    out, again = np.empty((6, q)), np.empty((6, q))
+    _probit.local_sums(g, mu, s2b, diag, bbar, ytx, gb, out, n_threads=n_threads)
+    _probit.local_sums(g, mu, s2b, diag, bbar, ytx, gb, again, n_threads=3 - n_threads)
+    assert_allclose(out, _reference.local_sums(g, mu, s2b, diag, bbar, ytx, gb), rtol=1e-12)
+    assert_array_equal(out, again)
 
 
 @pytest.mark.parametrize("n_threads", [1, 2])
@@ -83,4 +116,20 @@ def test_elbo_gamma_terms__matches_reference(n_threads):
     assert_allclose(out, pairwise, rtol=1e-12)
     again = np.empty(q)
     _probit.elbo_gamma_terms(*args, again, n_threads=3 - n_threads)
+    assert_array_equal(out, again)
+
+
+@pytest.mark.parametrize("n_threads", [1, 2])
+def test_relevance__matches_reference(n_threads):
+    """Adaptive focus's response weights (section (f)) against ``focus.relevance``, with PPIs
+    at 0, 1 (clipped at 1 - 1e-16) and tiny."""
+    rng = np.random.default_rng(8)
+    g = rng.uniform(0.0, 1e-3, (40, 300))
+    g[0, :3] = [0.0, 1.0, 1e-300]
+    g[1] = rng.uniform(0.0, 1.0, 300)
+    out = np.empty(40)
+    _probit.relevance(g, out, n_threads=n_threads)
+    assert_allclose(out, focus.relevance(g), rtol=1e-12, atol=1e-300)
+    again = np.empty(40)
+    _probit.relevance(g, again, n_threads=3 - n_threads)
     assert_array_equal(out, again)

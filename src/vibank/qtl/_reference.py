@@ -5,8 +5,8 @@
 kernel's schedule, GB updates delayed over blocks of predictors and applied as one matrix
 product, which must give the same coordinate-ascent updates; ``cavi_sweep_individual`` computes
 the update directly from X and Y, keeping the residuals y_t - X bbar_t, so the Gram-matrix
-formulation (and its NA corrections) is checked. ``probit_refresh``, ``latent_mean`` and
-``elbo_gamma_terms`` are the twins of ``_kernels._probit``.
+formulation (and its NA corrections) is checked. ``probit_refresh``, ``latent_sums``,
+``local_sums`` and ``elbo_gamma_terms`` are the twins of ``_kernels._probit``.
 """
 
 import numpy as np
@@ -101,6 +101,20 @@ def probit_refresh(theta, zeta, g):
 def latent_mean(theta, zeta, g):
     """Z at c = 1 (section (b)), from ``moments.truncated_latent_mean``."""
     return truncated_latent_mean(np.add.outer(zeta, theta), g)
+
+
+def latent_sums(theta, zeta, g):
+    """Row sums (over predictors) and column sums (over responses) of Z at c = 1."""
+    z = latent_mean(theta, zeta, g)
+    return z.sum(axis=1), z.sum(axis=0)
+
+
+def local_sums(g, mu, s2b, diag, bbar, ytx, gb):
+    """Per response: sums of g, m2 = g (mu^2 + s2b), diag m2, bbar YtX, GB bbar, diag bbar^2."""
+    m2 = g * (mu**2 + s2b)
+    return np.stack([g.sum(axis=1), m2.sum(axis=1), (diag * m2).sum(axis=1),
+                     (bbar * ytx).sum(axis=1), (gb * bbar).sum(axis=1),
+                     (diag * bbar**2).sum(axis=1)])
 
 
 def elbo_gamma_terms(g, s2b, m2_sum, probit_sum, log_tau, tau, log_sig, sig2_inv, eps):

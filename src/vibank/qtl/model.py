@@ -158,14 +158,16 @@ class AtlasQTL:
         s.s2theta = 1.0 / (q + rng.gamma(s.sig0_inv * q, 1.0, size=p))
         s.zeta = rng.normal(h.n0, np.sqrt(h.t02))
         s.bbar = s.g * s.mu
-        s.m2 = s.g * (s.mu**2 + s.s2b)
         s.gb = np.ascontiguousarray(s.bbar @ d.gram)
         for t in np.flatnonzero(d.miss_index >= 0):
             s.gb[t] -= d.c_miss[d.miss_index[t]] @ s.bbar[t]
         s.s2zeta = 1.0 / (c * (p + 1.0 / h.t02))
-        # (q, p) work arrays of steps 7 and 12, written in place every iteration
-        s.lpd, s.mills_pos, s.mills_neg, s.z = (np.empty((q, p)) for _ in range(4))
-        s.probit_sum = np.empty(q)
+        # work arrays of steps 6, 7 and 12, written in place every iteration
+        s.lpd, s.mills_pos, s.mills_neg = (np.empty((q, p)) for _ in range(3))
+        s.probit_sum, s.z_row = np.empty(q), np.empty(q)
+        s.z_col_parts = np.empty((-(-q // _probit.ROWS), p))
+        s.sums = np.empty((6, q))
+        self._local_sums()
         self._refresh_probit()
 
     def _refresh_probit(self):
@@ -177,24 +179,30 @@ class AtlasQTL:
                                s.probit_sum, self._threads)
 
     # -- the steps of one iteration (section (c), steps 1-12) -------------------------------
+    def _local_sums(self):
+        """Step 6 as sums: per response, sum g, sum m2 (m2 = g (mu^2 + s2b)), sum diag m2 and the
+        bracket's sums of bbar Y'X, GB bbar and diag bbar^2 (compiled kernel, one pass; NumPy
+        twin ``_reference.local_sums``). Read by steps 1-2 of the next iteration and the ELBO."""
+        d, s = self._data, self._s
+        _probit.local_sums(s.g, s.mu, s.s2b, d.diag, s.bbar, d.ytx, s.gb, s.sums, self._threads)
+
     def _residual_bracket(self, sig2_inv):
         """E||y_t - X beta_t||^2 + E sigma^-2 sum_s E beta_st^2, from G, Y'X and GB (step 2)."""
         d, s = self._data, self._s
-        return (d.yy - 2.0 * np.einsum("ij,ij->i", s.bbar, d.ytx)
-                + sig2_inv * s.m2.sum(axis=1) + np.einsum("ij,ij->i", d.diag, s.m2)
-                + np.einsum("ij,ij->i", s.gb, s.bbar) - np.einsum("ij,ij->i", d.diag, s.bbar**2))
+        g_sum, m2_sum, diag_m2, bbar_ytx, gb_bbar, diag_bbar2 = s.sums
+        return d.yy - 2.0 * bbar_ytx + sig2_inv * m2_sum + diag_m2 + gb_bbar - diag_bbar2
 
     def update_sigma(self, c):
         """Step 1: q(sigma^-2) = Gamma(nu*, rho*), tempered."""
         h, s = self.hyper_, self._s
-        s.nu_s = c * (h.nu + 0.5 * s.g.sum()) - c + 1.0
-        s.rho_s = c * (h.rho + 0.5 * np.sum(s.tau * s.m2.sum(axis=1)))
+        s.nu_s = c * (h.nu + 0.5 * s.sums[0].sum()) - c + 1.0
+        s.rho_s = c * (h.rho + 0.5 * np.sum(s.tau * s.sums[1]))
         s.sig2_inv = s.nu_s / s.rho_s
 
     def update_tau(self, c):
         """Step 2: q(tau_t) = Gamma(eta*_t, kappa*_t), tempered; n_t observed values."""
         d, h, s = self._data, self.hyper_, self._s
-        s.eta_s = c * (h.eta + 0.5 * d.n_obs + 0.5 * s.g.sum(axis=1)) - c + 1.0
+        s.eta_s = c * (h.eta + 0.5 * d.n_obs + 0.5 * s.sums[0]) - c + 1.0
         s.kappa_s = c * (h.kappa + 0.5 * self._residual_bracket(s.sig2_inv))
         s.tau = s.eta_s / s.kappa_s
 
@@ -214,14 +222,17 @@ class AtlasQTL:
                          float(c), units, order, s.g, s.mu, s.bbar, s.gb, self._threads)
 
     def update_local(self, c):
-        """Steps 6-7: second moments m2 and the truncated-latent means Z (old m)."""
+        """Steps 6-7: sums of the second moments m2 (``_local_sums``) and of the truncated-latent
+        means Z (old m) over predictors and over responses; neither m2 nor Z is stored."""
         s = self._s
-        s.m2 = s.g * (s.mu**2 + s.s2b)
+        self._local_sums()
         if c == 1.0:
-            _probit.latent_mean(s.theta, s.zeta, s.g, s.mills_pos, s.mills_neg, s.z,
-                                self._threads)
+            _probit.latent_sums(s.theta, s.zeta, s.g, s.mills_pos, s.mills_neg, s.z_row,
+                                s.z_col_parts, self._threads)
+            s.z_col = s.z_col_parts.sum(axis=0)
         else:  # annealing: the latent has variance 1/c
-            s.z = truncated_latent_mean(np.add.outer(s.zeta, s.theta), s.g, c)
+            z = truncated_latent_mean(np.add.outer(s.zeta, s.theta), s.g, c)
+            s.z_row, s.z_col = z.sum(axis=1), z.sum(axis=0)
 
     def update_hotspots(self, c):
         """Steps 8-11: local scales, theta, sigma_0^-2 (via xi) and zeta, in this order."""
@@ -235,7 +246,7 @@ class AtlasQTL:
         # step 9, with the old zeta
         prec = q * s.sig0_inv * s.lam2_inv
         s.s2theta = 1.0 / (c * (q + prec))
-        s.theta = c * s.s2theta * (s.z.sum(axis=0) - s.zeta.sum() + prec * h.m0)
+        s.theta = c * s.s2theta * (s.z_col - s.zeta.sum() + prec * h.m0)
         # step 10, with the new theta
         s.nu0_s = c * (0.5 + p / 2.0) - c + 1.0
         s.rho0_s = c * (s.xi_inv + 0.5 * np.sum(q * s.lam2_inv * ((s.theta - h.m0) ** 2
@@ -243,7 +254,7 @@ class AtlasQTL:
         s.sig0_inv = s.nu0_s / s.rho0_s
         # step 11, with the new theta
         s.s2zeta = 1.0 / (c * (p + 1.0 / h.t02))
-        s.zeta = c * s.s2zeta * (s.z.sum(axis=1) - s.theta.sum() + h.n0 / h.t02)
+        s.zeta = c * s.s2zeta * (s.z_row - s.theta.sum() + h.n0 / h.t02)
         self._refresh_probit()
 
     def elbo(self):
@@ -253,13 +264,13 @@ class AtlasQTL:
         (old E sigma_0^-2) with the new E sigma_0^-2."""
         d, h, s = self._data, self.hyper_, self._s
         n, p, q = d.shape
-        eta_s = h.eta + 0.5 * d.n_obs + 0.5 * s.g.sum(axis=1)
+        g_sum, m2_sum = s.sums[0], s.sums[1]
+        eta_s = h.eta + 0.5 * d.n_obs + 0.5 * g_sum
         kappa_s = h.kappa + 0.5 * self._residual_bracket(s.sig2_inv)
-        nu_s = h.nu + 0.5 * s.g.sum()
-        rho_s = h.rho + 0.5 * np.sum(s.tau * s.m2.sum(axis=1))
+        nu_s = h.nu + 0.5 * g_sum.sum()
+        rho_s = h.rho + 0.5 * np.sum(s.tau * m2_sum)
         log_tau = digamma(eta_s) - np.log(kappa_s)
         log_sig = digamma(nu_s) - np.log(rho_s)
-        m2_sum = s.m2.sum(axis=1)
         a = np.sum(0.5 * d.n_obs * (log_tau - np.log(2 * np.pi))
                    - s.tau * (kappa_s - h.kappa - 0.5 * s.sig2_inv * m2_sum))
         per_response = np.empty(q)
@@ -290,7 +301,9 @@ class AtlasQTL:
             return focus.select_units(np.full(q, 0.5), rng), np.nan
         eps = focus.epsilon(self.epsilon_scheme, partial_iteration, alpha=self.alpha,
                             min_epsilon=self.min_epsilon, elbo_diff=elbo_diff)
-        prob = (1.0 - eps) * focus.relevance(self._s.g) + eps
+        relevance = np.empty(q)
+        _probit.relevance(self._s.g, relevance, self._threads)  # twin: focus.relevance
+        prob = (1.0 - eps) * relevance + eps
         return focus.select_units(prob, rng, self.fix_size), eps
 
     # -- the loop ---------------------------------------------------------------------------

@@ -12,19 +12,25 @@ matrix product, these p x q passes of scipy special functions took most of an it
   taken from erfcx (scipy's Faddeeva erfcx, through its C-API capsule), the larger as
   log1p(-tail): one erfcx, one exp, one log and one log1p per entry, and no underflow of
   log Phi or of the Mills ratios at any |m|.
-* ``latent_mean``, step 7 at c = 1: Z = m + g phi/Phi(m) - (1 - g) phi/Phi(-m), the ratios
-  floored / capped at -m as in ``moments.truncated_latent_mean``.
+* ``latent_sums``, step 7 at c = 1: Z = m + g phi/Phi(m) - (1 - g) phi/Phi(-m), the ratios
+  floored / capped at -m as in ``moments.truncated_latent_mean``, summed over predictors and
+  over responses (all that steps 9 and 11 read; Z is never stored).
+* ``local_sums``, per response the sums of g, m2, diag m2, bbar Y'X, GB bbar and diag bbar^2
+  (steps 1-2 and the ELBO), in one pass after the core loop.
 * ``elbo_gamma_terms``, the (s, t) sum of ELBO term B, per response (summed by the caller in a
   fixed order, so the value does not depend on the thread count), from g, s2b and the per-response
   sums of m2 and of the probit part: one pass over g and s2b.
+* ``relevance``, r_t = 1 - prod_s (1 - g_st), the response weights of adaptive focus (section
+  (f)), one log1p per entry (a partial iteration's NumPy version cost as much as a sixth of the
+  iteration at q = 1000).
 
-NumPy twins: ``_reference.probit_refresh``, ``_reference.latent_mean``,
-``_reference.elbo_gamma_terms``.
+NumPy twins: ``_reference.probit_refresh``, ``_reference.latent_sums``,
+``_reference.local_sums``, ``_reference.elbo_gamma_terms``, ``focus.relevance``.
 """
 
 from cython.parallel import prange
 from cpython.pycapsule cimport PyCapsule_GetName, PyCapsule_GetPointer
-from libc.math cimport exp, fabs, log, log1p
+from libc.math cimport exp, expm1, fabs, log, log1p
 
 from scipy.special import cython_special
 
@@ -83,15 +89,66 @@ def probit_refresh(const double[::1] theta, const double[::1] zeta, const double
         probit_sum[t] = acc
 
 
-def latent_mean(const double[::1] theta, const double[::1] zeta, const double[:, ::1] g,
+#: responses per partial column sum of ``latent_sums`` (fixed, so that the sums do not depend
+#: on the thread count)
+cdef Py_ssize_t _ROWS = 64
+ROWS = _ROWS
+
+
+def latent_sums(const double[::1] theta, const double[::1] zeta, const double[:, ::1] g,
                 const double[:, ::1] mills_pos, const double[:, ::1] mills_neg,
-                double[:, ::1] z, int n_threads=1):
-    """Z_st = m_st + g_st mills_pos_st + (1 - g_st) mills_neg_st (step 7 at c = 1), in place."""
-    cdef Py_ssize_t q = zeta.shape[0], p = theta.shape[0], t, s
-    for t in prange(q, nogil=True, num_threads=max(n_threads, 1), schedule="static"):
+                double[::1] z_row, double[:, ::1] z_col_parts, int n_threads=1):
+    """Sums of Z_st = m_st + g_st mills_pos_st + (1 - g_st) mills_neg_st (step 7 at c = 1),
+    the only use of Z (steps 9 and 11): z_row[t] = sum_s Z_st, and z_col_parts[b, s] = sum of
+    Z_st over the responses t of block b (ROWS each; the caller sums the blocks in order)."""
+    cdef Py_ssize_t q = zeta.shape[0], p = theta.shape[0], t, s, b
+    cdef Py_ssize_t n_blocks = z_col_parts.shape[0]
+    cdef double z, acc
+    for b in prange(n_blocks, nogil=True, num_threads=max(n_threads, 1), schedule="static"):
         for s in range(p):
-            z[t, s] = (zeta[t] + theta[s] + g[t, s] * mills_pos[t, s]
-                       + (1.0 - g[t, s]) * mills_neg[t, s])
+            z_col_parts[b, s] = 0.0
+        for t in range(b * _ROWS, min((b + 1) * _ROWS, q)):
+            acc = 0.0
+            for s in range(p):
+                z = (zeta[t] + theta[s] + g[t, s] * mills_pos[t, s]
+                     + (1.0 - g[t, s]) * mills_neg[t, s])
+                acc = acc + z
+                z_col_parts[b, s] += z
+            z_row[t] = acc
+
+
+def local_sums(const double[:, ::1] g, const double[:, ::1] mu, const double[:, ::1] s2b,
+               const double[:, ::1] diag, const double[:, ::1] bbar, const double[:, ::1] ytx,
+               const double[:, ::1] gb, double[:, ::1] out, int n_threads=1):
+    """Per response t, the sums over s that steps 1-2 and the ELBO need (the second moments
+    m2 = g (mu^2 + s2b) are never stored), into the rows of ``out`` (6, q):
+
+        0: sum g   1: sum m2   2: sum diag m2   3: sum bbar YtX   4: sum GB bbar   5: sum diag bbar^2
+    """
+    cdef Py_ssize_t q = g.shape[0], p = g.shape[1], t, s
+    cdef double a0, a1, a2, a3, a4, a5, m2, b
+    for t in prange(q, nogil=True, num_threads=max(n_threads, 1), schedule="static"):
+        a0 = 0.0
+        a1 = 0.0
+        a2 = 0.0
+        a3 = 0.0
+        a4 = 0.0
+        a5 = 0.0
+        for s in range(p):
+            m2 = g[t, s] * (mu[t, s] * mu[t, s] + s2b[t, s])
+            b = bbar[t, s]
+            a0 = a0 + g[t, s]
+            a1 = a1 + m2
+            a2 = a2 + diag[t, s] * m2
+            a3 = a3 + b * ytx[t, s]
+            a4 = a4 + gb[t, s] * b
+            a5 = a5 + diag[t, s] * b * b
+        out[0, t] = a0
+        out[1, t] = a1
+        out[2, t] = a2
+        out[3, t] = a3
+        out[4, t] = a4
+        out[5, t] = a5
 
 
 def elbo_gamma_terms(const double[:, ::1] g, const double[:, ::1] s2b,
@@ -122,3 +179,18 @@ def elbo_gamma_terms(const double[:, ::1] g, const double[:, ::1] s2b,
             acc = acc + (0.5 * gi * log_v - gi * log(gi + eps) - (1.0 - gi) * log(1.0 - gi + eps))
         out[t] = (acc + g_sum * 0.5 * (log_sig + log_tau[t] + 1.0)
                   - 0.5 * tau[t] * sig2_inv * m2_sum[t] + probit_sum[t])
+
+
+def relevance(const double[:, ::1] g, double[::1] out, int n_threads=1):
+    """out[t] = 1 - prod_s (1 - g_st), the probability that response t has an associated
+    predictor (section (f), selection rule 1), as -expm1(sum_s log1p(-min(g_st, 1 - 1e-16)))."""
+    cdef Py_ssize_t q = g.shape[0], p = g.shape[1], t, s
+    cdef double acc, gi
+    for t in prange(q, nogil=True, num_threads=max(n_threads, 1), schedule="static"):
+        acc = 0.0
+        for s in range(p):
+            gi = g[t, s]
+            if gi > 1.0 - 1e-16:
+                gi = 1.0 - 1e-16
+            acc = acc + log1p(-gi)
+        out[t] = -expm1(acc)
