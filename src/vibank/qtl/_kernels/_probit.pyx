@@ -123,7 +123,7 @@ def local_sums(const double[:, ::1] g, const double[:, ::1] mu, const double[:, 
     """Per response t, the sums over s that steps 1-2 and the ELBO need (the second moments
     m2 = g (mu^2 + s2b) are never stored), into the rows of ``out`` (6, q):
 
-        0: sum g   1: sum m2   2: sum diag m2   3: sum bbar YtX   4: sum GB bbar   5: sum diag bbar^2
+        0: sum g, 1: sum m2, 2: sum diag m2, 3: sum bbar YtX, 4: sum GB bbar, 5: sum diag bbar^2
     """
     cdef Py_ssize_t q = g.shape[0], p = g.shape[1], t, s
     cdef double a0, a1, a2, a3, a4, a5, m2, b
