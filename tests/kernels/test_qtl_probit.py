@@ -71,6 +71,27 @@ def test_latent_sums__matches_reference(n_threads, q):
 
 
 @pytest.mark.parametrize("n_threads", [1, 2])
+@pytest.mark.parametrize("c", [0.5, 0.9])
+def test_latent_sums_annealed__matches_reference(n_threads, c):
+    """Row and column sums of Z under annealing (variance 1/c, ratios at sqrt(c) m) against
+    ``moments.truncated_latent_mean``, across |m| up to 45; independent of the thread count."""
+    theta, zeta, rng = _propensities(True)
+    q = len(zeta)
+    g = rng.uniform(0.0, 1.0, (q, len(theta)))
+    n_blocks = -(-q // _probit.ROWS)
+    outs = []
+    for threads in (n_threads, 3 - n_threads):
+        z_row, parts = np.empty(q), np.empty((n_blocks, len(theta)))
+        _probit.latent_sums_annealed(theta, zeta, g, c, z_row, parts, n_threads=threads)
+        outs.append((z_row, parts.sum(axis=0)))
+    row_ref, col_ref = _reference.latent_sums(theta, zeta, g, c)
+    assert_allclose(outs[0][0], row_ref, rtol=1e-11, atol=1e-8)
+    assert_allclose(outs[0][1], col_ref, rtol=1e-11, atol=1e-8)
+    assert_array_equal(outs[0][0], outs[1][0])
+    assert_array_equal(outs[0][1], outs[1][1])
+
+
+@pytest.mark.parametrize("n_threads", [1, 2])
 def test_local_sums__matches_reference(n_threads):
     """Per-response sums of g, m2, diag m2, bbar Y'X, GB bbar and diag bbar^2 against the twin,
     with a diagonal that varies along a response (NAs)."""

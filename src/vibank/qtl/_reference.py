@@ -98,14 +98,9 @@ def probit_refresh(theta, zeta, g):
             np.sum(g * log_phi + (1 - g) * log_phi_neg, axis=1))
 
 
-def latent_mean(theta, zeta, g):
-    """Z at c = 1 (section (b)), from ``moments.truncated_latent_mean``."""
-    return truncated_latent_mean(np.add.outer(zeta, theta), g)
-
-
-def latent_sums(theta, zeta, g):
-    """Row sums (over predictors) and column sums (over responses) of Z at c = 1."""
-    z = latent_mean(theta, zeta, g)
+def latent_sums(theta, zeta, g, c=1.0):
+    """Row sums (over predictors) and column sums (over responses) of Z (at c < 1: annealed)."""
+    z = truncated_latent_mean(np.add.outer(zeta, theta), g, c)
     return z.sum(axis=1), z.sum(axis=0)
 
 

@@ -21,7 +21,7 @@ from vibank.errors import VibankError
 from vibank.qtl import focus
 from vibank.qtl._kernels import _cavi, _probit
 from vibank.qtl.data import precompute, prepare
-from vibank.qtl.moments import log_q_function, mean_inv_lambda2, truncated_latent_mean
+from vibank.qtl.moments import log_q_function, mean_inv_lambda2
 from vibank.qtl.priors import Hyperparameters, anneal_ladder, default_hyperparameters
 
 log = logging.getLogger(__name__)
@@ -209,7 +209,10 @@ class AtlasQTL:
     def update_slab_variance(self, c):
         """Steps 3-4: s2b_st = 1 / (c E tau_t (x_s'O_t x_s + E sigma^-2)); log moments."""
         d, s = self._data, self._s
-        s.s2b = np.ascontiguousarray(1.0 / (c * s.tau[:, None] * (d.diag + s.sig2_inv)))
+        # in place, the same operations as 1 / (c tau_t (diag + E sigma^-2)) without temporaries
+        np.add(d.diag, s.sig2_inv, out=s.s2b)
+        np.multiply(s.s2b, c * s.tau[:, None], out=s.s2b)
+        np.divide(1.0, s.s2b, out=s.s2b)
         s.log_tau = digamma(s.eta_s) - np.log(s.kappa_s)
         s.log_sig2_inv = digamma(s.nu_s) - np.log(s.rho_s)
 
@@ -229,10 +232,10 @@ class AtlasQTL:
         if c == 1.0:
             _probit.latent_sums(s.theta, s.zeta, s.g, s.mills_pos, s.mills_neg, s.z_row,
                                 s.z_col_parts, self._threads)
-            s.z_col = s.z_col_parts.sum(axis=0)
-        else:  # annealing: the latent has variance 1/c
-            z = truncated_latent_mean(np.add.outer(s.zeta, s.theta), s.g, c)
-            s.z_row, s.z_col = z.sum(axis=1), z.sum(axis=0)
+        else:  # annealing: the latent has variance 1/c, its Mills ratios at sqrt(c) m
+            _probit.latent_sums_annealed(s.theta, s.zeta, s.g, float(c), s.z_row, s.z_col_parts,
+                                         self._threads)
+        s.z_col = s.z_col_parts.sum(axis=0)
 
     def update_hotspots(self, c):
         """Steps 8-11: local scales, theta, sigma_0^-2 (via xi) and zeta, in this order."""

@@ -14,7 +14,8 @@ matrix product, these p x q passes of scipy special functions took most of an it
   log Phi or of the Mills ratios at any |m|.
 * ``latent_sums``, step 7 at c = 1: Z = m + g phi/Phi(m) - (1 - g) phi/Phi(-m), the ratios
   floored / capped at -m as in ``moments.truncated_latent_mean``, summed over predictors and
-  over responses (all that steps 9 and 11 read; Z is never stored).
+  over responses (all that steps 9 and 11 read; Z is never stored); ``latent_sums_annealed``
+  the same at c < 1, with the ratios at sqrt(c) m computed in the pass.
 * ``local_sums``, per response the sums of g, m2, diag m2, bbar Y'X, GB bbar and diag bbar^2
   (steps 1-2 and the ELBO), in one pass after the core loop.
 * ``elbo_gamma_terms``, the (s, t) sum of ELBO term B, per response (summed by the caller in a
@@ -24,13 +25,13 @@ matrix product, these p x q passes of scipy special functions took most of an it
   (f)), one log1p per entry (a partial iteration's NumPy version cost as much as a sixth of the
   iteration at q = 1000).
 
-NumPy twins: ``_reference.probit_refresh``, ``_reference.latent_sums``,
+NumPy twins: ``_reference.probit_refresh``, ``_reference.latent_sums`` (both),
 ``_reference.local_sums``, ``_reference.elbo_gamma_terms``, ``focus.relevance``.
 """
 
 from cython.parallel import prange
 from cpython.pycapsule cimport PyCapsule_GetName, PyCapsule_GetPointer
-from libc.math cimport exp, expm1, fabs, log, log1p
+from libc.math cimport exp, expm1, fabs, log, log1p, sqrt
 
 from scipy.special import cython_special
 
@@ -112,6 +113,40 @@ def latent_sums(const double[::1] theta, const double[::1] zeta, const double[:,
             for s in range(p):
                 z = (zeta[t] + theta[s] + g[t, s] * mills_pos[t, s]
                      + (1.0 - g[t, s]) * mills_neg[t, s])
+                acc = acc + z
+                z_col_parts[b, s] += z
+            z_row[t] = acc
+
+
+cdef inline double _ratio_pos(double u) noexcept nogil:
+    """max(phi(u) / Phi(u), -u), through erfcx as in ``probit_refresh``."""
+    cdef double a = fabs(u), e = _erfcx(a * SQRT1_2, 0), r
+    if u < 0:
+        r = SQRT_2_PI / e
+    else:
+        r = INV_SQRT_2PI * exp(-0.5 * a * a) / (1.0 - 0.5 * e * exp(-0.5 * a * a))
+    return r if r > -u else -u
+
+
+def latent_sums_annealed(const double[::1] theta, const double[::1] zeta,
+                         const double[:, ::1] g, double c, double[::1] z_row,
+                         double[:, ::1] z_col_parts, int n_threads=1):
+    """``latent_sums`` under annealing (c < 1): the latent has variance 1/c, so with
+    U = sqrt(c) m, Z = m + [g max(phi(U)/Phi(U), -U) + (1 - g) min(-phi(U)/Phi(-U), -U)] / sqrt(c)
+    (``moments.truncated_latent_mean``); the ratios computed here, as they are not cached."""
+    cdef Py_ssize_t q = zeta.shape[0], p = theta.shape[0], t, s, b
+    cdef Py_ssize_t n_blocks = z_col_parts.shape[0]
+    cdef double z, acc, m, u, sc = sqrt(c)
+    for b in prange(n_blocks, nogil=True, num_threads=max(n_threads, 1), schedule="static"):
+        for s in range(p):
+            z_col_parts[b, s] = 0.0
+        for t in range(b * _ROWS, min((b + 1) * _ROWS, q)):
+            acc = 0.0
+            for s in range(p):
+                m = zeta[t] + theta[s]
+                u = sc * m
+                # min(-phi(U)/Phi(-U), -U) = -max(phi(-U)/Phi(-U), U)
+                z = m + (g[t, s] * _ratio_pos(u) - (1.0 - g[t, s]) * _ratio_pos(-u)) / sc
                 acc = acc + z
                 z_col_parts[b, s] += z
             z_row[t] = acc
