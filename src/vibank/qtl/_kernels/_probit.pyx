@@ -25,6 +25,11 @@ matrix product, these p x q passes of scipy special functions took most of an it
   (f)), one log1p per entry (a partial iteration's NumPy version cost as much as a sixth of the
   iteration at q = 1000).
 
+Every pass hands out responses (or blocks of them) to the threads dynamically: on a shared
+machine a thread that is descheduled in the middle of a static share holds the whole pass at its
+barrier. Each output entry is computed by one thread in a fixed order, so the results do not
+depend on the thread count or the schedule.
+
 NumPy twins: ``_reference.probit_refresh``, ``_reference.latent_sums`` (both),
 ``_reference.local_sums``, ``_reference.elbo_gamma_terms``, ``focus.relevance``.
 """
@@ -57,7 +62,7 @@ def probit_refresh(const double[::1] theta, const double[::1] zeta, const double
     g log Phi(m) + (1 - g) log Phi(-m), in place."""
     cdef Py_ssize_t q = zeta.shape[0], p = theta.shape[0], t, s
     cdef double m, a, e, k, lt, lb, lp, lpn, r, r2, tail, acc
-    for t in prange(q, nogil=True, num_threads=max(n_threads, 1), schedule="static"):
+    for t in prange(q, nogil=True, num_threads=max(n_threads, 1), schedule="dynamic", chunksize=8):
         acc = 0.0
         for s in range(p):
             m = zeta[t] + theta[s]
@@ -105,7 +110,7 @@ def latent_sums(const double[::1] theta, const double[::1] zeta, const double[:,
     cdef Py_ssize_t q = zeta.shape[0], p = theta.shape[0], t, s, b
     cdef Py_ssize_t n_blocks = z_col_parts.shape[0]
     cdef double z, acc
-    for b in prange(n_blocks, nogil=True, num_threads=max(n_threads, 1), schedule="static"):
+    for b in prange(n_blocks, nogil=True, num_threads=max(n_threads, 1), schedule="dynamic"):
         for s in range(p):
             z_col_parts[b, s] = 0.0
         for t in range(b * _ROWS, min((b + 1) * _ROWS, q)):
@@ -137,7 +142,7 @@ def latent_sums_annealed(const double[::1] theta, const double[::1] zeta,
     cdef Py_ssize_t q = zeta.shape[0], p = theta.shape[0], t, s, b
     cdef Py_ssize_t n_blocks = z_col_parts.shape[0]
     cdef double z, acc, m, u, sc = sqrt(c)
-    for b in prange(n_blocks, nogil=True, num_threads=max(n_threads, 1), schedule="static"):
+    for b in prange(n_blocks, nogil=True, num_threads=max(n_threads, 1), schedule="dynamic"):
         for s in range(p):
             z_col_parts[b, s] = 0.0
         for t in range(b * _ROWS, min((b + 1) * _ROWS, q)):
@@ -162,7 +167,7 @@ def local_sums(const double[:, ::1] g, const double[:, ::1] mu, const double[:, 
     """
     cdef Py_ssize_t q = g.shape[0], p = g.shape[1], t, s
     cdef double a0, a1, a2, a3, a4, a5, m2, b
-    for t in prange(q, nogil=True, num_threads=max(n_threads, 1), schedule="static"):
+    for t in prange(q, nogil=True, num_threads=max(n_threads, 1), schedule="dynamic", chunksize=8):
         a0 = 0.0
         a1 = 0.0
         a2 = 0.0
@@ -200,7 +205,7 @@ def elbo_gamma_terms(const double[:, ::1] g, const double[:, ::1] s2b,
     """
     cdef Py_ssize_t q = g.shape[0], p = g.shape[1], t, s
     cdef double acc, g_sum, gi, v, log_v
-    for t in prange(q, nogil=True, num_threads=max(n_threads, 1), schedule="static"):
+    for t in prange(q, nogil=True, num_threads=max(n_threads, 1), schedule="dynamic", chunksize=8):
         acc = 0.0
         g_sum = 0.0
         v = -1.0
@@ -221,7 +226,7 @@ def relevance(const double[:, ::1] g, double[::1] out, int n_threads=1):
     predictor (section (f), selection rule 1), as -expm1(sum_s log1p(-min(g_st, 1 - 1e-16)))."""
     cdef Py_ssize_t q = g.shape[0], p = g.shape[1], t, s
     cdef double acc, gi
-    for t in prange(q, nogil=True, num_threads=max(n_threads, 1), schedule="static"):
+    for t in prange(q, nogil=True, num_threads=max(n_threads, 1), schedule="dynamic", chunksize=8):
         acc = 0.0
         for s in range(p):
             gi = g[t, s]
