@@ -189,7 +189,7 @@ class AtlasQTL:
     def _residual_bracket(self, sig2_inv):
         """E||y_t - X beta_t||^2 + E sigma^-2 sum_s E beta_st^2, from G, Y'X and GB (step 2)."""
         d, s = self._data, self._s
-        g_sum, m2_sum, diag_m2, bbar_ytx, gb_bbar, diag_bbar2 = s.sums
+        _, m2_sum, diag_m2, bbar_ytx, gb_bbar, diag_bbar2 = s.sums
         return d.yy - 2.0 * bbar_ytx + sig2_inv * m2_sum + diag_m2 + gb_bbar - diag_bbar2
 
     def update_sigma(self, c):
