@@ -76,3 +76,23 @@ def test_hotspots__missing_column_is_named(tmp_path, hotspots):
     table = pd.read_csv(hotspots, sep="\t").drop(columns="THETA")
     with pytest.raises(VibankError, match="no column THETA"):
         qtl.hotspots(table, tmp_path / "hot")
+
+
+def test_cavi_modes__writes_png_and_pdf(tmp_path, associations):
+    full = pd.read_csv(associations, sep="\t")
+    adaptive = full.assign(PPI=np.where(full.index == 0, 0.95, full["PPI"]))  # one call differs
+    metrics = pd.DataFrame({"cavi": ["full", "adaptive"], "auprc": [0.81, 0.80], "tp": [30, 30],
+                            "fp": [17, 18], "tp_fdr05": [30, 30], "fp_fdr05": [7, 7],
+                            "tp_ppi90": [30, 29], "fp_ppi90": [1, 1]})
+    _written(qtl.cavi_modes([full, adaptive], tmp_path / "modes", modes=["full", "adaptive"],
+                            metrics=metrics))
+    # one mode, or no simulated truth: notes instead of the panels
+    _written(qtl.cavi_modes([full], tmp_path / "one", modes=["adaptive"]))
+    no_truth = metrics.assign(auprc=np.nan)
+    _written(qtl.cavi_modes([full, adaptive], tmp_path / "nt", modes=["full", "adaptive"],
+                            metrics=no_truth))
+
+
+def test_cavi_modes__one_table_per_mode(tmp_path, associations):
+    with pytest.raises(VibankError, match="1 association tables for 2 CAVI modes"):
+        qtl.cavi_modes([associations], tmp_path / "modes", modes=["full", "adaptive"])

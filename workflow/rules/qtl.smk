@@ -1,7 +1,4 @@
-# pQTL mapping (pqtl_afcavi.md (i)): discovery samples, LD-pruned contiguous chunks per
-# chromosome, proteins residualised on covariates, one atlasQTL fit per chunk and CAVI mode
-# against all proteins, then calls, loci, hotspots, evaluation and figures; helpers in
-# qtl_common.smk.
+# pQTL mapping (pqtl_afcavi.md (i)); the stages are described in qtl_common.smk, with the helpers.
 
 
 checkpoint chunk_qtl_variants:
@@ -158,7 +155,7 @@ rule evaluate_qtl:
 
 rule plot_qtl:
     input:
-        associations=f"results/qtl/{QTL_MODES[0]}/associations.tsv.gz",
+        associations=expand("results/qtl/{cavi}/associations.tsv.gz", cavi=QTL_MODES),
         hotspots=f"results/qtl/{QTL_MODES[0]}/hotspots.tsv",
         runtime="results/qtl/eval/runtime.tsv",
         metrics="results/qtl/eval/metrics.tsv",
@@ -181,9 +178,13 @@ rule plot_qtl:
             category="pQTL",
             subcategory="figures",
         ),
-        pdf=expand(
-            f"{QTL_FIGURES}/{{name}}.pdf", name=["hotspots", "heatmap", "runtime"]
+        modes=report(
+            f"{QTL_FIGURES}/modes.png",
+            caption="../report/qtl_modes.rst",
+            category="pQTL",
+            subcategory="figures",
         ),
+        pdf=expand(f"{QTL_FIGURES}/{{name}}.pdf", name=QTL_FIGURE_NAMES),
     log:
         "logs/plot_qtl/plot_qtl.log",
     conda:
@@ -194,5 +195,6 @@ rule plot_qtl:
         runtime=runtime_for(10),
     params:
         modes=QTL_MODES,
+        threshold=QTL["calling"]["ppi_threshold"],
     script:
         "../scripts/plot_qtl.py"

@@ -1,9 +1,13 @@
-# Config checks, wildcards and input functions of the pQTL rules (rules/qtl.smk).
+# Config checks, wildcards and input functions of the pQTL rules (rules/qtl.smk): discovery
+# samples, LD-pruned contiguous chunks per chromosome, proteins residualised on covariates, one
+# atlasQTL fit per chunk and CAVI mode against all proteins, then calls, loci, hotspots,
+# evaluation and figures (hotspots, heatmap, runtime, and full vs adaptive CAVI: modes).
 QTL = config["qtl"]
 QTL_MODES = list(QTL["model"]["cavi_modes"])
 QTL_CHROMS = [str(c) for c in QTL["chromosomes"] or CHROMS]
 QTL_SIMULATED = QTL["proteins"]["source"] == "simulate"
 QTL_FIGURES = "results/figures/qtl"
+QTL_FIGURE_NAMES = ["hotspots", "heatmap", "runtime", "modes"]
 QTL_ANNEAL = {"geometric": 1, "harmonic": 2, "linear": 3}
 
 if not set(QTL_CHROMS) <= set(CHROMS):
@@ -108,7 +112,7 @@ QTL_OUTPUTS = (
         "results/qtl/eval/runtime.tsv",
         *expand(
             f"{QTL_FIGURES}/{{name}}.{{ext}}",
-            name=["hotspots", "heatmap", "runtime"],
+            name=QTL_FIGURE_NAMES,
             ext=["png", "pdf"],
         ),
     ]

@@ -8,6 +8,7 @@ Each function takes table paths or DataFrames and an output stem, writes ``<stem
 import numpy as np
 import pandas as pd
 
+from vibank.errors import VibankError
 from vibank.plot._style import PALETTE, note, read_table, save, styled, subplots
 
 HOTSPOT_COLUMNS = ["SNP", "CHR", "POS", "THETA", "n_proteins", "expected_proteins"]
@@ -143,5 +144,89 @@ def runtime(runtime_table, stem, *, modes=None, metrics=None):
         axes[0].set_title(f"total runtime cut vs {order[0]}: " + ", ".join(cuts))
     axes[1].set_xticks(range(len(labels)), labels, rotation=90)
     axes[1].set_xlabel("chunk")
+    fig.tight_layout()
+    return save(fig, stem)
+
+
+MODE_METRICS_COLUMNS = ["cavi", "auprc", "tp", "fp", "tp_fdr05", "fp_fdr05", "tp_ppi90",
+                        "fp_ppi90"]
+
+
+def _mode_call_rules(threshold):
+    """(label, true-call column, false-call column) of the three calling rules of metrics.tsv."""
+    return ((f"PPI ≥ {threshold:g}", "tp", "fp"), ("Bayesian FDR < 5%", "tp_fdr05", "fp_fdr05"),
+            ("PPI ≥ 0.9", "tp_ppi90", "fp_ppi90"))
+
+
+@styled
+def cavi_modes(associations, stem, *, modes, metrics=None, threshold=0.5, min_ppi=0.01):
+    """Full vs adaptive CAVI on the same chunks and proteins.
+
+    Left: each variant-protein pair's PPI under the second mode against the first (pairs with
+    PPI >= ``min_ppi`` in either mode; those called at ``threshold`` by one mode only in red),
+    titled with the PPI correlation over all pairs, the largest |ΔPPI| and the number of pairs
+    whose call differs. Right, with the evaluation table ``metrics`` (metrics.tsv, simulated
+    truth): true and false calls of each mode at PPI >= ``threshold``, Bayesian FDR < 5% and
+    PPI >= 0.9, with each mode's AUPRC in the legend.
+
+    Parameters
+    ----------
+    associations : one long table (SNP protein PPI) per mode, in the order of ``modes``
+    stem : output path without suffix
+    modes : the CAVI modes (``qtl.model.cavi_modes``)
+    metrics : optional metrics.tsv
+    threshold : the PPI threshold of metrics.tsv's tp/fp (``qtl.calling.ppi_threshold``)
+    min_ppi : pairs below it in every mode are left out of the scatter (not of the numbers)
+    """
+    modes = list(modes)
+    if len(associations) != len(modes):
+        raise VibankError(f"{len(associations)} association tables for {len(modes)} CAVI modes")
+    fig, (left, right) = subplots(2, panel_size=(4.4, 4.0), max_cols=2)
+    if len(modes) < 2:
+        note(left, f"one CAVI mode ({modes[0] if modes else 'none'}): nothing to compare")
+    else:
+        key = ["SNP", "protein"]
+        first = read_table(associations[0], ASSOCIATION_COLUMNS)[key + ["PPI"]]
+        second = read_table(associations[1], ASSOCIATION_COLUMNS)[key + ["PPI"]]
+        both = first.merge(second, on=key, how="outer", suffixes=("_a", "_b")).fillna(0.0)
+        a, b = both["PPI_a"].to_numpy(), both["PPI_b"].to_numpy()
+        differ = (a >= threshold) != (b >= threshold)
+        shown = (np.maximum(a, b) >= min_ppi) & ~differ
+        left.scatter(a[shown], b[shown], s=4, color=PALETTE[0], alpha=0.5, rasterized=True,
+                     label=f"pairs with PPI ≥ {min_ppi:g} ({int(shown.sum())})")
+        left.scatter(a[differ], b[differ], s=14, color=PALETTE[6], zorder=3,
+                     label=f"called by one mode only ({int(differ.sum())})")
+        left.plot([0, 1], [0, 1], color="0.6", linewidth=0.8, zorder=0)
+        left.set_xlabel(f"PPI, {modes[0]} CAVI")
+        left.set_ylabel(f"PPI, {modes[1]} CAVI")
+        left.legend(frameon=False, loc="upper left", fontsize=7)
+        r = np.corrcoef(a, b)[0, 1] if len(a) > 1 and a.std() > 0 and b.std() > 0 else np.nan
+        left.set_title(f"{len(a):,} pairs: r = {r:.6f}, largest |ΔPPI| {np.abs(a - b).max():.3f},"
+                       f"\n{int(differ.sum())} calls at PPI ≥ {threshold:g} differ", fontsize=8)
+    table = read_table(metrics, MODE_METRICS_COLUMNS) if metrics is not None else None
+    if table is None or table["auprc"].isna().all():
+        note(right, "no simulated truth: calls not evaluated")
+        fig.tight_layout()
+        return save(fig, stem)
+    table = table.set_index("cavi").reindex(modes)
+    rules = _mode_call_rules(threshold)
+    width = 0.8 / len(modes)
+    for k, mode in enumerate(modes):
+        row = table.loc[mode]
+        x = np.arange(len(rules)) + (k - (len(modes) - 1) / 2) * width
+        tp = np.array([row[t] for _, t, _ in rules], dtype=float)
+        fp = np.array([row[f] for _, _, f in rules], dtype=float)
+        colour = PALETTE[k % len(PALETTE)]
+        right.bar(x, tp, width, color=colour, label=f"{mode}: AUPRC {row['auprc']:.3f}")
+        right.bar(x, fp, width, bottom=tp, color="white", edgecolor=colour, hatch="///")
+        for xi, t, f in zip(x, tp, fp):
+            right.annotate(f"{t:.0f}/{f:.0f}", (xi, t + f), ha="center", va="bottom", fontsize=7,
+                           xytext=(0, 2), textcoords="offset points")
+    right.set_xticks(range(len(rules)), [label for label, _, _ in rules])
+    right.set_ylabel("calls: true (solid) / false (hatched)")
+    top = max(float(np.nanmax((table[t] + table[f]).to_numpy(dtype=float))) for _, t, f in rules)
+    right.set_ylim(0, max(top, 1.0) * 1.3)
+    right.legend(frameon=False, loc="upper right", fontsize=7)
+    right.set_title("true / false calls per calling rule", fontsize=8)
     fig.tight_layout()
     return save(fig, stem)
