@@ -201,8 +201,9 @@ def cavi_modes(associations, stem, *, modes, metrics=None, threshold=0.5, min_pp
         left.set_ylabel(f"PPI, {modes[1]} CAVI")
         left.legend(frameon=False, loc="upper left", fontsize=7)
         r = np.corrcoef(a, b)[0, 1] if len(a) > 1 and a.std() > 0 and b.std() > 0 else np.nan
-        left.set_title(f"{len(a):,} pairs: r = {r:.6f}, largest |ΔPPI| {np.abs(a - b).max():.3f},"
-                       f"\n{int(differ.sum())} calls at PPI ≥ {threshold:g} differ", fontsize=8)
+        left.set_title(f"{len(a):,} pairs: r = {r:.6f}, largest |ΔPPI| {np.abs(a - b).max():.3f};"
+                       f"\ncalled at PPI ≥ {threshold:g} by one mode only: {int(differ.sum())}",
+                       fontsize=8)
     table = read_table(metrics, MODE_METRICS_COLUMNS) if metrics is not None else None
     if table is None or table["auprc"].isna().all():
         note(right, "no simulated truth: calls not evaluated")
@@ -217,7 +218,7 @@ def cavi_modes(associations, stem, *, modes, metrics=None, threshold=0.5, min_pp
         tp = np.array([row[t] for _, t, _ in rules], dtype=float)
         fp = np.array([row[f] for _, _, f in rules], dtype=float)
         colour = PALETTE[k % len(PALETTE)]
-        right.bar(x, tp, width, color=colour, label=f"{mode}: AUPRC {row['auprc']:.3f}")
+        right.bar(x, tp, width, color=colour, label=f"{mode}: AUPRC {row['auprc']:.4f}")
         right.bar(x, fp, width, bottom=tp, color="white", edgecolor=colour, hatch="///")
         for xi, t, f in zip(x, tp, fp):
             right.annotate(f"{t:.0f}/{f:.0f}", (xi, t + f), ha="center", va="bottom", fontsize=7,
