@@ -287,7 +287,7 @@ def _tiny_config_checks(tmp_path, again, again_run, again_log):
         assert len(hot) == len(chunks) and hot["n_proteins"].sum() == len(calls) > 0
         assert (calls["PPI"] >= 0.5).all() and set(calls["cis_trans"]) <= {"cis", "trans"}
         assert (again / f"results/qtl/{mode}/loci.tsv").stat().st_size > 0
-    for name in ("hotspots", "heatmap", "runtime"):
+    for name in ("hotspots", "heatmap", "runtime", "modes"):
         assert (again / f"results/figures/qtl/{name}.png").stat().st_size > 1000
     # figures and the HTML report: each figure embedded with its caption, under its category
     figures = ("accuracy", "runtime", "transfer", "h2_calibration", "grid_elbo")
