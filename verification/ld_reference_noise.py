@@ -34,7 +34,7 @@ import pandas as pd
 
 from vibank import cli
 from vibank import columns as col
-from vibank.io.plink import read_bim, read_dosages, read_fam, write_keep
+from vibank.io.plink import read_bim, read_dosages, read_fam, read_keep, write_keep
 from vibank.ld import panel_window_cm
 from vibank.ld.genotypes import standardise_genotypes
 from vibank.simulate import CohortParams, simulate_cohort
@@ -86,8 +86,7 @@ def ld_store(cache, bfile, keep, name, estimator):
     taken for today's default."""
     tag = file_tag(estimator)
     if estimator.startswith("windowed") and "window-" not in estimator:
-        n_ref = sum(1 for line in open(keep) if not line.startswith("#"))
-        tag += f"_auto-{panel_window_cm(n_ref)}"
+        tag += f"_auto-{panel_window_cm(len(read_keep(keep)))}"
     out = cache / f"ld_{name}_{tag}.zarr"
     if not out.exists():
         run_cli(["ld", "--bfile", bfile, "--chrom", "1", "--keep", str(keep), "--out", str(out),
