@@ -4,6 +4,7 @@ import contextlib
 import logging
 import os
 import sys
+from pathlib import Path
 
 from vibank.errors import VibankError
 
@@ -52,10 +53,22 @@ def _require_memory(snakemake):
                           f"{granted}, needs {need} (simulated out of memory)")
 
 
-def chromosome_outputs(output):
-    """The per-chromosome result files of a PRS rule (output lists effects, json, pgs, score,
-    audit, one entry per chromosome) as dicts for ``vibank.stages.prs``."""
-    return [{"effects": e, "json": j, "pgs": p, "score": s, "audit": a}
-            for e, j, p, s, a in zip(output.effects, output.json, output.pgs, output.score,
-                                     output.audit, strict=True)]
+def model_outputs(output, models):
+    """The result files of a PRS fit job (outputs effects, json, pgs, score, audit, one entry
+    per model and chromosome, and grid, one per tuned or baseline model; every path under
+    ``results/prs/<model>/``) per model: {"chromosomes": [per-chromosome dicts for
+    ``vibank.stages.prs``], "grid": path or None}."""
+    def of(model, paths):  # results/prs/<model>/<trait>/fold<f>/<file>
+        return [p for p in paths if Path(p).parts[-4] == model]
+
+    kinds = ("effects", "json", "pgs", "score", "audit")
+    out = {}
+    for model in models:
+        files = [of(model, getattr(output, kind)) for kind in kinds]
+        out[model] = {
+            "chromosomes": [dict(zip(kinds, paths)) for paths in zip(*files, strict=True)],
+            "grid": next(iter(of(model, output.grid)), None),
+        }
+    return out
+
 

@@ -307,12 +307,11 @@ def test_h2_table_and_runtime_table__summed_over_chromosomes(tmp_path):
         for k, (h2, pi) in enumerate(zip(h2s, pis)):
             paths.append(tmp_path / f"{model}{k}.json")
             paths[-1].write_text(json.dumps({"h2": h2, "pi": pi, "n_variants": 100 * (k + 1)}))
-        bench = []
-        for k, (s, rss) in enumerate(((1.5, 100.0), (2.5, 300.0))):
-            bench.append(tmp_path / f"{model}{k}.tsv")
-            bench[-1].write_text(f"s\th:m:s\tmax_rss\tmax_vms\n{s}\t0:00:01\t{rss}\t500\n")
         fits.append({"model": model, "trait": "sparse", "fold": "1", "json": paths,
-                     "rule": "fit_prs", "paths": bench})
+                     "rule": "fit_prs_sparse", "timing": tmp_path / "timing.tsv"})
+    # one fit job's timing table, a row per model
+    (tmp_path / "timing.tsv").write_text("model\tseconds\tmax_rss_mb\nvem\t4.0\t300.0\n"
+                                         "bma\t2.5\t310.0\n")
     pd.DataFrame({"trait": ["sparse"], "h2": [0.3], "pi": [0.02]}).to_csv(
         tmp_path / "traits.tsv", sep="\t", index=False)
     h2 = h2_table(fits, tmp_path / "traits.tsv").set_index("model")
@@ -324,6 +323,10 @@ def test_h2_table_and_runtime_table__summed_over_chromosomes(tmp_path):
     assert list(runtime.columns) == ["model", "trait", "fold", "rule", "seconds", "max_rss_mb"]
     assert runtime.loc[0, "seconds"] == pytest.approx(4.0)
     assert runtime.loc[0, "max_rss_mb"] == pytest.approx(300.0)
+    assert runtime.loc[1, "seconds"] == pytest.approx(2.5)
+    fits[1]["model"] = "gs"
+    with pytest.raises(VibankError, match="timing.tsv: no row for model gs"):
+        runtime_table(fits)
 
 
 # -- scoring -----------------------------------------------------------------------------------

@@ -19,7 +19,7 @@ from vibank.ld.windows import window_ends
 from vibank.io.plink import write_bfile
 from vibank.prs.spec import model_spec
 from vibank.stages.fit_data import load_fit_data
-from vibank.stages.prs import fit_prs, tune_prs
+from vibank.stages.prs import fit_baseline, fit_models, fit_prs, tune_prs
 from vibank.sumstats import harmonise
 
 M = 200
@@ -373,6 +373,64 @@ def test_tune_prs__pseudo_validation_without_genotypes_predicts_like_genotype_va
                                    fit_kwargs={"label": data.label})({"pi": chosen})
     effects = pd.read_csv(outputs[0]["effects"], sep="\t")
     np.testing.assert_allclose(effects["BETA"], model.eta_, rtol=1e-5, atol=1e-7)
+
+
+def test_fit_models__one_job_writes_what_each_stage_writes_alone(study, validation, tmp_path,
+                                                                 monkeypatch):
+    """A fit job of several models (variational EM, grid search, a baseline), which reads the
+    statistics, LD and validation genotypes once, writes the same files as each stage run on
+    its own, and a timing row per model."""
+    sumstats, ld = [study["dir"] / "ss.tsv.gz"], [study["dir"] / "chr1.zarr"]
+    specs = {"vem": model_spec({"prior": "spike_slab"}),
+             "gs": model_spec({"strategy": "gs", "grid_size": 4}),
+             "inf": model_spec({"method": "ldpred-inf"})}
+    keys = (*FILES, "audit")
+
+    def outputs(where):
+        return {name: {"chromosomes": [_outputs(where / name, keys)], "grid": where / f"{name}.grid"}
+                for name in specs}
+
+    (tmp_path / "alone").mkdir()
+    (tmp_path / "job").mkdir()
+    alone = outputs(tmp_path / "alone")
+    fit_prs(sumstats, ld, alone["vem"]["chromosomes"], spec=specs["vem"], trait="t",
+            model_name="vem")
+    tune_prs(sumstats, ld, alone["gs"]["chromosomes"], grid_out=alone["gs"]["grid"],
+             spec=specs["gs"], trait="t", model_name="gs", validation=validation)
+    fit_baseline(sumstats, ld, alone["inf"]["chromosomes"], grid_out=alone["inf"]["grid"],
+                 spec=specs["inf"], trait="t", model_name="inf", validation=validation)
+    job = outputs(tmp_path / "job")
+    from vibank.stages import fit_data
+
+    reads = []
+    for name in ("_load_chromosome", "_load_validation"):
+        real = getattr(fit_data, name)
+        monkeypatch.setattr(fit_data, name, lambda *a, _real=real, _name=name, **k: (
+            reads.append(_name), _real(*a, **k))[1])
+    fit_models(list(specs.items()), sumstats, ld, job, trait="t",
+               timing_out=tmp_path / "timing.tsv", validation=validation)
+
+    def content(path):
+        if path.suffix != ".json":
+            return path.read_bytes()
+        fit = json.loads(path.read_text())
+        fit.pop("seconds", None)
+        for record in fit.get("history") or []:
+            record.pop("seconds", None)
+        return fit
+
+    assert reads == ["_load_chromosome", "_load_validation"]  # each input read once
+    for name in specs:
+        for kind in keys:
+            assert content(job[name]["chromosomes"][0][kind]) == content(
+                alone[name]["chromosomes"][0][kind]), (name, kind)
+    for name in ("gs", "inf"):
+        pd.testing.assert_frame_equal(
+            pd.read_csv(job[name]["grid"], sep="\t").drop(columns="seconds", errors="ignore"),
+            pd.read_csv(alone[name]["grid"], sep="\t").drop(columns="seconds", errors="ignore"))
+    timing = pd.read_csv(tmp_path / "timing.tsv", sep="\t")
+    assert list(timing["model"]) == list(specs)
+    assert (timing["seconds"] > 0).all() and (timing["max_rss_mb"] > 0).all()
 
 
 def test_tune_prs__validation_metric_without_samples_is_an_error(study, tmp_path):

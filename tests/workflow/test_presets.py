@@ -57,7 +57,7 @@ def test_example_sumstats_only__dry_run_with_the_paths_filled_in(tmp_path):
     path = tmp_path / "study.yaml"
     path.write_text(yaml.safe_dump(config))
     out = _dry_run(path, tmp_path)
-    for rule in ("harmonise_external", "tune_prs", "fit_prs", "combine_scoring_files",
+    for rule in ("harmonise_external", "fit_prs_height", "combine_scoring_files",
                  "score_target", "evaluate_target"):
         assert rule in out, rule
     assert Path(REPO / "config" / "examples" / "sumstats_only.yaml").read_text().count(

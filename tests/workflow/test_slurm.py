@@ -28,8 +28,9 @@ ENV = dict(os.environ, PATH=f"{BIN}{os.pathsep}{os.environ['PATH']}")
 TIMEOUT = 900  # s; a job that SLURM never starts would otherwise hang the test suite
 TARGETS = ["results/gwas/gwas_summary.tsv", "results/prs/viprs-ss-vem/sparse/fold1/chr1.json"]
 RULES = {"simulate_cohort", "qc_genotypes", "compute_pcs", "simulate_phenotypes",
-         "make_covariates", "make_splits", "run_gwas", "compute_ld", "fit_prs", "summarise_gwas"}
-ONE_THREAD = ("compute_pcs", "compute_ld", "fit_prs")
+         "make_covariates", "make_splits", "run_gwas", "compute_ld", "fit_prs_sparse",
+         "summarise_gwas"}
+ONE_THREAD = ("compute_pcs", "compute_ld", "fit_prs_sparse")
 RETRIED = "summarise_gwas"  # config-slurm: testing.require_mem_mb
 
 

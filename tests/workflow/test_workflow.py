@@ -58,14 +58,18 @@ def test_dry_run__default_config_builds_full_dag(tmp_path):
         parts = line.split()
         if len(parts) == 2 and parts[1].isdigit():
             jobs[parts[0]] = int(parts[1])
-    # one GWAS per fold (every trait and chromosome), one job per fit (every chromosome)
+    # one GWAS per fold (every trait and chromosome); one fit job per trait and fold (every
+    # model of the trait, every chromosome: prs.jobs per_trait)
     assert jobs["run_gwas"] == n_folds
-    vem = {name for name, m in config["prs"]["models"].items() if m.get("strategy") == "vem"}
-    n_vem = sum(len(config["prs"]["models"][m].get("traits") or config["phenotypes"]["traits"])
-                * n_folds for m in vem)
-    n_vem += sum(len(vem & set(e["models"])) * len(e["folds"])
-                 for e in config["external_gwas"].values())
-    assert jobs["fit_prs"] == n_vem
+    assert config["prs"]["jobs"] == "per_trait"
+    for trait in config["phenotypes"]["traits"]:
+        assert jobs[f"fit_prs_{trait}"] == n_folds, trait
+    for name, entry in config["external_gwas"].items():
+        assert jobs[f"fit_prs_{name}"] == len(entry["folds"]), name
+    fit_jobs = {name for name in jobs if name.startswith("fit_prs")}
+    assert fit_jobs == {f"fit_prs_{t}" for t in [*config["phenotypes"]["traits"],
+                                                 *config["external_gwas"]]}
+    assert not {"tune_prs", "fit_baseline"} & set(jobs)
     for rule in ("simulate_cohort", "qc_genotypes", "compute_pcs", "simulate_phenotypes",
                  "make_covariates", "make_splits", "summarise_gwas"):
         assert jobs[rule] == 1, rule
@@ -270,7 +274,7 @@ def _tiny_config_checks(tmp_path, again, again_run, again_log):
     assert (h2[h2["model"] == "viprs-ss-vem"]["h2_estimated"] > 0).all()
     runtime = pd.read_csv(again / "results/eval/runtime.tsv", sep="\t")
     assert len(runtime) == len(h2) and (runtime["seconds"] > 0).all()
-    assert set(runtime["rule"]) == {"fit_prs", "tune_prs", "fit_baseline"}
+    assert set(runtime["rule"]) == {f"fit_prs_{t}" for t in traits}  # a job per trait x fold
     # pQTL: chunk fits of every CAVI mode, combined tables, evaluation against the simulation
     qtl_modes = config["qtl"]["model"]["cavi_modes"]
     chunks = pd.read_csv(again / "results/qtl/chunks/chr1.tsv", sep="\t")
@@ -308,7 +312,7 @@ def _tiny_config_checks(tmp_path, again, again_run, again_log):
     assert set(genome_metrics["model"]) == {"viprs-ss-gw"}
     assert len(genome_metrics) == len(traits) * n_folds * len(targets)
     genome_runtime = pd.read_csv(tmp_path / "results/eval/runtime.tsv", sep="\t")
-    assert set(genome_runtime["rule"]) == {"fit_prs"}
+    assert set(genome_runtime["rule"]) == {f"fit_prs_{t}" for t in traits}
 
 
 def test_snakefmt__workflow_is_formatted():

@@ -86,7 +86,7 @@ rule evaluate_prs:
 rule summarise_fits:
     input:
         fits=get_prs_fits(),
-        benchmarks=get_fit_benchmarks(),
+        timings=get_fit_timings(),
         traits=get_traits_summary(),
     output:
         h2=report(

@@ -73,32 +73,27 @@ def get_eval_scores(kind):
 
 
 def get_fit_entries():
-    """Every fit as a dict: model, trait, fold, json (per-chromosome fit JSONs), rule and
-    benchmark paths (one job per fit)."""
+    """Every fit as a dict: model, trait, fold, json (per-chromosome fit JSONs), rule (the fit
+    job's) and timing (the job's table of each model's seconds)."""
     entries = []
     for m, t, f in get_fit_keys():
-        if m in VEM_MODELS:
-            producer = "fit_prs"
-        else:
-            producer = "tune_prs" if m in TUNED_MODELS else "fit_baseline"
-        paths = [f"benchmarks/{producer}/{m}/{t}/fold{f}.tsv"]
-        jsons = [f"results/prs/{m}/{t}/fold{f}/chr{c}.json" for c in CHROMS]
+        job = fit_job_name(m, t)
         entries.append(
             {
                 "model": m,
                 "trait": t,
                 "phenotype": phenotype_of(t),
                 "fold": f,
-                "json": jsons,
-                "rule": producer,
-                "paths": paths,
+                "json": [f"results/prs/{m}/{t}/fold{f}/chr{c}.json" for c in CHROMS],
+                "rule": job,
+                "timing": f"results/prs/timing/{t}/fold{f}/{job}.tsv",
             }
         )
     return entries
 
 
-def get_fit_benchmarks(wildcards=None):
-    return [path for entry in get_fit_entries() for path in entry["paths"]]
+def get_fit_timings(wildcards=None):
+    return list(dict.fromkeys(entry["timing"] for entry in get_fit_entries()))
 
 
 def get_fold_keeps(role):

@@ -344,26 +344,32 @@ def read_benchmark(path):
     return float(first["s"]), float(pd.to_numeric(first["max_rss"], errors="coerce"))
 
 
-def runtime_table(benchmarks):
+def runtime_table(fits):
     """Runtime and peak memory per model, trait, fold and fitting rule.
 
     Parameters
     ----------
-    benchmarks : iterable of dicts with model, trait, fold, rule and paths (benchmark files)
+    fits : iterable of dicts with model, trait, fold, rule and timing: the fit job's table
+        (``vibank.stages.prs.fit_models``) with the model's row (seconds, max_rss_mb)
     """
-    rows = []
-    for entry in benchmarks:
-        seconds, rss = zip(*(read_benchmark(p) for p in entry["paths"]))
+    rows, tables = [], {}
+    for entry in fits:
+        path = str(entry["timing"])
+        if path not in tables:
+            tables[path] = pd.read_csv(path, sep="\t").set_index("model")
+        if entry["model"] not in tables[path].index:
+            raise VibankError(f"{path}: no row for model {entry['model']}")
+        timing = tables[path].loc[entry["model"]]
         rows.append({"model": entry["model"], "trait": entry["trait"],
                      "fold": int(entry["fold"]), "rule": entry["rule"],
-                     "seconds": float(np.sum(seconds)),
-                     "max_rss_mb": float(np.nanmax(rss)) if np.isfinite(rss).any() else np.nan})
+                     "seconds": float(timing["seconds"]),
+                     "max_rss_mb": float(timing["max_rss_mb"])})
     return pd.DataFrame(rows, columns=RUNTIME_COLUMNS)
 
 
 def summarise_fits(fits, *, traits_summary, out_h2, out_runtime):
     """Write h2.tsv (:func:`h2_table`) and runtime.tsv (:func:`runtime_table`) of ``fits``,
-    dicts with model, trait, fold, json (fit JSONs), rule and paths (benchmark files)."""
+    dicts with model, trait, fold, json (fit JSONs), rule and timing (the fit job's table)."""
     _write(h2_table(fits, traits_summary), out_h2)
     _write(runtime_table(fits), out_runtime)
 

@@ -5,7 +5,9 @@ stores' LD rows of the matched variants, and the validation samples' genotypes a
 scripts call; the models then take ``(b, n, ld)`` from it.
 """
 
+import json
 import logging
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
@@ -18,6 +20,34 @@ from vibank.prs import std_beta_from_z
 from vibank.sumstats import harmonise, read_sumstats_any
 
 log = logging.getLogger(__name__)
+
+#: what :func:`reuse_loaded_data` keeps: inputs already read in this process, by their arguments
+_LOADED = None
+
+
+@contextmanager
+def reuse_loaded_data():
+    """Within this context, :func:`load_chromosome` and :func:`load_validation` read each input
+    once: a second call with the same arguments returns the first call's object. One job that
+    fits several models to the same statistics and LD then reads them once. The fits do not
+    change these objects (a store's on-demand eigenvalues are cached in its rows, which is the
+    same result); outputs are the same as with fresh reads (tests/unit/test_stages_prs.py)."""
+    global _LOADED
+    outer, _LOADED = _LOADED, {} if _LOADED is None else _LOADED
+    try:
+        yield
+    finally:
+        _LOADED = outer
+
+
+def _reused(key, load):
+    """``load()``, or within :func:`reuse_loaded_data` the object of an earlier call with the
+    same ``key``."""
+    if _LOADED is None:
+        return load()
+    if key not in _LOADED:
+        _LOADED[key] = load()
+    return _LOADED[key]
 
 
 @dataclass
@@ -115,6 +145,16 @@ def load_chromosome(sumstats_path, ld_path, *, min_overlap=0.75, sumstats_format
     (prs_vi.md section 9), run on the harmonised z-scores and the panel's LD; the variants it
     removes join the audit with reason ``ld_mismatch``.
     """
+    options = dict(min_overlap=min_overlap, sumstats_format=sumstats_format, n=n,
+                   column_map=column_map, harmonise_options=harmonise_options,
+                   mismatch_filter=mismatch_filter)
+    key = ("chromosome", str(sumstats_path), str(ld_path),
+           json.dumps(options, sort_keys=True, default=str))
+    return _reused(key, lambda: _load_chromosome(sumstats_path, ld_path, **options))
+
+
+def _load_chromosome(sumstats_path, ld_path, *, min_overlap, sumstats_format, n, column_map,
+                     harmonise_options, mismatch_filter):
     sumstats, read_audit = read_sumstats_any(sumstats_path, format=sumstats_format, n=n,
                                              column_map=column_map)
     store = LDMatrix(ld_path)
@@ -174,6 +214,14 @@ def load_validation(data, bfile, keep_path, phenotype_path, trait):
     -------
     x : (n, M) float32, y : (n,) float64, binary : bool
     """
+    # the chromosomes' own objects (kept alive by the reuse context): their variants, alleles
+    # and frequencies
+    key = ("validation", str(bfile), str(keep_path), str(phenotype_path), trait,
+           tuple(id(c) for c in data.chromosomes))
+    return _reused(key, lambda: _load_validation(data, bfile, keep_path, phenotype_path, trait))
+
+
+def _load_validation(data, bfile, keep_path, phenotype_path, trait):
     from vibank.io.plink import read_bim, read_dosages, read_fam, read_keep, read_phenotype_column
     from vibank.prs.tuning import validation_matrix
 

@@ -244,3 +244,57 @@ def fit_baseline(sumstats_paths, ld_paths, outputs, *, grid_out, spec, trait, mo
                    model_name=model_name, summaries=[summary] * len(data.chromosomes),
                    audit_out=audit_out)
     return table
+
+
+def fit_models(models, sumstats_paths, ld_paths, outputs, *, trait, timing_out, validation=None,
+               phenotype=None, ld_panel_keep=None, seed=0, n_threads=1, min_overlap=0.75,
+               sumstats_options=None, genome_wide=False, workdir=None):
+    """Fit several models to one trait's statistics in one process: each model as its own
+    stage (:func:`fit_prs`, :func:`tune_prs` or :func:`fit_baseline`, by its spec), with the
+    statistics, LD and validation genotypes read once (``reuse_loaded_data``). The files of
+    each model are those its stage writes alone.
+
+    Parameters
+    ----------
+    models : list of (name, ModelSpec)
+    outputs : dict model name -> {"chromosomes": per-chromosome output dicts, "grid": path of
+        the grid table (tuned and baseline models)}
+    timing_out : a table of each model's wall seconds (reading included when it read first)
+        and the process's peak RSS when it ended (MB; cumulative over the models before it)
+    genome_wide : variational EM over all chromosomes with shared hyperparameters (otherwise
+        each chromosome on its own)
+    validation, phenotype, ld_panel_keep, seed, workdir : as :func:`tune_prs` and
+        :func:`fit_baseline` take them
+    """
+    import resource
+    import time
+
+    from vibank.stages.fit_data import reuse_loaded_data
+
+    common = dict(trait=trait, n_threads=n_threads, min_overlap=min_overlap,
+                  sumstats_options=sumstats_options)
+    rows = []
+    with reuse_loaded_data():
+        for name, spec in models:
+            started = time.perf_counter()
+            out = outputs[name]
+            if spec.method != "viprs":
+                fit_baseline(sumstats_paths, ld_paths, out["chromosomes"], grid_out=out["grid"],
+                             spec=spec, model_name=name, validation=validation,
+                             phenotype=phenotype, ld_panel_keep=ld_panel_keep, seed=seed,
+                             workdir=workdir, **common)
+            elif spec.strategy != "vem":
+                tune_prs(sumstats_paths, ld_paths, out["chromosomes"], grid_out=out["grid"],
+                         spec=spec, model_name=name, validation=validation,
+                         phenotype=phenotype, seed=seed, **common)
+            elif genome_wide:
+                fit_prs(sumstats_paths, ld_paths, out["chromosomes"], spec=spec,
+                        model_name=name, genome_wide=True, **common)
+            else:  # each chromosome on its own
+                for sumstats, ld, chromosome in zip(sumstats_paths, ld_paths, out["chromosomes"],
+                                                    strict=True):
+                    fit_prs([sumstats], [ld], [chromosome], spec=spec, model_name=name, **common)
+            rows.append({"model": name, "seconds": time.perf_counter() - started,
+                         "max_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024})
+            log.info("%s fitted to %s in %.1f s", name, trait, rows[-1]["seconds"])
+    write_table(pd.DataFrame(rows), timing_out)
