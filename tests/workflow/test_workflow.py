@@ -92,9 +92,9 @@ TIMING_KEYS = {"seconds", "threads"}
 
 
 def _content(path):
-    """A file's bytes, or for a fit's JSON or grid table its content without the timings and
-    thread count."""
-    if path.name in ("grid.tsv", "runtime.tsv"):
+    """A file's bytes, or for a fit's JSON, grid table or fit job's timing table its content
+    without the timings and thread count."""
+    if path.name in ("grid.tsv", "runtime.tsv") or path.parent.parent.parent.name == "timing":
         return pd.read_csv(path, sep="\t").drop(columns=["seconds", "max_rss_mb"],
                                                 errors="ignore").to_csv()
     if path.suffix != ".json":
