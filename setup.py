@@ -14,8 +14,8 @@ from Cython.Build import cythonize
 from setuptools import Extension, setup
 from setuptools.command.build_ext import build_ext
 
-KERNELS = ["vibank.ld._ld_ops", "vibank.prs._kernels._e_step", "vibank.prs._kernels._gibbs", "vibank.qtl._kernels._cavi",
-           "vibank.qtl._kernels._probit"]
+KERNELS = ["vibank.ld._ld_ops", "vibank.ld._band_rows", "vibank.prs._kernels._e_step",
+           "vibank.prs._kernels._gibbs", "vibank.qtl._kernels._cavi", "vibank.qtl._kernels._probit"]
 
 
 def _openmp_flags(compiler):

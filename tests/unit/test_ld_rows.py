@@ -299,6 +299,24 @@ def test_concatenate__quantised_parts_keep_their_values_and_scale(matrix):
     assert_array_equal(_dense(joined), scipy.linalg.block_diag(_dense(part), _dense(part)))
 
 
+def test_concatenate__band_parts_then_read_the_joint_values(matrix):
+    off_b = _offdiagonal(m=12, width=2, cut=5, seed=7)
+    a = LDRows.from_upper(_upper_band(matrix["off"]))
+    b = LDRows.from_upper(_upper_band(off_b, width=2, cut=5))
+    before = [_dense(a), _dense(b)]
+    own = [a.data, b.data]
+    joined = LDRows.concatenate([a, b])
+    # each part's values are now its slice of the joint array (its own copy can be freed)
+    assert a.data.base is joined.data and b.data.base is joined.data
+    assert not any(np.shares_memory(x, joined.data) for x in own)
+    assert_array_equal(_dense(a), before[0])
+    assert_array_equal(_dense(b), before[1])
+    assert_array_equal(_dense(joined), scipy.linalg.block_diag(*before))
+    # a part joined twice, and a joint matrix joined again, keep their values
+    again = LDRows.concatenate([joined, a, a])
+    assert_array_equal(_dense(again), scipy.linalg.block_diag(*before, before[0], before[0]))
+
+
 def test_concatenate__refuses_mixed_value_types_and_scales(matrix):
     band = matrix["band"]
     as_float32 = LDRows(band.data.astype(np.float32), band.indptr, M, first=band.first)

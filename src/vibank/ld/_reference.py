@@ -1,4 +1,5 @@
-"""Pure-NumPy twins of the compiled kernels in ``_ld_ops.pyx`` (the specification they are tested against)."""
+"""Pure-NumPy twins of the compiled kernels in ``_ld_ops.pyx`` and ``_band_rows.pyx`` (the
+specifications they are tested against)."""
 
 import numpy as np
 
@@ -52,3 +53,21 @@ def band_r2_sums(data, indptr, n_ref=0.0):
     for j in nonempty:
         cols[j + 1:j + 1 + indptr[j + 1] - indptr[j]] += r2[indptr[j]:indptr[j + 1]]
     return rows, cols
+
+
+def symmetric_band(upper, upper_indptr, variant, keep, first, indptr):
+    """NumPy twin of ``_band_rows.symmetric_band`` (returns ``out``): the kept values of the
+    upper triangle, then each value R_jk scattered into row j and row k through per-value
+    int64 row and column indices."""
+    n_stored = len(upper_indptr) - 1
+    rows = np.repeat(np.arange(n_stored), np.diff(upper_indptr))
+    cols = np.arange(len(upper)) - upper_indptr[rows] + rows + 1
+    new_index = np.full(n_stored, -1, np.int64)
+    new_index[variant] = np.arange(len(variant))
+    if len(keep):
+        kept = (keep[rows] == 1) & (keep[cols] == 1)
+        upper, rows, cols = upper[kept], new_index[rows[kept]], new_index[cols[kept]]
+    out = np.zeros(indptr[-1], dtype=upper.dtype)
+    out[indptr[rows] + (cols - first[rows])] = upper  # R_jk in row j
+    out[indptr[cols] + (rows - first[cols])] = upper  # R_kj in row k
+    return out

@@ -118,6 +118,21 @@ class SparseLD:
         offset = np.arange(len(self.data)) - np.repeat(self.indptr[:-1], lengths)
         return offset + self.rows() + 1
 
+    def masked(self, keep):
+        """The rows and columns of the variants ``keep`` (boolean over the variants); a
+        contiguous band stays a band in the new numbering."""
+        if keep.all():  # nothing to drop: no per-value index arrays (8 bytes a value each)
+            return self
+        rows, cols = self.rows(), self.columns()
+        kept = keep[rows] & keep[cols]
+        new_index = np.cumsum(keep) - 1
+        m = int(keep.sum())
+        counts = np.bincount(new_index[rows[kept]], minlength=m) if m else np.zeros(0, np.int64)
+        indptr = np.zeros(m + 1, dtype=np.int64)
+        np.cumsum(counts, out=indptr[1:])
+        indices = None if self.indices is None else new_index[cols[kept]].astype(np.int32)
+        return SparseLD(self.data[kept], indptr, indices, m)
+
     def to_scipy(self, symmetric=False, diagonal=1.0):
         """The matrix as scipy CSR: strict upper triangle, or symmetric with ``diagonal``."""
         import scipy.sparse as sp

@@ -84,7 +84,7 @@ class LDMatrix:
         if not keep_quantised:
             data = dequantise(data, dtype, self.attrs["quantisation_scale"])
         ld = SparseLD(data, indptr, indices, self.n_stored)
-        return ld if self._mask is None else _apply_mask(ld, self._mask)
+        return ld if self._mask is None else ld.masked(self._mask)
 
     def rows(self, keep=None):
         """The LD of the kept variants as the models read it: :class:`~vibank.ld.rows.LDRows`
@@ -105,7 +105,8 @@ class LDMatrix:
         if "eigenvalues" not in self.attrs and self.attrs["source"] == "vibank":
             def source(n_threads=1):
                 return reindex_blocks(self.stored_eigenvalues(mask, n_threads=n_threads), mask)
-        rows = LDRows.from_upper(self.load(keep_quantised=True),
+        data, indptr, indices = read_ld_arrays(self._root, self.attrs)
+        rows = LDRows.from_upper(SparseLD(data, indptr, indices, self.n_stored), keep=mask,
                                  scale=1.0 / self.attrs["quantisation_scale"], eigenvalues=blocks,
                                  eigenvalue_source=source)
         n_ref = self.attrs.get("n_ref")
@@ -152,17 +153,3 @@ class LDMatrix:
     def quantised(self):
         return self.attrs["quantisation_scale"] != 1
 
-
-def _apply_mask(ld, keep):
-    """Drop masked rows and columns; a contiguous band stays a band in the new numbering."""
-    if keep.all():  # nothing to drop: no per-value index arrays (8 bytes a value each)
-        return ld
-    rows, cols = ld.rows(), ld.columns()
-    kept = keep[rows] & keep[cols]
-    new_index = np.cumsum(keep) - 1
-    m = int(keep.sum())
-    counts = np.bincount(new_index[rows[kept]], minlength=m) if m else np.zeros(0, np.int64)
-    indptr = np.zeros(m + 1, dtype=np.int64)
-    np.cumsum(counts, out=indptr[1:])
-    indices = None if ld.indices is None else new_index[cols[kept]].astype(np.int32)
-    return SparseLD(ld.data[kept], indptr, indices, m)

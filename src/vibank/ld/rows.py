@@ -23,6 +23,7 @@ import threading
 import numpy as np
 import scipy.sparse as sp
 
+from vibank.ld._band_rows import symmetric_band
 from vibank.ld.estimators import SparseLD
 from vibank.ld.eigenvalues import extremal_eigenvalues_csr
 
@@ -111,14 +112,27 @@ class LDRows:
                         "scipy sparse matrix")
 
     @classmethod
-    def from_upper(cls, upper, *, scale=1.0, eigenvalues=None, eigenvalue_source=None):
+    def from_upper(cls, upper, *, scale=1.0, eigenvalues=None, eigenvalue_source=None,
+                   keep=None, n_threads=1):
         """From a strict upper triangle: band rows when it is banded with non-decreasing row
-        ends (windowed, block and sample LD), else CSR rows of the symmetric matrix."""
-        band = _band_rows(upper)
+        ends (windowed, block and sample LD), else CSR rows of the symmetric matrix.
+
+        ``keep`` (boolean over the triangle's variants; default all) restricts the rows and
+        columns to some variants, as ``upper.masked(keep)`` would, without that copy for band
+        rows; ``eigenvalues`` are then in the kept variants' indices. ``n_threads`` write the
+        band rows."""
+        if keep is not None:
+            keep = np.asarray(keep, dtype=bool)
+            if keep.shape != (upper.n_variants,):
+                raise ValueError(f"keep must have {upper.n_variants} entries, got {keep.shape}")
+            keep = None if keep.all() else keep
+        band = _band_rows(upper, keep, n_threads)
         if band is not None:
             data, indptr, first = band
-            return cls(data, indptr, upper.n_variants, first=first, scale=scale,
+            return cls(data, indptr, len(indptr) - 1, first=first, scale=scale,
                        eigenvalues=eigenvalues, eigenvalue_source=eigenvalue_source)
+        if keep is not None:
+            upper = upper.masked(keep)
         rows = cls.from_csr(upper.to_scipy(), scale=scale, eigenvalues=eigenvalues)
         rows.eigenvalue_source = None if eigenvalues is not None else eigenvalue_source
         return rows
@@ -147,7 +161,12 @@ class LDRows:
         """One matrix from the LD of several chromosomes (block-diagonal, no LD between them):
         band rows stay band rows, otherwise CSR; the eigenvalue blocks are shifted to the joint
         indices (None unless every part has them) and ``parts`` records the sizes. All parts
-        must hold one value type and scale."""
+        must hold one value type and scale.
+
+        Band parts are copied into the joint values one at a time and then read them (a part's
+        ``data`` becomes its slice of the joint array, the same values), so that its own copy
+        is freed when nothing else holds it: the peak is the joint matrix plus one part, not
+        twice the matrix."""
         parts = [cls.of(p) for p in parts]
         if len({p.data.dtype for p in parts}) > 1 or len({p.scale for p in parts}) > 1:
             raise ValueError("the chromosomes' LD matrices hold different value types")
@@ -159,14 +178,17 @@ class LDRows:
         elif all(p.eigenvalues is not None or p.eigenvalue_source for p in parts):
             def source(n_threads=1):
                 return _shifted([p.block_eigenvalues(n_threads=n_threads) for p in parts], offsets)
-        starts = np.cumsum([0] + [len(p.data) for p in parts])
-        indptr = np.concatenate([parts[0].indptr[:1]] +
-                                [p.indptr[1:] + s for p, s in zip(parts, starts)])
-        data = np.concatenate([p.data for p in parts])
         kwargs = dict(scale=parts[0].scale, eigenvalues=eigenvalues, eigenvalue_source=source,
                       parts=sizes,
                       diagonal=_joined(parts, "diagonal", 1.0), n_ref=_joined(parts, "n_ref"))
         if all(p.layout == "band" for p in parts):
+            starts = np.cumsum([0] + [len(p.data) for p in parts])
+            indptr = np.concatenate([parts[0].indptr[:1]] +
+                                    [p.indptr[1:] + s for p, s in zip(parts, starts)])
+            data = np.empty(starts[-1], dtype=parts[0].data.dtype)
+            for p, a, b in zip(parts, starts[:-1], starts[1:]):
+                data[a:b] = p.data
+                p.data = data[a:b]
             first = np.concatenate([p.first + o for p, o in zip(parts, offsets)])
             return cls(data, indptr, offsets[-1], first=first, **kwargs)
         joined = sp.block_diag([p.to_scipy() for p in parts], format="csr")
@@ -337,24 +359,33 @@ def reindex_blocks(blocks, keep):
     return out or None
 
 
-def _band_rows(upper):
-    """(data, indptr, first) of the symmetric band rows of a banded strict upper triangle, or
-    None when ``upper`` has column indices or its row ends decrease."""
+def _band_rows(upper, keep=None, n_threads=1):
+    """(data, indptr, first) of the symmetric band rows of a banded strict upper triangle, of
+    its ``keep`` variants (boolean over its variants; None: all), or None when ``upper`` has
+    column indices or the kept rows' ends decrease. The rows are written by the compiled
+    ``symmetric_band`` (NumPy twin: ``vibank.ld._reference.symmetric_band``), read from the
+    unmasked triangle: no masked copy and no per-value index arrays."""
     if upper.indices is not None:
         return None
-    m = upper.n_variants
-    lengths = np.diff(upper.indptr)
-    ends = np.arange(m) + lengths + 1  # exclusive end of each row's band (upper part)
+    ends = np.arange(upper.n_variants) + np.diff(upper.indptr) + 1  # exclusive end of each row
+    if keep is None:
+        variant, flags = np.arange(upper.n_variants), np.zeros(0, np.uint8)
+    else:
+        variant = np.flatnonzero(keep)
+        flags = np.ascontiguousarray(keep, dtype=np.uint8)
+        # a kept row keeps the kept columns of its band: it ends where the kept count reaches
+        ends = np.concatenate([[0], np.cumsum(keep)])[ends[variant]]
+    m = len(variant)
     if np.any(np.diff(ends) < 0):
         return None
     # first column of row j = first row k whose band reaches j (k <= j)
     first = np.minimum(np.searchsorted(ends, np.arange(m), side="right"), np.arange(m))
     indptr = np.zeros(m + 1, dtype=np.int64)
     np.cumsum(ends - first, out=indptr[1:])
-    data = np.zeros(indptr[-1], dtype=upper.data.dtype)
-    rows, cols = upper.rows(), upper.columns()
-    data[indptr[rows] + (cols - first[rows])] = upper.data  # R_jk in row j
-    data[indptr[cols] + (rows - first[cols])] = upper.data  # R_kj in row k
+    data = np.empty(indptr[-1], dtype=upper.data.dtype)
+    symmetric_band(np.ascontiguousarray(upper.data), np.ascontiguousarray(upper.indptr, np.int64),
+                   variant.astype(np.int64), flags, first.astype(np.int64), indptr, data,
+                   n_threads=n_threads)
     return data, indptr, first.astype(np.int64)
 
 
