@@ -1,13 +1,14 @@
-"""The compiled symmetric band rows (``_band_rows.symmetric_band``) against their NumPy twin
-(``_reference.symmetric_band``), every LD value type, 1 and 2 threads, with and without a mask,
-and ``LDRows.from_upper`` against the masked copy it replaces."""
+"""The compiled band-row kernels against their NumPy twins on every LD value type: the
+symmetric band rows (``symmetric_band``, 1 and 2 threads, with and without a mask; and
+``LDRows.from_upper`` against the masked copy it replaces) and the dense blocks of the
+eigenvalues (``dense_block``)."""
 
 import numpy as np
 import pytest
 from numpy.testing import assert_array_equal
 
 from vibank.ld import LDRows, SparseLD, _reference
-from vibank.ld._band_rows import symmetric_band
+from vibank.ld._band_rows import dense_block, symmetric_band
 from vibank.ld.rows import _band_rows
 
 VALUE_TYPES = [np.int8, np.int16, np.float32, np.float64]
@@ -96,3 +97,21 @@ def test_band_rows__decreasing_row_ends_give_csr_with_or_without_a_mask():
         assert_array_equal(direct.to_csr().toarray(), copied.to_csr().toarray())
     with pytest.raises(ValueError, match="keep must have 5 entries"):
         LDRows.from_upper(upper, keep=np.ones(3, bool))
+
+
+@pytest.mark.parametrize("dtype", VALUE_TYPES)
+@pytest.mark.parametrize("scale", [1.0, 1 / 127])
+def test_dense_block__matches_reference(dtype, scale):
+    upper = _band_upper(dtype=dtype)
+    for start, stop in [(0, 400), (0, 57), (150, 260), (199, 201), (399, 400)]:
+        out = np.zeros((stop - start, stop - start))
+        dense_block(upper.data, upper.indptr, start, scale, out)
+        expected = _reference.band_dense_block(upper.data, upper.indptr, start, stop, scale)
+        assert_array_equal(out, expected)
+        assert_array_equal(out, out.T)
+        assert np.all(np.diag(out) == 1.0)
+    whole = upper.to_scipy(symmetric=True).toarray().astype(np.float64)
+    np.fill_diagonal(whole, 0.0)
+    out = np.zeros((400, 400))
+    dense_block(upper.data, upper.indptr, 0, scale, out)
+    assert_array_equal(out, whole * scale + np.eye(400))

@@ -69,3 +69,24 @@ def symmetric_band(const value_t[::1] upper, const long long[::1] upper_indptr,
             # out[pos:pos+n] = upper[lo:lo+n]
             for t in range(n):
                 out[pos + t] = upper[lo + t]
+
+
+def dense_block(const value_t[::1] upper, const long long[::1] upper_indptr, Py_ssize_t start,
+                double scale, double[:, ::1] out):
+    """Write R[start:start+n, start:start+n] with a unit diagonal, values times ``scale``,
+    into ``out`` (n, n), which must hold zeros: the dense block whose extremal eigenvalues
+    ``vibank.ld.eigenvalues`` computes, from a band strict upper triangle (row j holds columns
+    j+1, j+2, ...). Upper values go along row r, their mirror down column r."""
+    cdef Py_ssize_t n = out.shape[0], r, t, lo, count
+    cdef double v
+    with nogil:
+        for r in range(n):
+            out[r, r] = 1.0
+            lo = upper_indptr[start + r]
+            # row start + r within the block: columns r+1 .. r+count
+            count = min(upper_indptr[start + r + 1] - lo, n - r - 1)
+            for t in range(count):
+                # out[r, r+1+t] = out[r+1+t, r] = upper[lo+t] * scale
+                v = <double> upper[lo + t] * scale
+                out[r, r + 1 + t] = v
+                out[r + 1 + t, r] = v

@@ -71,3 +71,23 @@ def symmetric_band(upper, upper_indptr, variant, keep, first, indptr):
     out[indptr[rows] + (cols - first[rows])] = upper  # R_jk in row j
     out[indptr[cols] + (rows - first[cols])] = upper  # R_kj in row k
     return out
+
+
+def band_dense_block(data, indptr, start, stop, scale):
+    """NumPy twin of ``_band_rows.dense_block`` (returns the block): R[start:stop, start:stop]
+    with a unit diagonal from a band strict upper triangle, as dequantising the triangle and
+    symmetrising it with scipy gives it (each value times ``scale``, plus 0 from the other
+    triangle)."""
+    size = stop - start
+    dense = np.zeros((size, size))
+    for j in range(start, stop):
+        lo = int(indptr[j])
+        count = min(int(indptr[j + 1]) - lo, stop - j - 1)  # row j's columns j+1 .. stop-1
+        if count > 0:
+            r = j - start
+            dense[r, r + 1:r + 1 + count] = data[lo:lo + count]
+    if scale != 1:
+        dense *= np.float64(scale)
+    dense = dense + dense.T
+    np.fill_diagonal(dense, 1.0)
+    return dense
