@@ -4,6 +4,7 @@ Usage::
 
     .venv/bin/python bench/genome_scale.py [--cache /tmp/vibank_genome_scale] [--threads 2]
         [--viprs-python /work/.viprs-venv/bin/python] [--quick] [--chroms 21,22] [--default-ld]
+        [--ld-eigenvalues]
 
 Set-up (issue 19 item 2):
 
@@ -24,6 +25,8 @@ Set-up (issue 19 item 2):
   for viprs, so both fit the same LD; vibank's default since the tapered estimator is a Bartlett
   taper over 0.7 (n/378)^0.75 cM, 0.86 cM for 500 people, a third of the pairs), int16 store, no
   eigenvalues (CLI defaults), ``--threads``; per chromosome, whole commands; store sizes on disk.
+  ``--ld-eigenvalues`` adds the same stores with ``--eigenvalues`` (each block's extremes kept
+  at build, as magenpy's spectral properties for viprs) and the genome-wide fit on them.
 - Fits, each a whole ``vibank fit`` command in its own process (``/usr/bin/time -v`` gives peak
   RSS): the genome-wide VEM fit (all 22 stores in one ``--ld``, shared hyperparameters) and the
   22 per-chromosome fits (sum of wall times, max RSS). ``--ld-noise none`` in both: N as
@@ -167,8 +170,11 @@ def make_sumstats(args, chroms):
 
 
 #: vibank ld options of the stores: the hard 3 cM window magenpy computes ("ld"), and vibank's
-#: default, the Bartlett taper over the panel's window, 0.86 cM for 500 people ("ld_default")
-LD_OPTIONS = {"ld": ["--window-cm", 3, "--taper", "none"], "ld_default": []}
+#: default, the Bartlett taper over the panel's window, 0.86 cM for 500 people ("ld_default");
+#: the hard window with each block's extremal eigenvalues stored at build ("ld_eigenvalues":
+#: what magenpy's compute_spectral_properties=True does for viprs's lambda_min='infer')
+LD_OPTIONS = {"ld": ["--window-cm", 3, "--taper", "none"], "ld_default": [],
+              "ld_eigenvalues": ["--window-cm", 3, "--taper", "none", "--eigenvalues"]}
 
 
 def build_ld(args, chroms, name="ld"):
@@ -345,6 +351,9 @@ def main():
                         help="python of an environment with viprs 0.1.5 ('' to skip viprs)")
     parser.add_argument("--quick", action="store_true", help="two 10 Mb chromosomes")
     parser.add_argument("--chroms", help="a subset of the autosomes, e.g. 21,22")
+    parser.add_argument("--ld-eigenvalues", dest="ld_eigenvalues", action="store_true",
+                        help="also the hard-window stores with eigenvalues stored at build "
+                             "(vibank ld --eigenvalues) and the genome-wide fit on them")
     parser.add_argument("--default-ld", dest="default_ld", action="store_true",
                         help="also vibank ld's default stores (tapered, window by panel size) "
                              "and the genome-wide fit on them")
@@ -363,6 +372,16 @@ def main():
     fits = fit_vibank(args, chroms)
     viprs = fit_viprs(args, chroms) if args.viprs_python else None
     report(args, sum(r["variants"] for r in ld.values()), sim_seconds, h2_true, ld, fits, viprs)
+    if args.ld_eigenvalues:  # the same LD, its block eigenvalues computed at build, not in the fit
+        ld_eig = build_ld(args, chroms, "ld_eigenvalues")
+        r = fit_vibank(args, chroms, "ld_eigenvalues", per_chromosome=False)["genome-wide"]
+        print("\n| hard window, eigenvalues stored at build (vibank ld --eigenvalues) | value |"
+              "\n|---|---|")
+        print(f"| LD total wall (sum over chromosomes) | "
+              f"{sum(x['seconds'] for x in ld_eig.values()):.1f} s |")
+        print(f"| genome-wide fit (whole process) | {r['seconds']:.1f} s, {r['rss_gb']:.2f} GB "
+              f"peak RSS, {r['iterations']} iterations, loop {r['loop_seconds']:.1f} s, h2 "
+              f"{r['h2']:.3f} (true {h2_true:.3f}), {r['stop']} |")
     if args.default_ld:  # what a user gets: other LD (fewer pairs), so not set against viprs
         ld_default = build_ld(args, chroms, "ld_default")
         r = fit_vibank(args, chroms, "ld_default", per_chromosome=False)["genome-wide"]
