@@ -31,7 +31,9 @@ def reuse_loaded_data():
     once: a second call with the same arguments returns the first call's object. One job that
     fits several models to the same statistics and LD then reads them once. The fits do not
     change these objects (a store's on-demand eigenvalues are cached in its rows, which is the
-    same result); outputs are the same as with fresh reads (tests/unit/test_stages_prs.py)."""
+    same result, and a joint fit points each chromosome's band rows at their slice of the joint
+    values, the same values: ``LDRows.concatenate``); outputs are the same as with fresh reads
+    (tests/unit/test_stages_prs.py)."""
     global _LOADED
     outer, _LOADED = _LOADED, {} if _LOADED is None else _LOADED
     try:
