@@ -34,6 +34,23 @@ def test_correlated_noise__covariance_is_r(monkeypatch, blocks, max_block):
         np.testing.assert_allclose(cov, full, atol=0.04)
 
 
+def test_correlated_noise__indefinite_block_draws_from_the_positive_part():
+    """A block that is not positive definite (Cholesky fails) is drawn from R's positive part,
+    U max(lambda, 0) U'."""
+    rng = np.random.default_rng(3)
+    m = 12
+    full = toeplitz(0.9 ** np.arange(m))
+    full[0, 5] = full[5, 0] = -0.8  # breaks positive definiteness
+    values, vectors = np.linalg.eigh(full)
+    assert values[0] < 0
+    with pytest.raises(np.linalg.LinAlgError):
+        np.linalg.cholesky(full)
+    draws = pv.sample_correlated_noise(LDRows.of(sp.csr_matrix(full - np.eye(m))), rng,
+                                       size=40000)
+    positive = (vectors * np.clip(values, 0, None)) @ vectors.T
+    np.testing.assert_allclose(np.cov(draws.T), positive, atol=0.04)
+
+
 def test_split__training_and_held_out_have_the_subsets_distributions():
     """Over GWAS draws and splits: b_t ~ N(R beta, R / N_t), b_v ~ N(R beta, R / N_v), and
     b_t, b_v independent."""

@@ -22,7 +22,7 @@ rule score_prs:
         "benchmarks/score_prs/fold{fold}.tsv"
     conda:
         "../envs/vibank.yaml"
-    threads: 2
+    threads: 1
     resources:
         mem_mb=mem_mb_for(1000, per_gb_input=500),
         runtime=runtime_for(30, per_gb_input=30),

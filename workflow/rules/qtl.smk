@@ -80,7 +80,7 @@ rule fit_qtl_chunk:
         "benchmarks/fit_qtl_chunk/{cavi}/chr{chrom}/chunk{chunk}.tsv"
     conda:
         "../envs/vibank.yaml"
-    threads: 2
+    threads: config["qtl"]["threads"]
     resources:
         mem_mb=qtl_chunk_mem_mb,
         runtime=runtime_for(120),

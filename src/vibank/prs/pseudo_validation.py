@@ -23,11 +23,14 @@ R_hat underestimates R are rewarded. On the demo's sparse trait the argmax picke
 the genotype-validated choice and lost 0.04-0.07 of test R^2 on three folds of five; the
 rule removes that loss, and costs 0.007 on a polygenic fold (docs/benchmarks.md).
 
-e ~ N(0, R) is drawn block by block from R's positive part, R_b^{1/2} z with R_b = U diag(max(
-lambda, 0)) U' of each independent LD segment (block LD), or of consecutive windows of at most
-``MAX_BLOCK`` variants when the LD is one segment per chromosome (windowed LD: the correlation
-of the noise across window boundaries is then left out, which for windows of 2,000 variants
-and LD that decays within a few hundred is small).
+e ~ N(0, R) is drawn block by block, L z with R_b = L L' (Cholesky) of each independent LD
+segment (block LD), or of consecutive windows of at most ``MAX_BLOCK`` variants when the LD is
+one segment per chromosome (windowed LD: the correlation of the noise across window boundaries
+is then left out, which for windows of 2,000 variants and LD that decays within a few hundred
+is small). A block that is not positive definite (a small panel's rank-deficient or quantised
+LD) is drawn from R's positive part instead, U diag(max(lambda, 0))^{1/2} z with R_b = U
+diag(lambda) U' (an eigendecomposition, ~10x the Cholesky's cost). Both give N(0, R_b) when R_b
+is positive definite.
 """
 
 import logging
@@ -52,9 +55,13 @@ def sample_correlated_noise(ld, rng, size=None):
         bounds += list(np.linspace(start, stop, n_chunks + 1).round().astype(int)[1:])
     out = np.empty((1 if size is None else size, m))
     for start, stop in zip(bounds[:-1], bounds[1:]):
-        values, vectors = np.linalg.eigh(full[start:stop, start:stop].toarray())
+        block = full[start:stop, start:stop].toarray()
         z = rng.standard_normal((len(out), stop - start))
-        out[:, start:stop] = (z * np.sqrt(np.clip(values, 0, None))) @ vectors.T
+        try:
+            out[:, start:stop] = z @ np.linalg.cholesky(block).T
+        except np.linalg.LinAlgError:  # not positive definite: R's positive part
+            values, vectors = np.linalg.eigh(block)
+            out[:, start:stop] = (z * np.sqrt(np.clip(values, 0, None))) @ vectors.T
     return out[0] if size is None else out
 
 
