@@ -103,6 +103,9 @@ def test_validate__empty_config_gets_demo_defaults(demo):
     assert config["external_gwas"] == {}
     assert demo["qtl"]["chromosomes"] == [1] and demo["qtl"]["chunks"]["r2"] == 0.3
     demo["qtl"]["chromosomes"], demo["qtl"]["chunks"]["r2"] = None, 0.1
+    # nor the demo's 4 PCs in its GWAS of one simulated population (default: all pca.n_pcs)
+    assert demo["gwas"]["n_pcs"] == 4
+    demo["gwas"]["n_pcs"] = None
     assert config == {**demo, "external_gwas": {}}
 
 

@@ -319,3 +319,10 @@ def test_snakefmt__workflow_is_formatted():
     proc = subprocess.run([str(BIN / "snakefmt"), "--check", str(REPO / "workflow")],
                           capture_output=True, text=True)
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_dry_run__more_gwas_pcs_than_computed_is_a_one_line_error(tmp_path):
+    config = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
+    config["gwas"]["n_pcs"] = config["pca"]["n_pcs"] + 2
+    out = dry_run_error(config, tmp_path)
+    assert "config error at gwas.n_pcs: 12 is more than pca.n_pcs (10 principal" in out

@@ -119,9 +119,15 @@ def get_binary_traits():
 def get_covariate_names():
     """Covariate columns handed to plink2 --glm."""
     names = []
+    n_pcs = config["gwas"]["n_pcs"] or config["pca"]["n_pcs"]
+    if n_pcs > config["pca"]["n_pcs"]:
+        raise WorkflowError(
+            f"config error at gwas.n_pcs: {n_pcs} is more than pca.n_pcs "
+            f"({config['pca']['n_pcs']} principal components are computed)"
+        )
     for item in config["gwas"]["covariates"]:
         if item == "PCS":
-            names += [f"PC{k}" for k in range(1, config["pca"]["n_pcs"] + 1)]
+            names += [f"PC{k}" for k in range(1, n_pcs + 1)]
         else:
             names.append(item)
     return names
