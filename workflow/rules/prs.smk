@@ -28,6 +28,8 @@ for _name, _models, _traits in FIT_JOBS:
             f"benchmarks/{_name}/{{trait}}/fold{{fold}}.tsv"
         wildcard_constraints:
             trait=one_of(_traits),
+        # jobs with more models first (the longest last would leave a core idle at the end)
+        priority: len(_models)
         conda:
             "../envs/vibank.yaml"
         threads: config["prs"]["threads"]
