@@ -35,7 +35,10 @@ def write_table(df, path, **kwargs):
     kwargs.setdefault("sep", "\t")
     with atomic_path(path) as tmp:
         if compression:
-            # mtime=0 keeps gzip output byte-identical across runs with the same content
-            df.to_csv(tmp, compression={"method": "gzip", "mtime": 0}, **kwargs)
+            # mtime=0 keeps gzip output byte-identical across runs with the same content; level
+            # 6 (zlib's default) rather than gzip's 9: a 91 MB pQTL table in 2.9 s instead of
+            # 8.8 s, 1.7 % larger
+            df.to_csv(tmp, compression={"method": "gzip", "mtime": 0, "compresslevel": 6},
+                      **kwargs)
         else:
             df.to_csv(tmp, **kwargs)
