@@ -250,9 +250,15 @@ class LDRows:
         return csr
 
     def dot(self, vector, *, diagonal=1.0):
-        """(R_offdiag + diagonal I) @ vector in float64 (default: the full R)."""
-        v = np.asarray(vector, dtype=np.float64)
-        return self.to_csr() @ v + diagonal * v
+        """(R_offdiag + diagonal I) @ vector in float64 (default: the full R), by the E-step's
+        compiled row updates (q += R_offdiag pending) on the stored rows: no float64 copy of
+        the matrix per product."""
+        from vibank.prs._kernels._e_step import flush  # the kernels import vibank.ld
+
+        v = np.array(vector, dtype=np.float64).ravel()
+        product = np.zeros(self.n_variants)
+        flush(self, v.copy(), product)  # flush zeroes its pending argument
+        return product + diagonal * v
 
     def row(self, j):
         """Columns and stored values (float64, before ``scale``) of row j."""

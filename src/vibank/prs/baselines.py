@@ -29,7 +29,7 @@ from vibank import columns as col
 from vibank.errors import VibankError
 from vibank.genotypes._plink2 import run_plink2
 from vibank.ld import LDRows
-from vibank.prs._kernels import _e_step, _gibbs
+from vibank.prs._kernels import _gibbs
 from vibank.prs.model import FitResult
 
 log = logging.getLogger(__name__)
@@ -81,19 +81,11 @@ def ldpred_inf(std_beta, n_per_variant, ld, *, h2, tol=1e-8, max_iter=None):
     if h2s.ndim != 1 or not np.all((h2s > 0) & np.isfinite(h2s)):
         raise ValueError("h2 must be positive")
     m, n_median = len(b), float(np.median(n))
-
-    def off_dot(x):
-        """R_offdiag x by the E-step's compiled row updates (q += R_offdiag pending), on the
-        stored rows: no float64 copy of the matrix."""
-        product = np.zeros(m)
-        _e_step.flush(ld, np.array(x, dtype=np.float64).ravel(), product)
-        return product
-
     etas, x0 = [], None
     for value in h2s:
         diagonal = 1.0 + m / (n_median * value)  # R_jj = 1 plus the infinitesimal ridge
-        operator = LinearOperator((m, m), dtype=np.float64,
-                                  matvec=lambda x, d=diagonal: off_dot(x) + d * np.ravel(x))
+        operator = LinearOperator((m, m), matvec=lambda x, d=diagonal: ld.dot(x, diagonal=d),
+                                  dtype=np.float64)
         eta, info = cg(operator, b, x0=x0, rtol=tol, atol=0.0,
                        maxiter=max_iter or 10 * max(m, 1))
         if info != 0:

@@ -157,10 +157,8 @@ def tune_prs(sumstats_paths, ld_paths, outputs, *, grid_out, spec, trait, model_
         # fit on a training share of the statistics, score on the rest, refit on all of them
         b_t, n_t, b_v, n_v = split_sumstats(b, n, ld, np.random.default_rng(seed),
                                             training_fraction=spec.pseudo_training_fraction)
-        # the full R once (LDRows.dot would build it for every grid point's score)
-        full = ld.to_csr(diagonal=1.0)
         score, metric_name = tuning.selection_score("pseudo_validation", b_val=b_v,
-                                                    ld=full), "pseudo_validation"
+                                                    ld=ld.dot), "pseudo_validation"
         result = tuning.tune(spec.strategy, fit_points(b_t, n_t), score,
                              n_variants=data.n_variants, grid_size=spec.grid_size,
                              bo_calls=spec.bo_calls, seed=seed, n_jobs=n_threads)
