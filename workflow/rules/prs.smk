@@ -3,7 +3,7 @@
 # trait x fold (per_model, for large fits on a cluster). Each job writes every model's files per
 # chromosome; variational EM fits the chromosomes one after another (or, with prs.genome_wide,
 # jointly with shared hyperparameters), the tuned strategies and baselines fit them jointly.
-# The rules are made in a loop, one per group of fits (FIT_JOBS in prs_common.smk), because a
+# The rules are made in a loop, one per group of fits (FIT_JOBS in prs_jobs_common.smk), because a
 # rule's outputs are fixed: a trait's models are its own (prs.models.<name>.traits).
 
 
