@@ -322,6 +322,30 @@ def test_fit_prs__writes_each_chromosomes_audit(study, tmp_path):
         assert len(pd.read_csv(out["effects"], sep="\t")) == n
 
 
+def test_fit_prs__two_threads_read_and_write_chromosomes_to_the_same_files(study, tmp_path):
+    """A joint fit reads and writes its chromosomes n_threads at a time: the result files are
+    the same bytes as with one thread (the JSON's timing and thread fields aside)."""
+    ss = study["ss"]
+    write_sumstats(ss.iloc[::2], tmp_path / "even.tsv.gz")
+    write_sumstats(ss.iloc[1::2], tmp_path / "odd.tsv.gz")
+    store = study["dir"] / "chr1.zarr"
+    written = {}
+    for threads in (1, 2):
+        outputs = [_outputs(tmp_path / f"t{threads}" / name, (*FILES, "audit"))
+                   for name in ("even", "odd")]
+        fit_prs([tmp_path / "even.tsv.gz", tmp_path / "odd.tsv.gz"], [store, store], outputs,
+                spec=model_spec({"prior": "spike_slab"}), trait="t", model_name="m",
+                n_threads=threads)
+        written[threads] = outputs
+    for one, two in zip(written[1], written[2], strict=True):
+        for key in ("effects", "pgs", "score", "audit"):
+            assert one[key].read_bytes() == two[key].read_bytes(), key
+        fits = [json.loads(out["json"].read_text()) for out in (one, two)]
+        for fit in fits:
+            fit.pop("seconds"), fit.pop("threads"), fit.pop("history")
+        assert fits[0] == fits[1]
+
+
 def test_tune_prs__grid_search_on_the_validation_metric(study, validation, tmp_path):
     outputs = [_outputs(tmp_path / "gs")]
     table = tune_prs([study["dir"] / "ss.tsv.gz"], [study["dir"] / "chr1.zarr"], outputs,

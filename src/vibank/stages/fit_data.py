@@ -15,6 +15,7 @@ import pandas as pd
 
 from vibank import columns as col
 from vibank.errors import VibankError
+from vibank.parallel import thread_map
 from vibank.ld import LDMatrix, LDRows
 from vibank.prs import std_beta_from_z
 from vibank.sumstats import harmonise, read_sumstats_any
@@ -193,13 +194,15 @@ def _load_chromosome(sumstats_path, ld_path, *, min_overlap, sumstats_format, n,
         build=store.attrs.get("genome_build", "NR"))
 
 
-def load_fit_data(sumstats_paths, ld_paths, *, min_overlap=0.75, **options):
+def load_fit_data(sumstats_paths, ld_paths, *, min_overlap=0.75, n_threads=1, **options):
     """:class:`FitData` of (summary statistics, LD store) pairs, one per chromosome, with
     ``options`` as :func:`load_chromosome` (sumstats_format, n, column_map, harmonise_options,
     mismatch_filter). Several chromosomes must share one LD value type and scale (a joint fit
-    streams them as one matrix)."""
-    chromosomes = [load_chromosome(s, ld, min_overlap=min_overlap, **options)
-                   for s, ld in zip(sumstats_paths, ld_paths, strict=True)]
+    streams them as one matrix). ``n_threads`` chromosomes are read at a time (parsing,
+    decompressing and the band rows release the GIL; the result does not depend on it)."""
+    pairs = list(zip(sumstats_paths, ld_paths, strict=True))
+    chromosomes = thread_map(lambda pair: load_chromosome(*pair, min_overlap=min_overlap, **options),
+                             pairs, n_threads)
     if len({(c.ld.dtype, c.ld.scale) for c in chromosomes}) > 1:
         raise VibankError(f"{', '.join(map(str, ld_paths))}: a genome-wide fit needs LD stores "
                           "with one value type (dtype); rebuild them with the same ld dtype")

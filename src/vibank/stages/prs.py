@@ -15,6 +15,7 @@ import pandas as pd
 from vibank.errors import VibankError
 from vibank.io.atomic import write_table
 from vibank.io.score_files import write_effect_table, write_json, write_pgs_catalog, write_plink_score
+from vibank.parallel import thread_map
 from vibank.prs import baselines, effects_table, ldsc_h2, tuning
 from vibank.prs.effects import score_variance_shares
 from vibank.prs.model import join_chromosomes
@@ -41,15 +42,17 @@ def _fit_summary(model, prior):
     }
 
 
-def _write_results(data, posterior, outputs, *, trait, model_name, summaries, audit_out=None):
-    """Each chromosome's effect table, PGS Catalog file, plink2 score file, JSON and audit.
+def _write_results(data, posterior, outputs, *, trait, model_name, summaries, audit_out=None,
+                   n_threads=1):
+    """Each chromosome's effect table, PGS Catalog file, plink2 score file, JSON and audit,
+    ``n_threads`` chromosomes at a time (gzip runs outside the GIL).
 
     ``posterior`` holds eta, pip and var_beta over all fitted variants (the joint order of
     ``data``), ``summaries`` the JSON fields of each chromosome's fit; ``audit_out``, when
     given, receives the audit of every chromosome in one table.
     """
-    for c, part, out, summary in zip(data.chromosomes, data.parts, outputs, summaries,
-                                     strict=True):
+    def write(item):
+        c, part, out, summary = item
         effects = effects_table(c.matched, {k: v[part] for k, v in posterior.items()}, c.maf)
         write_effect_table(effects, out["effects"])
         write_pgs_catalog(effects, out["pgs"], pgs_name=f"{model_name}_{trait}", trait=trait,
@@ -59,6 +62,9 @@ def _write_results(data, posterior, outputs, *, trait, model_name, summaries, au
                     "n_variants": len(c.matched), "matching": c.counts, **summary}, out["json"])
         if out.get("audit") is not None:
             write_table(c.audit, out["audit"])
+
+    thread_map(write, zip(data.chromosomes, data.parts, outputs, summaries, strict=True),
+               n_threads)
     if audit_out is not None:
         write_table(pd.concat([c.audit for c in data.chromosomes], ignore_index=True), audit_out)
 
@@ -83,7 +89,7 @@ def fit_prs(sumstats_paths, ld_paths, outputs, *, spec, trait, model_name, n_thr
     genome_wide : the JSON's flag (default: more than one chromosome); each JSON holds the
         shared hyperparameters, the chromosome's own h2 and the genome's (``h2_genome``)
     """
-    data = load_fit_data(sumstats_paths, ld_paths, min_overlap=min_overlap,
+    data = load_fit_data(sumstats_paths, ld_paths, min_overlap=min_overlap, n_threads=n_threads,
                          **(sumstats_options or {}))
     model = spec.viprs(n_threads=n_threads)
     frequencies = data.allele_frequency(spec.prior)
@@ -102,7 +108,7 @@ def fit_prs(sumstats_paths, ld_paths, outputs, *, spec, trait, model_name, n_thr
                   "threads": n_threads, "ridge_max": float(model.ridge_[part].max())}
                  for part, h2 in zip(data.parts, h2_parts)]
     _write_results(data, _posterior(model), outputs, trait=trait, model_name=model_name,
-                   summaries=summaries, audit_out=audit_out)
+                   summaries=summaries, audit_out=audit_out, n_threads=n_threads)
     return model
 
 
@@ -142,7 +148,7 @@ def tune_prs(sumstats_paths, ld_paths, outputs, *, grid_out, spec, trait, model_
     phenotype : the validation phenotype column (default: ``trait``; an external GWAS names
         the study phenotype it predicts)
     """
-    data = load_fit_data(sumstats_paths, ld_paths, min_overlap=min_overlap,
+    data = load_fit_data(sumstats_paths, ld_paths, min_overlap=min_overlap, n_threads=n_threads,
                          **(sumstats_options or {}))
     joined = join_chromosomes(data.std_beta, data.n_per_variant, data.ld,
                               allele_frequency=data.allele_frequency(spec.prior))
@@ -182,7 +188,7 @@ def tune_prs(sumstats_paths, ld_paths, outputs, *, grid_out, spec, trait, model_
                   "ridge_max": float(model.ridge_[part].max()), "score_variance_share": share}
                  for part, h2, share in zip(data.parts, model.h2_parts_, shares)]
     _write_results(data, result.posterior, outputs, trait=trait, model_name=model_name,
-                   summaries=summaries, audit_out=audit_out)
+                   summaries=summaries, audit_out=audit_out, n_threads=n_threads)
     return result.table
 
 
@@ -201,7 +207,7 @@ def fit_baseline(sumstats_paths, ld_paths, outputs, *, grid_out, spec, trait, mo
     phenotype : the validation phenotype column (default: ``trait``)
     workdir : where C+T's scratch directory for plink goes (default: the system's)
     """
-    data = load_fit_data(sumstats_paths, ld_paths, min_overlap=min_overlap,
+    data = load_fit_data(sumstats_paths, ld_paths, min_overlap=min_overlap, n_threads=n_threads,
                          **(sumstats_options or {}))
     x_val, y_val, binary = load_validation(data, *validation, phenotype or trait)
     metric_name = "validation_auprc" if binary else "validation_r2"
@@ -242,7 +248,7 @@ def fit_baseline(sumstats_paths, ld_paths, outputs, *, grid_out, spec, trait, mo
                "threads": n_threads}
     _write_results(data, fit.posterior, outputs, trait=trait,
                    model_name=model_name, summaries=[summary] * len(data.chromosomes),
-                   audit_out=audit_out)
+                   audit_out=audit_out, n_threads=n_threads)
     return table
 
 
