@@ -293,7 +293,7 @@ def fit_viprs(args, chroms):
     stores = [ld_dir / f"chr_{c}" for c, _ in chroms]
     ss = [args.cache / "sumstats" / f"chr{c}.magenpy.tsv" for c, _ in chroms]
     fits = {}
-    for mode in ("genome", "per-chromosome"):
+    for mode in args.viprs_modes.split(","):
         try:
             seconds, rss = timed([args.viprs_python, "-c", VIPRS_FIT, mode, args.threads, out / "temp",
                                   len(stores), *stores, *ss], out / f"fit_{mode}.log")
@@ -349,6 +349,9 @@ def main():
     parser.add_argument("--seed", type=int, default=19)
     parser.add_argument("--viprs-python", default="/work/.viprs-venv/bin/python",
                         help="python of an environment with viprs 0.1.5 ('' to skip viprs)")
+    parser.add_argument("--viprs-modes", dest="viprs_modes", default="genome,per-chromosome",
+                        help="viprs fits to run: genome (one model over all chromosomes), "
+                             "per-chromosome, or both (default)")
     parser.add_argument("--quick", action="store_true", help="two 10 Mb chromosomes")
     parser.add_argument("--chroms", help="a subset of the autosomes, e.g. 21,22")
     parser.add_argument("--ld-eigenvalues", dest="ld_eigenvalues", action="store_true",
@@ -382,6 +385,13 @@ def main():
         print(f"| genome-wide fit (whole process) | {r['seconds']:.1f} s, {r['rss_gb']:.2f} GB "
               f"peak RSS, {r['iterations']} iterations, loop {r['loop_seconds']:.1f} s, h2 "
               f"{r['h2']:.3f} (true {h2_true:.3f}), {r['stop']} |")
+        if viprs:  # both on LD whose block eigenvalues were computed at build
+            ld_seconds = sum(x["seconds"] for x in ld_eig.values())
+            for vname, vr in viprs[1].items():
+                print(f"viprs {vname} / vibank genome-wide on stores with eigenvalues, whole fit "
+                      f"processes: {vr['seconds'] / r['seconds']:.2f}x; LD build + fit (magenpy "
+                      f"with spectra + viprs against vibank ld --eigenvalues + vibank fit): "
+                      f"{(viprs[0]['seconds'] + vr['seconds']) / (ld_seconds + r['seconds']):.2f}x")
     if args.default_ld:  # what a user gets: other LD (fewer pairs), so not set against viprs
         ld_default = build_ld(args, chroms, "ld_default")
         r = fit_vibank(args, chroms, "ld_default", per_chromosome=False)["genome-wide"]
