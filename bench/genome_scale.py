@@ -233,6 +233,11 @@ def fit_vibank(args, chroms, ld_name="ld", per_chromosome=True):
 VIPRS_LD = """
 import sys, time
 import magenpy as mgp
+# magenpy 0.2.2 then also computes extremal eigenvalues of each chromosome without its
+# long-range-LD regions (hg19 coordinates; a simulated genome has none): on chromosome 12 of this
+# panel that step fails (eigsh: TypeError, k >= N). viprs's lambda_min='infer' reads the
+# per-block eigenvalues, which are still computed; the LRLD filter is skipped
+mgp.LDMatrix.filter_long_range_ld_regions = lambda self, *args, **kwargs: None
 threads, out, temp, *bfiles = sys.argv[1:]
 g = mgp.GWADataLoader(bed_files=bfiles, backend="magenpy", threads=int(threads), temp_dir=temp)
 g.compute_ld("windowed", out, cm_window_size=3.0, dtype="int16", compute_spectral_properties=True)
