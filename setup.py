@@ -15,7 +15,8 @@ from setuptools import Extension, setup
 from setuptools.command.build_ext import build_ext
 
 KERNELS = ["vibank.ld._ld_ops", "vibank.ld._band_rows", "vibank.prs._kernels._e_step",
-           "vibank.prs._kernels._gibbs", "vibank.qtl._kernels._cavi", "vibank.qtl._kernels._probit"]
+           "vibank.prs._kernels._upper", "vibank.prs._kernels._gibbs", "vibank.qtl._kernels._cavi",
+           "vibank.qtl._kernels._probit"]
 
 
 def _openmp_flags(compiler):

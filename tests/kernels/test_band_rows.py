@@ -1,15 +1,16 @@
 """The compiled band-row kernels against their NumPy twins on every LD value type: the
 symmetric band rows (``symmetric_band``, 1 and 2 threads, with and without a mask; and
-``LDRows.from_upper`` against the masked copy it replaces) and the dense blocks of the
-eigenvalues (``dense_block``)."""
+``LDRows.from_upper`` against the masked copy it replaces), the upper rows of the kept variants
+(``kept_upper``, into a new array or in place) and the dense blocks of the eigenvalues
+(``dense_block``)."""
 
 import numpy as np
 import pytest
 from numpy.testing import assert_array_equal
 
 from vibank.ld import LDRows, SparseLD, _reference
-from vibank.ld._band_rows import dense_block, symmetric_band
-from vibank.ld.rows import _band_rows
+from vibank.ld._band_rows import dense_block, kept_upper, symmetric_band
+from vibank.ld.rows import _band_rows, _upper_rows
 
 VALUE_TYPES = [np.int8, np.int16, np.float32, np.float64]
 
@@ -82,6 +83,26 @@ def test_band_rows__masked_equals_rows_of_the_masked_copy(dtype):
     unmasked = _band_rows(upper)
     for a, b in zip(_band_rows(upper, np.ones(upper.n_variants, bool)), unmasked):
         assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("dtype", VALUE_TYPES)
+@pytest.mark.parametrize("in_place", [False, True])
+def test_kept_upper__matches_reference_and_the_masked_copy(dtype, in_place):
+    upper = _band_upper(m=300, seed=5, dtype=dtype)
+    keep = np.random.default_rng(6).random(upper.n_variants) > 0.3
+    keep[:3] = False
+    expected = _reference.kept_upper(upper.data, upper.indptr, keep.astype(np.uint8))
+    masked = upper.masked(keep)
+    assert_array_equal(expected, masked.data)
+    variant = np.flatnonzero(keep)
+    source = upper.data.copy()
+    out = source if in_place else np.full(len(expected), 99, dtype=dtype)
+    kept_upper(source, upper.indptr, variant, keep.astype(np.uint8), masked.indptr, out)
+    assert_array_equal(out[:len(expected)], expected)
+    # what LDRows.from_upper(layout="upper") holds: the masked copy's rows
+    data, indptr = _upper_rows(upper, keep, overwrite=in_place)
+    assert_array_equal(data, masked.data)
+    assert_array_equal(indptr, masked.indptr)
 
 
 def test_band_rows__decreasing_row_ends_give_csr_with_or_without_a_mask():

@@ -1,5 +1,6 @@
 # cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True, initializedcheck=False
-"""The symmetric band rows of ``vibank.ld.LDRows`` from a store's strict upper triangle.
+"""The symmetric band rows of ``vibank.ld.LDRows`` from a store's strict upper triangle, and the
+upper band rows of its kept variants.
 
 A band strict upper triangle holds in row j the columns j+1 .. end_j - 1 contiguously. The
 symmetric band row j holds the columns first_j .. end_j - 1: the lower part (k < j, the value
@@ -69,6 +70,38 @@ def symmetric_band(const value_t[::1] upper, const long long[::1] upper_indptr,
             # out[pos:pos+n] = upper[lo:lo+n]
             for t in range(n):
                 out[pos + t] = upper[lo + t]
+
+
+def kept_upper(const value_t[::1] upper, const long long[::1] upper_indptr,
+               const long long[::1] variant, const unsigned char[::1] keep,
+               const long long[::1] indptr, value_t[::1] out):
+    """Write the upper band rows of the kept variants of a band strict upper triangle: output
+    row i holds the kept columns of stored row ``variant[i]``, which are i+1, i+2, ... in the
+    kept variants' numbering.
+
+    Parameters
+    ----------
+    upper, upper_indptr : the stored triangle (as :func:`symmetric_band`)
+    variant : (m,) stored index of each output row, increasing
+    keep : (n_stored,) 1 for the kept stored variants
+    indptr : (m + 1,) output row boundaries (row i: the kept columns of its stored row)
+    out : receives the rows; may be ``upper`` itself: the rows are written in order, and no
+        value is written past the one being read (out[indptr[i] + w] with w kept values before
+        it, read from upper[upper_indptr[variant[i]] + t], t >= w), so nothing unread is
+        overwritten (one thread: a later row may write where an earlier one reads)
+    """
+    cdef Py_ssize_t m = variant.shape[0], i, t, j, lo, n, pos
+    with nogil:
+        for i in range(m):
+            j = variant[i]
+            lo = upper_indptr[j]
+            n = upper_indptr[j + 1] - lo
+            pos = indptr[i]
+            # out[indptr[i]:indptr[i+1]] = upper[lo:lo+n][keep[j+1:j+1+n] == 1]
+            for t in range(n):
+                if keep[j + 1 + t]:
+                    out[pos] = upper[lo + t]
+                    pos = pos + 1
 
 
 def dense_block(const value_t[::1] upper, const long long[::1] upper_indptr, Py_ssize_t start,

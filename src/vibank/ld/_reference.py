@@ -73,6 +73,16 @@ def symmetric_band(upper, upper_indptr, variant, keep, first, indptr):
     return out
 
 
+def kept_upper(upper, upper_indptr, keep):
+    """NumPy twin of ``_band_rows.kept_upper`` (returns ``out``): the values of the strict upper
+    triangle whose row and column are both kept, in row order."""
+    n_stored = len(upper_indptr) - 1
+    rows = np.repeat(np.arange(n_stored), np.diff(upper_indptr))
+    cols = np.arange(len(upper)) - upper_indptr[rows] + rows + 1
+    kept = (keep[rows] == 1) & (keep[cols] == 1)
+    return upper[kept]
+
+
 def band_dense_block(data, indptr, start, stop, scale):
     """NumPy twin of ``_band_rows.dense_block`` (returns the block): R[start:stop, start:stop]
     with a unit diagonal from a band strict upper triangle, as dequantising the triangle and

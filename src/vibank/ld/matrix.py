@@ -86,7 +86,7 @@ class LDMatrix:
         ld = SparseLD(data, indptr, indices, self.n_stored)
         return ld if self._mask is None else ld.masked(self._mask)
 
-    def rows(self, keep=None):
+    def rows(self, keep=None, *, layout="band"):
         """The LD of the kept variants as the models read it: :class:`~vibank.ld.rows.LDRows`
         with the stored values (int8/int16 stay quantised, ``scale`` turns them into
         correlations), band rows for banded stores, and the store's eigenvalue blocks in the
@@ -96,6 +96,10 @@ class LDMatrix:
         ----------
         keep : boolean array over the stored variants, or a collection of SNP IDs (as
             :meth:`set_mask`, which it calls); default: the current mask
+        layout : "band" (default: band rows of both triangles, or CSR) or "upper": the stored
+            strict upper triangle of a banded store as it is read (its kept values moved to the
+            front), half the memory of band rows, for exact VIPRS fits
+            (``LDRows.from_upper``); CSR for a store with column indices
         """
         if keep is not None:
             self.set_mask(keep)
@@ -108,7 +112,7 @@ class LDMatrix:
         data, indptr, indices = read_ld_arrays(self._root, self.attrs)
         rows = LDRows.from_upper(SparseLD(data, indptr, indices, self.n_stored), keep=mask,
                                  scale=1.0 / self.attrs["quantisation_scale"], eigenvalues=blocks,
-                                 eigenvalue_source=source)
+                                 eigenvalue_source=source, layout=layout, overwrite=True)
         n_ref = self.attrs.get("n_ref")
         rows.n_ref = None if not n_ref or n_ref < 0 else np.full(rows.n_variants, float(n_ref))
         return rows

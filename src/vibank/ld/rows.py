@@ -7,15 +7,24 @@ LDpred-inf and the mismatch filter take ``(b, n, ld)`` with ``ld`` an ``LDRows``
 :meth:`LDRows.of` turns into one); the compiled E-step and Gibbs kernels take it whole and
 share one row apply (``vibank/prs/_kernels/_ld_rows.pxd``).
 
-Two layouts, the same matrix:
+Three layouts, the same matrix:
 
 - **band** rows (windowed, block and sample LD): row j holds columns ``first[j] ..
   first[j] + len_j - 1`` contiguously, its own diagonal entry stored as 0. No column indices:
   2 bytes per int16 value, and a row's update of q is one vectorised axpy.
 - **csr** rows (shrinkage LD, or any sparse matrix): ``indices`` (int32/int64) name the columns.
+- **upper** rows (a banded store as it is, :meth:`LDRows.from_upper` with ``layout="upper"``):
+  the strict upper triangle only, row j holding columns ``j+1 .. j+len_j`` (no ``first``):
+  half the values of the band rows. The exact E-step sweep reads them once per row
+  (``vibank/prs/_kernels/_upper.pyx``); the consumers that need a row's two triangles at once
+  (the Gibbs sampler, VIPRS's lazy sweeps, the mismatch filter) take :meth:`LDRows.symmetric`.
+  Every method here works on it, with the symmetric matrix's meaning (``to_scipy``, ``dot``,
+  ``row_widths``, ``mean_ld_score``, ``segments``, eigenvalues), except that ``row``, ``at``
+  and ``entries_of`` give the stored (upper) values and ``kernel_arrays`` refuses it.
 
 Values are float32/float64, or int8/int16 quantised: multiplied by ``scale`` they are
-correlations. Nothing outside this module branches on the layout.
+correlations. Outside this module only the kernels branch on the layout, and the consumers that
+ask for ``symmetric()``.
 """
 
 import threading
@@ -23,7 +32,7 @@ import threading
 import numpy as np
 import scipy.sparse as sp
 
-from vibank.ld._band_rows import symmetric_band
+from vibank.ld._band_rows import kept_upper, symmetric_band
 from vibank.ld.estimators import SparseLD
 from vibank.ld.eigenvalues import extremal_eigenvalues_csr
 
@@ -42,7 +51,9 @@ class LDRows:
     indptr : (M + 1,) row boundaries
     n_variants : M
     first : (M,) first column of each band row (band layout), or None
-    indices : column of every value (CSR layout), or None; exactly one of first and indices
+    indices : column of every value (CSR layout), or None
+    upper : True for upper band rows (row j holds columns j+1 .. j+len_j); exactly one of
+        ``first``, ``indices`` and ``upper``
     scale : correlations are ``data * scale`` (1/32767 for int16, 1/127 for int8, else 1)
     eigenvalues : extremal eigenvalues of the full R (unit diagonal) in blocks,
         ``[{"start", "stop", "min", "max"}, ...]`` in these rows' indices, as LD stores keep
@@ -60,15 +71,17 @@ class LDRows:
 
     Attributes
     ----------
-    layout : "band" or "csr"
+    layout : "band", "csr" or "upper"
     segments : boundaries of the independent variant ranges (computed once, on first use)
     """
 
-    def __init__(self, data, indptr, n_variants, *, first=None, indices=None, scale=1.0,
-                 eigenvalues=None, eigenvalue_source=None, parts=None, diagonal=None,
+    def __init__(self, data, indptr, n_variants, *, first=None, indices=None, upper=False,
+                 scale=1.0, eigenvalues=None, eigenvalue_source=None, parts=None, diagonal=None,
                  n_ref=None):
-        if (first is None) == (indices is None):
-            raise ValueError("LDRows needs exactly one of first (band rows) and indices (CSR)")
+        if (first is not None) + (indices is not None) + bool(upper) != 1:
+            raise ValueError("LDRows needs exactly one of first (band rows), indices (CSR) and "
+                             "upper=True (upper band rows)")
+        self.upper = bool(upper)
         self.data = np.ascontiguousarray(data)
         if self.data.dtype.name not in LD_DTYPES:
             raise ValueError(f"LD values must be one of {LD_DTYPES}, not {self.data.dtype}")
@@ -113,19 +126,29 @@ class LDRows:
 
     @classmethod
     def from_upper(cls, upper, *, scale=1.0, eigenvalues=None, eigenvalue_source=None,
-                   keep=None, n_threads=1):
+                   keep=None, n_threads=1, layout="band", overwrite=False):
         """From a strict upper triangle: band rows when it is banded with non-decreasing row
-        ends (windowed, block and sample LD), else CSR rows of the symmetric matrix.
+        ends (windowed, block and sample LD), else CSR rows of the symmetric matrix; with
+        ``layout="upper"``, upper band rows whenever it is banded (its values as they are).
 
         ``keep`` (boolean over the triangle's variants; default all) restricts the rows and
         columns to some variants, as ``upper.masked(keep)`` would, without that copy for band
         rows; ``eigenvalues`` are then in the kept variants' indices. ``n_threads`` write the
-        band rows."""
+        band rows. Upper rows of all variants hold ``upper.data`` itself (no copy); of some,
+        a copy of the kept values, or with ``overwrite`` the kept values moved to the front
+        of ``upper.data``, which is then no longer the triangle's (no second copy of the
+        matrix at any time)."""
+        if layout not in ("band", "upper"):
+            raise ValueError(f"layout must be 'band' or 'upper', not {layout!r}")
         if keep is not None:
             keep = np.asarray(keep, dtype=bool)
             if keep.shape != (upper.n_variants,):
                 raise ValueError(f"keep must have {upper.n_variants} entries, got {keep.shape}")
             keep = None if keep.all() else keep
+        if layout == "upper" and upper.indices is None:
+            data, indptr = _upper_rows(upper, keep, overwrite)
+            return cls(data, indptr, len(indptr) - 1, upper=True, scale=scale,
+                       eigenvalues=eigenvalues, eigenvalue_source=eigenvalue_source)
         band = _band_rows(upper, keep, n_threads)
         if band is not None:
             data, indptr, first = band
@@ -159,7 +182,8 @@ class LDRows:
     @classmethod
     def concatenate(cls, parts):
         """One matrix from the LD of several chromosomes (block-diagonal, no LD between them):
-        band rows stay band rows, otherwise CSR; the eigenvalue blocks are shifted to the joint
+        band rows stay band rows and upper rows upper rows (upper parts among band ones
+        become band rows, :meth:`symmetric`), otherwise CSR; the eigenvalue blocks are shifted to the joint
         indices (None unless every part has them) and ``parts`` records the sizes. All parts
         must hold one value type and scale.
 
@@ -168,6 +192,8 @@ class LDRows:
         is freed when nothing else holds it: the peak is the joint matrix plus one part, not
         twice the matrix."""
         parts = [cls.of(p) for p in parts]
+        if not all(p.upper for p in parts):
+            parts = [p.symmetric() for p in parts]
         if len({p.data.dtype for p in parts}) > 1 or len({p.scale for p in parts}) > 1:
             raise ValueError("the chromosomes' LD matrices hold different value types")
         sizes = [p.n_variants for p in parts]
@@ -181,7 +207,7 @@ class LDRows:
         kwargs = dict(scale=parts[0].scale, eigenvalues=eigenvalues, eigenvalue_source=source,
                       parts=sizes,
                       diagonal=_joined(parts, "diagonal", 1.0), n_ref=_joined(parts, "n_ref"))
-        if all(p.layout == "band" for p in parts):
+        if all(p.layout in ("band", "upper") for p in parts):
             starts = np.cumsum([0] + [len(p.data) for p in parts])
             indptr = np.concatenate([parts[0].indptr[:1]] +
                                     [p.indptr[1:] + s for p, s in zip(parts, starts)])
@@ -189,6 +215,8 @@ class LDRows:
             for p, a, b in zip(parts, starts[:-1], starts[1:]):
                 data[a:b] = p.data
                 p.data = data[a:b]
+            if parts[0].upper:
+                return cls(data, indptr, offsets[-1], upper=True, **kwargs)
             first = np.concatenate([p.first + o for p, o in zip(parts, offsets)])
             return cls(data, indptr, offsets[-1], first=first, **kwargs)
         joined = sp.block_diag([p.to_scipy() for p in parts], format="csr")
@@ -197,7 +225,7 @@ class LDRows:
     # -- what it is -----------------------------------------------------------------------
     @property
     def layout(self):
-        return "band" if self.first is not None else "csr"
+        return "upper" if self.upper else "band" if self.first is not None else "csr"
 
     @property
     def shape(self):
@@ -218,7 +246,11 @@ class LDRows:
 
     def kernel_arrays(self):
         """(data, indices, first, indptr, scale, segments) as the compiled kernels read them:
-        an empty ``indices`` marks band rows, an empty ``first`` CSR rows."""
+        an empty ``indices`` marks band rows, an empty ``first`` CSR rows. Not for the upper
+        layout (its kernels read ``data``, ``indptr``, ``scale`` and ``segments``)."""
+        if self.upper:
+            raise ValueError("kernel_arrays: the symmetric-row kernels need both triangles; "
+                             "use LDRows.symmetric() of these upper rows")
         indices = np.empty(0, np.int32) if self.indices is None else self.indices
         first = np.empty(0, np.int64) if self.first is None else self.first
         return self.data, indices, first, self.indptr, self.scale, self.segments
@@ -230,14 +262,31 @@ class LDRows:
             return self.indices.astype(np.int64)
         lengths = np.diff(self.indptr)
         rows = np.repeat(np.arange(self.n_variants), lengths)
-        return np.arange(len(self.data)) - np.repeat(self.indptr[:-1], lengths) + self.first[rows]
+        first = rows + 1 if self.upper else self.first[rows]
+        return np.arange(len(self.data)) - np.repeat(self.indptr[:-1], lengths) + first
 
     def to_scipy(self):
-        """R without its diagonal as scipy CSR of the stored values (explicit zeros dropped)."""
+        """R without its diagonal (both triangles, also of upper rows) as scipy CSR of the
+        stored values (explicit zeros dropped)."""
         m = self.n_variants
         # copies: eliminate_zeros compacts data and indptr in place
         out = sp.csr_matrix((self.data.copy(), self.columns(), self.indptr.copy()), shape=(m, m))
         out.eliminate_zeros()
+        if self.upper:
+            out = (out + out.T).tocsr()
+            out.sort_indices()
+        return out
+
+    def symmetric(self):
+        """These rows with both triangles: band rows of an upper layout (CSR when its row ends
+        decrease), the other layouts as they are. What the Gibbs sampler, VIPRS's lazy sweeps
+        and the mismatch filter read. Eigenvalues, parts, diagonal and n_ref carry over."""
+        if not self.upper:
+            return self
+        stored = SparseLD(self.data, self.indptr, None, self.n_variants)
+        out = LDRows.from_upper(stored, scale=self.scale, eigenvalues=self.eigenvalues,
+                                eigenvalue_source=self.eigenvalue_source)
+        out.parts, out.diagonal, out.n_ref = self.parts, self.diagonal, self.n_ref
         return out
 
     def to_csr(self, *, dtype=np.float64, diagonal=0.0):
@@ -261,10 +310,14 @@ class LDRows:
         return product + diagonal * v
 
     def row(self, j):
-        """Columns and stored values (float64, before ``scale``) of row j."""
+        """Columns and stored values (float64, before ``scale``) of row j (upper layout: its
+        columns after j only)."""
         lo, hi = self.indptr[j], self.indptr[j + 1]
-        columns = (np.arange(self.first[j], self.first[j] + hi - lo) if self.indices is None
-                   else self.indices[lo:hi])
+        if self.indices is not None:
+            columns = self.indices[lo:hi]
+        else:
+            start = j + 1 if self.upper else self.first[j]
+            columns = np.arange(start, start + hi - lo)
         return columns, self.data[lo:hi].astype(np.float64)
 
     def at(self, pos, row):
@@ -272,7 +325,8 @@ class LDRows:
         values = np.asarray(self.data[pos], dtype=np.float64) * self.scale
         if self.indices is not None:
             return np.asarray(self.indices[pos], np.int64), values
-        return self.first[row] + (pos - self.indptr[row]), values
+        first = np.asarray(row) + 1 if self.upper else self.first[row]
+        return first + (pos - self.indptr[row]), values
 
     def entries_of(self, which):
         """(row, column, correlation) of every stored value of the rows ``which``, row by row."""
@@ -285,12 +339,22 @@ class LDRows:
         return (row, *self.at(pos, row))
 
     def row_widths(self):
-        """Variants whose LD with variant j the matrix holds, j included: stored row length + 1."""
-        return np.diff(self.indptr) + 1
+        """Variants whose LD with variant j the matrix holds, j included: stored row length + 1
+        (band rows count their diagonal slot too, one more; upper rows count as the band rows
+        of the same matrix: their row, the earlier rows reaching column j, and 2)."""
+        lengths = np.diff(self.indptr)
+        if not self.upper:
+            return lengths + 1
+        # rows k < j reaching j: +1 from column k + 1 to k + len_k, by a running sum
+        steps = np.zeros(self.n_variants + 1, np.int64)
+        np.add.at(steps, np.arange(1, self.n_variants + 1)[lengths > 0], 1)
+        np.add.at(steps, (np.arange(self.n_variants) + 1 + lengths)[lengths > 0], -1)
+        return lengths + np.cumsum(steps[:-1]) + 2
 
     def mean_ld_score(self):
         """1 + mean_j sum_k R_jk^2: the mean LD score behind the initial h2 (prs_vi.md section 6)."""
-        return 1.0 + mean_row_sum_of_squares(self.data, self.indptr, self.scale)
+        # upper rows hold each pair once
+        return 1.0 + (1 + self.upper) * mean_row_sum_of_squares(self.data, self.indptr, self.scale)
 
     def block_eigenvalues(self, *, n_threads=1):
         """The extremal eigenvalues of the full R per block (``eigenvalues``; when absent,
@@ -330,6 +394,8 @@ class LDRows:
                       eigenvalue_source=source,
                       diagonal=None if self.diagonal is None else self.diagonal[keep],
                       n_ref=None if self.n_ref is None else self.n_ref[keep])
+        if self.upper:  # the kept columns after a kept j: j+1, j+2, ... in the new numbering
+            return LDRows(self.data[kept], indptr, m, upper=True, **kwargs)
         if self.first is None:
             return LDRows(self.data[kept], indptr, m, indices=new_index[cols[kept]].astype(
                 self.indices.dtype), **kwargs)
@@ -395,12 +461,36 @@ def _band_rows(upper, keep=None, n_threads=1):
     return data, indptr, first.astype(np.int64)
 
 
+def _upper_rows(upper, keep=None, overwrite=False):
+    """(data, indptr) of the upper band rows of the ``keep`` variants (boolean over the band
+    strict upper triangle's variants; None: all, ``upper.data`` itself). The kept values are
+    copied by the compiled ``kept_upper`` (NumPy twin: ``vibank.ld._reference.kept_upper``),
+    into ``upper.data`` itself with ``overwrite``."""
+    if keep is None:
+        return upper.data, np.asarray(upper.indptr, np.int64)
+    variant = np.flatnonzero(keep)
+    kept = np.concatenate([[0], np.cumsum(keep)])
+    ends = np.arange(upper.n_variants) + np.diff(upper.indptr) + 1  # exclusive end of each row
+    indptr = np.zeros(len(variant) + 1, dtype=np.int64)
+    # a kept row keeps the kept columns of its band, after itself
+    np.cumsum(kept[ends[variant]] - kept[variant + 1], out=indptr[1:])
+    source = np.ascontiguousarray(upper.data)
+    out = source if overwrite else np.empty(indptr[-1], dtype=source.dtype)
+    kept_upper(source, np.ascontiguousarray(upper.indptr, np.int64), variant.astype(np.int64),
+               np.ascontiguousarray(keep, dtype=np.uint8), indptr, out)
+    # moved to the front of the stored values: held as a slice unless most of them went
+    data = out[:indptr[-1]]
+    return (data.copy() if len(data) < len(out) // 2 else data), indptr
+
+
 def _independent_segments(ld):
     """See :attr:`LDRows.segments`."""
     m = ld.n_variants
     lengths = np.diff(ld.indptr)
     ends = np.arange(1, m + 1)  # exclusive end of the columns each row reaches, at least j + 1
-    if ld.first is not None:
+    if ld.upper:
+        ends = ends + lengths
+    elif ld.first is not None:
         ends = np.maximum(ends, ld.first + lengths)
     elif len(ld.indices):
         np.maximum.at(ends, np.repeat(np.arange(m), lengths), ld.indices + 1)

@@ -56,6 +56,39 @@ def flush(ld, pending, q):
     return len(changed)
 
 
+def upper_e_step(ld, std_beta, n_per_variant, var_mu, log_prior, log_null, gamma, mu, eta, q,
+                 sigma2_eps, n_threads=1, *, tiny=1e-280):
+    """NumPy twin of ``_kernels._upper.upper_e_step``: one exact sweep on upper band rows
+    (``ld.row(j)``: the columns after j), in variant order, in place; max |delta eta|. q is the
+    scratch L (q_j = L_j + U_j . eta[j+1:], then L[j+1:] += U_j eta_j) and holds 2 L at the end."""
+    max_delta = 0.0
+    q[:] = 0.0
+    for j in range(len(std_beta)):
+        columns, values = ld.row(j)
+        q_j = float(q[j]) + ld.scale * float(values @ eta[columns].astype(np.float64))
+        r = n_per_variant[j] * (std_beta[j] - q_j) / sigma2_eps
+        eta_new = _coordinate(j, r, log_null, var_mu, log_prior, gamma, mu)
+        delta = float(eta.dtype.type(eta_new)) - float(eta[j])
+        if abs(delta) >= tiny:
+            eta[j] = eta_new
+            max_delta = max(max_delta, abs(delta))
+        q[columns] += values * ld.scale * float(eta[j])
+    q *= 2
+    return max_delta
+
+
+def upper_flush(ld, pending, q):
+    """NumPy twin of ``_kernels._upper.upper_flush``: q += R_offdiag pending from upper band
+    rows (row j: q_j += U_j . pending[j+1:] and q[j+1:] += U_j pending_j), pending = 0."""
+    for j in range(len(q)):
+        columns, values = ld.row(j)
+        q[j] += ld.scale * float(values @ pending[columns].astype(np.float64))
+        q[columns] += values * ld.scale * float(pending[j])
+    count = int(np.count_nonzero(pending))
+    pending[:] = 0
+    return count
+
+
 def cavi_individual(x, y, *, pi, sigma2_beta, sigma2_eps, n_iter, multipliers=(1.0,),
                     slab_weights=None, update_components=True):
     """Individual-level VEM on standardised X (n, M) and y for the spike-and-slab, mixture and

@@ -198,7 +198,7 @@ class GibbsSpikeSlab:
         LD is not positive semi-definite or does not match the summary statistics).
         """
         t0 = time.perf_counter()
-        ld = LDRows.of(ld)
+        ld = LDRows.of(ld).symmetric()  # the sampler's sweep updates q from both triangles
         b, n = _check_inputs(std_beta, n_per_variant, ld)
         m = len(b)
         pi, s2b, s2e = self._hyperparameters(m)
@@ -256,7 +256,7 @@ def gibbs_fit_point(std_beta, n_per_variant, ld, **model_params):
     independent, so each is sampled on its own, with its share m_c / M of a point's ``h2``,
     and the fit is a :class:`GibbsGenome` of their concatenated posteriors."""
     if not isinstance(ld, (list, tuple)):
-        ld = LDRows.of(ld)
+        ld = LDRows.of(ld).symmetric()  # once for the grid, not per point
 
         def fit_point(params):
             model = GibbsSpikeSlab(**{**model_params, **params})

@@ -70,7 +70,7 @@ def mismatch_filter(z, ld, *, n_neighbours=100, r_max=0.99, alpha=0.05, max_roun
     MismatchResult (keep, removed, rounds)
     """
     z = np.asarray(z, dtype=np.float64)
-    rows = LDRows.of(ld)
+    rows = LDRows.of(ld).symmetric()  # every neighbour of a variant in its own row
     if z.shape != (rows.n_variants,):
         raise ValueError(f"z has shape {z.shape}, the LD has {rows.n_variants} variants")
     if not np.isfinite(z).all():

@@ -128,7 +128,10 @@ class VIPRS:
         with exact sweeps until they meet it too: it ends at a fixed point of the exact sweep,
         reached by another path (where the ELBO has several local optima it may be another
         one). Lazy sweeps skip the LD rows of the many variants that barely move (cheaper grid
-        fits); at max_iter the pending changes are applied too.
+        fits); at max_iter the pending changes are applied too. On LD of layout "upper"
+        (``LDRows.from_upper(layout="upper")``, the strict upper triangle alone) lazy updates
+        are not available and the fit runs exact sweeps, logged; give ``ld.symmetric()`` to
+        have them.
     initial_ridge : {"none", "block"}, the ridge of the first run. "none" (default): no ridge;
         the block ridge comes only after a divergence (section 6). "block": start with the block
         ridge where the LD's eigenvalue blocks (``LDRows.block_eigenvalues``) show
@@ -457,6 +460,9 @@ class VIPRS:
             self._ld = ld
             log.info("%s: block LD in the panel's column space (%d of %d dimensions dropped)",
                      label, space.dropped, ld.n_variants)
+        if self.lazy_tol > 0 and self._ld.layout == "upper":
+            log.info("%s: LD in upper band rows: exact E-step sweeps instead of lazy ones "
+                     "(lazy_tol %g needs LDRows.symmetric())", label, self.lazy_tol)
         self._b, self._n = b.astype(self.dtype), self.n_eff_.astype(self.dtype)
         self._n_median = float(np.median(self._n))
         stop, history = self._run_with_ridges(t0, label)
@@ -573,7 +579,8 @@ class VIPRS:
         self._eta = np.zeros(m, dtype=self.dtype)
         self._q = np.zeros(m, dtype=self.dtype)
         self._pending = np.zeros(m, dtype=self.dtype)
-        self._lazy = self.lazy_tol > 0
+        # upper rows: exact sweeps only (q then holds 2 L, with the same eta'q: _kernels/_upper)
+        self._lazy = self.lazy_tol > 0 and self._ld.layout != "upper"
         self._last_delta = np.inf  # max |delta eta| of the previous sweep
         self._cached_moments = None
         self.elbo_history_, history = [], []

@@ -140,24 +140,27 @@ class FitData:
 
 
 def load_chromosome(sumstats_path, ld_path, *, min_overlap=0.75, sumstats_format="auto", n=None,
-                    column_map=None, harmonise_options=None, mismatch_filter=None):
+                    column_map=None, harmonise_options=None, mismatch_filter=None,
+                    ld_layout="band"):
     """One chromosome's :class:`ChromosomeData`: summary statistics in any supported format,
     harmonised to the LD store's variants, and the store's LD rows of the matched variants.
 
     ``mismatch_filter``: None (off) or the options of ``vibank.prs.mismatch.mismatch_filter``
     (prs_vi.md section 9), run on the harmonised z-scores and the panel's LD; the variants it
-    removes join the audit with reason ``ld_mismatch``.
+    removes join the audit with reason ``ld_mismatch``. ``ld_layout``: the rows' layout
+    (``LDMatrix.rows``): "band", or "upper" for fits that run exact VIPRS sweeps only (half
+    the memory).
     """
     options = dict(min_overlap=min_overlap, sumstats_format=sumstats_format, n=n,
                    column_map=column_map, harmonise_options=harmonise_options,
-                   mismatch_filter=mismatch_filter)
+                   mismatch_filter=mismatch_filter, ld_layout=ld_layout)
     key = ("chromosome", str(sumstats_path), str(ld_path),
            json.dumps(options, sort_keys=True, default=str))
     return _reused(key, lambda: _load_chromosome(sumstats_path, ld_path, **options))
 
 
 def _load_chromosome(sumstats_path, ld_path, *, min_overlap, sumstats_format, n, column_map,
-                     harmonise_options, mismatch_filter):
+                     harmonise_options, mismatch_filter, ld_layout):
     sumstats, read_audit = read_sumstats_any(sumstats_path, format=sumstats_format, n=n,
                                              column_map=column_map)
     store = LDMatrix(ld_path)
@@ -168,7 +171,7 @@ def _load_chromosome(sumstats_path, ld_path, *, min_overlap, sumstats_format, n,
         ld_label=str(ld_path), **(harmonise_options or {}))
     audit = pd.concat([read_audit, audit], ignore_index=True) if len(read_audit) else audit
     log.info("chr%s: %d of %d variants harmonised to the LD", chrom, len(matched), len(sumstats))
-    ld = store.rows(mask)
+    ld = store.rows(mask, layout=ld_layout)
     if mismatch_filter is not None:
         from vibank.prs.mismatch import mismatch_audit
         from vibank.prs.mismatch import mismatch_filter as run_filter
@@ -197,8 +200,8 @@ def _load_chromosome(sumstats_path, ld_path, *, min_overlap, sumstats_format, n,
 def load_fit_data(sumstats_paths, ld_paths, *, min_overlap=0.75, n_threads=1, **options):
     """:class:`FitData` of (summary statistics, LD store) pairs, one per chromosome, with
     ``options`` as :func:`load_chromosome` (sumstats_format, n, column_map, harmonise_options,
-    mismatch_filter). Several chromosomes must share one LD value type and scale (a joint fit
-    streams them as one matrix). ``n_threads`` chromosomes are read at a time (parsing,
+    mismatch_filter, ld_layout). Several chromosomes must share one LD value type and scale (a
+    joint fit streams them as one matrix). ``n_threads`` chromosomes are read at a time (parsing,
     decompressing and the band rows release the GIL; the result does not depend on it)."""
     pairs = list(zip(sumstats_paths, ld_paths, strict=True))
     chromosomes = thread_map(lambda pair: load_chromosome(*pair, min_overlap=min_overlap, **options),

@@ -74,7 +74,8 @@ def _posterior(model):
 
 
 def fit_prs(sumstats_paths, ld_paths, outputs, *, spec, trait, model_name, n_threads=1,
-            min_overlap=0.75, sumstats_options=None, genome_wide=None, audit_out=None):
+            min_overlap=0.75, sumstats_options=None, genome_wide=None, audit_out=None,
+            ld_layout=None):
     """Fit a VIPRS model by variational EM on one chromosome, or jointly on several (shared
     hyperparameters), and write each chromosome's files.
 
@@ -88,10 +89,15 @@ def fit_prs(sumstats_paths, ld_paths, outputs, *, spec, trait, model_name, n_thr
     audit_out : one table of every chromosome's audit (besides the outputs' "audit")
     genome_wide : the JSON's flag (default: more than one chromosome); each JSON holds the
         shared hyperparameters, the chromosome's own h2 and the genome's (``h2_genome``)
+    ld_layout : the LD rows' layout (``load_chromosome``); default "upper" when the fit runs
+        exact sweeps (lazy_tol 0, the VEM default): the stores' upper triangles as they are,
+        half the memory of symmetric band rows and each row read once per sweep
     """
-    data = load_fit_data(sumstats_paths, ld_paths, min_overlap=min_overlap, n_threads=n_threads,
-                         **(sumstats_options or {}))
     model = spec.viprs(n_threads=n_threads)
+    if ld_layout is None:
+        ld_layout = "upper" if model.lazy_tol == 0 else "band"
+    data = load_fit_data(sumstats_paths, ld_paths, min_overlap=min_overlap, n_threads=n_threads,
+                         ld_layout=ld_layout, **(sumstats_options or {}))
     frequencies = data.allele_frequency(spec.prior)
     if len(data.chromosomes) == 1:
         c = data.chromosomes[0]
@@ -279,6 +285,11 @@ def fit_models(models, sumstats_paths, ld_paths, outputs, *, trait, timing_out, 
 
     common = dict(trait=trait, n_threads=n_threads, min_overlap=min_overlap,
                   sumstats_options=sumstats_options)
+    # the LD is read once for all models: upper rows only when every model is an exact VEM fit
+    # (the others read band rows, which serve exact fits as well)
+    exact = all(spec.method == "viprs" and spec.strategy == "vem"
+                and spec.viprs().lazy_tol == 0 for _, spec in models)
+    layout = "upper" if exact else "band"
     rows = []
     with reuse_loaded_data():
         for name, spec in models:
@@ -295,11 +306,12 @@ def fit_models(models, sumstats_paths, ld_paths, outputs, *, trait, timing_out, 
                          phenotype=phenotype, seed=seed, **common)
             elif genome_wide:
                 fit_prs(sumstats_paths, ld_paths, out["chromosomes"], spec=spec,
-                        model_name=name, genome_wide=True, **common)
+                        model_name=name, genome_wide=True, ld_layout=layout, **common)
             else:  # each chromosome on its own
                 for sumstats, ld, chromosome in zip(sumstats_paths, ld_paths, out["chromosomes"],
                                                     strict=True):
-                    fit_prs([sumstats], [ld], [chromosome], spec=spec, model_name=name, **common)
+                    fit_prs([sumstats], [ld], [chromosome], spec=spec, model_name=name,
+                            ld_layout=layout, **common)
             rows.append({"model": name, "seconds": time.perf_counter() - started,
                          "max_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024})
             log.info("%s fitted to %s in %.1f s", name, trait, rows[-1]["seconds"])

@@ -1,5 +1,6 @@
-/* q[0:n] += d[0:n] * step for every LD value type (int8, int16, float32, float64) and state
- * precision (float32, float64): the inner loop of the E-step, which streams the LD matrix.
+/* q[0:n] += d[0:n] * step, and the dot product d[0:n] . x[0:n], for every LD value type (int8,
+ * int16, float32, float64) and state precision (float32, float64): the inner loops of the
+ * E-step, which stream the LD matrix (the upper-row sweep reads each row by a dot, then an axpy).
  *
  * On x86-64 Linux with GCC each function is compiled twice, for x86-64-v3 (AVX2 + FMA) and for
  * the baseline, and the loader picks the variant the CPU supports (GCC target_clones), so one
@@ -54,5 +55,37 @@ VIBANK_AXPY(vibank_axpy_i8_f64, signed char, double)
 VIBANK_AXPY(vibank_axpy_i16_f64, short, double)
 VIBANK_AXPY(vibank_axpy_f32_f64, float, double)
 VIBANK_AXPY(vibank_axpy_f64_f64, double, double)
+
+/* d[0:n] . x[0:n] in the state precision QT. The sum runs in LINE partial sums, acc[u] over
+ * the values u, u + LINE, u + 2 LINE, ..., added up in order at the end: independent sums the
+ * compiler vectorises without reassociating anything, so the result is fixed by the code (up to
+ * the fused multiply-add of the x86-64-v3 clone), whatever the CPU's vector width. */
+#define VIBANK_DOT(NAME, DT, QT)                                                     \
+    static VIBANK_CLONES QT NAME(const DT *restrict d, const QT *restrict x, ptrdiff_t n) \
+    {                                                                                 \
+        enum { LINE = 64 / sizeof(DT), AHEAD = VIBANK_PREFETCH_BYTES / sizeof(DT) };   \
+        QT acc[LINE] = {0};                                                           \
+        QT total = 0;                                                                 \
+        ptrdiff_t t = 0;                                                              \
+        for (; t + LINE <= n; t += LINE) {                                            \
+            __builtin_prefetch(d + t + AHEAD, 0, 2);                                  \
+            for (ptrdiff_t u = 0; u < LINE; u++)                                      \
+                acc[u] += (QT)d[t + u] * x[t + u];                                    \
+        }                                                                             \
+        for (ptrdiff_t u = 0; u < LINE; u++)                                          \
+            total += acc[u];                                                          \
+        for (; t < n; t++)                                                            \
+            total += (QT)d[t] * x[t];                                                 \
+        return total;                                                                 \
+    }
+
+VIBANK_DOT(vibank_dot_i8_f32, signed char, float)
+VIBANK_DOT(vibank_dot_i16_f32, short, float)
+VIBANK_DOT(vibank_dot_f32_f32, float, float)
+VIBANK_DOT(vibank_dot_f64_f32, double, float)
+VIBANK_DOT(vibank_dot_i8_f64, signed char, double)
+VIBANK_DOT(vibank_dot_i16_f64, short, double)
+VIBANK_DOT(vibank_dot_f32_f64, float, double)
+VIBANK_DOT(vibank_dot_f64_f64, double, double)
 
 #endif

@@ -27,16 +27,20 @@ processed in its ``segments``: contiguous ranges with no LD between them (LD blo
 chromosomes of a genome-wide fit), which are independent and run on ``n_threads`` OpenMP
 threads; within a segment the sweep is sequential, so the result does not depend on the thread
 count. The NumPy twins are ``vibank.prs._reference.e_step`` and ``vibank.prs._reference.flush``.
+
+LD in the ``"upper"`` layout (the strict upper triangle alone) goes to the sweep of ``_upper``,
+which reads each row once; it has no lazy updates, and leaves q = 2 L rather than R_offdiag eta
+(same eta'q; see that module).
 """
 
 import numpy as np
 from cython.parallel import prange
-from libc.math cimport exp, fabs
+from libc.math cimport fabs
 
+from vibank.prs._kernels._coordinate cimport _MAX_K, _coordinate
 from vibank.prs._kernels._ld_rows cimport apply_row, floating, index_t, ld_t
 
-cdef enum:
-    _MAX_K = 32
+from vibank.prs._kernels._upper import upper_e_step, upper_flush
 
 #: largest number of slab components a kernel call accepts
 MAX_COMPONENTS = _MAX_K
@@ -44,30 +48,6 @@ MAX_COMPONENTS = _MAX_K
 #: precision of eta, and they would put subnormal numbers into q
 TINY_FLOAT32 = 1e-30
 TINY_FLOAT64 = 1e-280
-
-
-cdef inline double _coordinate(Py_ssize_t j, Py_ssize_t n_comp, double r, double log_null,
-                               const floating[:, ::1] var_mu, const floating[:, ::1] log_prior,
-                               floating[:, ::1] gamma, floating[:, ::1] mu) noexcept nogil:
-    """Variant j's update of mu_j., gamma_j. (in place); returns the new eta_j. Overflow-free:
-    the softmax subtracts the largest log-odds first."""
-    cdef double u[_MAX_K]
-    cdef double m_k, top = log_null, total, eta = 0.0
-    cdef Py_ssize_t k
-    for k in range(n_comp):
-        m_k = var_mu[j, k] * r
-        mu[j, k] = <floating> m_k
-        u[k] = log_prior[j, k] + m_k * m_k / (2.0 * var_mu[j, k])
-        if u[k] > top:
-            top = u[k]
-    total = exp(log_null - top)
-    for k in range(n_comp):
-        u[k] = exp(u[k] - top)
-        total = total + u[k]
-    for k in range(n_comp):
-        gamma[j, k] = <floating> (u[k] / total)
-        eta = eta + (u[k] / total) * (var_mu[j, k] * r)
-    return eta
 
 
 def e_step(ld, std_beta, n_per_variant, var_mu, log_prior, double log_null, gamma, mu, eta, q,
@@ -94,7 +74,17 @@ def e_step(ld, std_beta, n_per_variant, var_mu, log_prior, double log_null, gamm
     Returns
     -------
     max_delta_eta : largest |eta_j(new) - eta_j(old)| in the sweep
+
+    Raises
+    ------
+    ValueError : ``lazy_tol > 0`` on LD of layout "upper"
     """
+    if ld.layout == "upper":
+        if lazy_tol > 0:
+            raise ValueError("lazy E-step sweeps need both triangles of the LD rows: give "
+                             "LDRows.symmetric() instead of the upper layout")
+        return upper_e_step(ld, std_beta, n_per_variant, var_mu, log_prior, log_null, gamma, mu,
+                            eta, q, sigma2_eps, n_threads)
     return _sweep(*ld.kernel_arrays(), std_beta, n_per_variant, var_mu, log_prior, log_null,
                   gamma, mu, eta, q, sigma2_eps, n_threads, pending, lazy_tol)
 
@@ -105,6 +95,8 @@ def flush(ld, pending, q, int n_threads=1):
     After it q = R_offdiag eta again. ``ld`` a ``vibank.ld.LDRows``; returns how many variants
     had a pending change.
     """
+    if ld.layout == "upper":
+        return upper_flush(ld, pending, q, n_threads)
     return _flush(*ld.kernel_arrays(), pending, q, n_threads)
 
 

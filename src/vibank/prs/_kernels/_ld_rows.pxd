@@ -1,7 +1,7 @@
 # cython: language_level=3
 """What the PRS kernels share: the LD value and index types, the neighbour update
-q[:n] += d[:n] * step (vectorised C from ``_axpy.h``, chosen for the CPU at load time), and the
-row apply q_k += R_kj step over the neighbours k of j for both layouts of ``vibank.ld.LDRows``
+q[:n] += d[:n] * step and the row dot d[:n] . x[:n] (vectorised C from ``_axpy.h``, chosen for
+the CPU at load time), and the row apply q_k += R_kj step over the neighbours k of j for both layouts of ``vibank.ld.LDRows``
 (band rows: one axpy; CSR rows: a scatter)."""
 
 cdef extern from "_axpy.h" nogil:
@@ -13,6 +13,14 @@ cdef extern from "_axpy.h" nogil:
     void vibank_axpy_i16_f64(double* q, const short* d, Py_ssize_t n, double step)
     void vibank_axpy_f32_f64(double* q, const float* d, Py_ssize_t n, double step)
     void vibank_axpy_f64_f64(double* q, const double* d, Py_ssize_t n, double step)
+    float vibank_dot_i8_f32(const signed char* d, const float* x, Py_ssize_t n)
+    float vibank_dot_i16_f32(const short* d, const float* x, Py_ssize_t n)
+    float vibank_dot_f32_f32(const float* d, const float* x, Py_ssize_t n)
+    float vibank_dot_f64_f32(const double* d, const float* x, Py_ssize_t n)
+    double vibank_dot_i8_f64(const signed char* d, const double* x, Py_ssize_t n)
+    double vibank_dot_i16_f64(const short* d, const double* x, Py_ssize_t n)
+    double vibank_dot_f32_f64(const float* d, const double* x, Py_ssize_t n)
+    double vibank_dot_f64_f64(const double* d, const double* x, Py_ssize_t n)
 
 ctypedef signed char int8
 
@@ -51,6 +59,28 @@ cdef inline void axpy(floating* q, const ld_t* d, Py_ssize_t n, floating step) n
             vibank_axpy_f32_f64(q, d, n, step)
         else:
             vibank_axpy_f64_f64(q, d, n, step)
+
+
+cdef inline double dot(const ld_t* d, const floating* x, Py_ssize_t n) noexcept nogil:
+    """d[:n] . x[:n], summed in the precision of x."""
+    if floating is float:
+        if ld_t is int8:
+            return vibank_dot_i8_f32(d, x, n)
+        elif ld_t is short:
+            return vibank_dot_i16_f32(d, x, n)
+        elif ld_t is float:
+            return vibank_dot_f32_f32(d, x, n)
+        else:
+            return vibank_dot_f64_f32(d, x, n)
+    else:
+        if ld_t is int8:
+            return vibank_dot_i8_f64(d, x, n)
+        elif ld_t is short:
+            return vibank_dot_i16_f64(d, x, n)
+        elif ld_t is float:
+            return vibank_dot_f32_f64(d, x, n)
+        else:
+            return vibank_dot_f64_f64(d, x, n)
 
 
 cdef inline void apply_row(Py_ssize_t j, double step, bint band, const ld_t[::1] ld_data,
