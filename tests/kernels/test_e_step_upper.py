@@ -55,7 +55,8 @@ def test_upper_e_step__matches_reference(problem, dtype, tol, ld_dtype, n_comp, 
         d2 = _sweep(_reference.upper_e_step, upper, ref, log_null, s2e, tiny=tiny)
         assert d1 == pytest.approx(d2, rel=tol * 10, abs=tol)
         for name in UPDATED:
-            assert_allclose(ours[name], ref[name], rtol=tol, atol=tol, err_msg=f"{name}, sweep {sweep}")
+            assert_allclose(ours[name], ref[name], rtol=tol, atol=tol,
+                            err_msg=f"{name}, sweep {sweep}")
         # q = 2 L: the same eta'q as R_offdiag eta
         eta = ours["eta"].astype(np.float64)
         assert eta @ ours["q"] == pytest.approx(_offdiag_quadratic(upper, eta), rel=tol * 10,

@@ -126,7 +126,8 @@ def test_ldmatrix_rows__upper_layout_of_a_quantised_windowed_store(fileset):  # 
     keep[[0, 7, 8, 21, 39]] = False
     band = LDMatrix(mat.path).rows(keep)
     upper = LDMatrix(mat.path).rows(keep, layout="upper")
-    assert upper.layout == "upper" and upper.dtype == np.int16 and upper.scale == pytest.approx(INT16)
+    assert upper.layout == "upper" and upper.dtype == np.int16
+    assert upper.scale == pytest.approx(INT16)
     assert_array_equal(upper.to_scipy().toarray(), band.to_scipy().toarray())
     assert upper.eigenvalues == band.eigenvalues
     assert_array_equal(upper.n_ref, band.n_ref)

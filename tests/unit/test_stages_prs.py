@@ -296,6 +296,26 @@ def test_load_fit_data__mismatch_filter_ld_equals_the_store_rows_of_the_final_ma
                                   fresh.to_csr().toarray())
 
 
+def test_fit_prs__exact_fits_read_upper_rows_with_the_band_rows_results(study, tmp_path):
+    """A VEM fit (exact sweeps) reads the store's upper triangle (``ld_layout`` default) and
+    fits what it fits on the symmetric band rows; the mismatch filter reads them too."""
+    d = study["dir"]
+    # without the LD-noise term, whose column space of this one-block LD is band rows anyway
+    spec = model_spec({"prior": "spike_slab", "ld_noise": "none"})
+    models = {layout: _fit_one(d / "ss.tsv.gz", d / "chr1.zarr", _outputs(tmp_path / str(layout)),
+                               spec=spec, ld_layout=layout) for layout in (None, "band")}
+    assert models[None]._ld.layout == "upper" and models["band"]._ld.layout == "band"
+    assert models[None].result_.n_iter == models["band"].result_.n_iter
+    np.testing.assert_allclose(models[None].eta_, models["band"].eta_, rtol=1e-8, atol=1e-12)
+    assert models[None].h2_ == pytest.approx(models["band"].h2_, rel=1e-9)
+    _flipped_sumstats(study, tmp_path / "flipped.tsv.gz")
+    (upper,), (band,) = (load_fit_data([tmp_path / "flipped.tsv.gz"], [d / "chr1.zarr"],
+                                       mismatch_filter={"seed": 1}, ld_layout=layout).chromosomes
+                         for layout in ("upper", "band"))
+    assert upper.ld.layout == "upper" and len(upper.audit) == len(band.audit)
+    np.testing.assert_array_equal(upper.ld.to_csr().toarray(), band.ld.to_csr().toarray())
+
+
 def test_fit_prs__writes_each_chromosomes_audit(study, tmp_path):
     """Two chromosomes fitted jointly, each with its own dropped variants: the outputs' "audit"
     paths receive each chromosome's own audit, audit_out all of them."""

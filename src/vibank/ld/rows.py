@@ -183,9 +183,9 @@ class LDRows:
     def concatenate(cls, parts):
         """One matrix from the LD of several chromosomes (block-diagonal, no LD between them):
         band rows stay band rows and upper rows upper rows (upper parts among band ones
-        become band rows, :meth:`symmetric`), otherwise CSR; the eigenvalue blocks are shifted to the joint
-        indices (None unless every part has them) and ``parts`` records the sizes. All parts
-        must hold one value type and scale.
+        become band rows, :meth:`symmetric`), otherwise CSR; the eigenvalue blocks are shifted
+        to the joint indices (None unless every part has them) and ``parts`` records the
+        sizes. All parts must hold one value type and scale.
 
         Band parts are copied into the joint values one at a time and then read them (a part's
         ``data`` becomes its slice of the joint array, the same values), so that its own copy

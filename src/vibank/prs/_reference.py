@@ -25,7 +25,13 @@ def e_step(ld, std_beta, n_per_variant, var_mu, log_prior, log_null, gamma, mu, 
     independent, so visiting them in order gives the kernel's result), in place; max |delta eta|.
     ``ld`` an ``LDRows``; the kernel's arguments in its order (``n_threads`` has no effect
     here). With ``lazy_tol > 0`` a variant's change
-    waits in ``pending`` until |pending_j| reaches ``lazy_tol`` (then q = R (eta - pending))."""
+    waits in ``pending`` until |pending_j| reaches ``lazy_tol`` (then q = R (eta - pending)).
+    Upper rows go to :func:`upper_e_step`, as in the kernel."""
+    if ld.layout == "upper":
+        if lazy_tol > 0:
+            raise ValueError("lazy E-step sweeps need both triangles of the LD rows")
+        return upper_e_step(ld, std_beta, n_per_variant, var_mu, log_prior, log_null, gamma, mu,
+                            eta, q, sigma2_eps, tiny=tiny)
     max_delta = 0.0
     for j in range(len(std_beta)):
         r = n_per_variant[j] * (std_beta[j] - q[j]) / sigma2_eps
@@ -49,6 +55,8 @@ def e_step(ld, std_beta, n_per_variant, var_mu, log_prior, log_null, gamma, mu, 
 def flush(ld, pending, q):
     """NumPy twin of ``_kernels._e_step.flush``: q += R pending, pending = 0; returns how many
     variants had a pending change."""
+    if ld.layout == "upper":
+        return upper_flush(ld, pending, q)
     changed = np.flatnonzero(pending)
     for j in changed:
         _apply(j, float(pending[j]), ld, q)
