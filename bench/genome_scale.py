@@ -30,7 +30,8 @@ Set-up (issue 19 item 2):
 - Fits, each a whole ``vibank fit`` command in its own process (``/usr/bin/time -v`` gives peak
   RSS): the genome-wide VEM fit (all 22 stores in one ``--ld``, shared hyperparameters) and the
   22 per-chromosome fits (sum of wall times, max RSS). ``--ld-noise none`` in both: N as
-  given, viprs's likelihood.
+  given, viprs's likelihood; ``--dtype float32`` (``--dtype``), viprs's float precision here.
+  The genome-wide fit holds the LD as its upper triangle (exact sweeps, the VEM default).
 - viprs 0.1.5 (``--viprs-python``): magenpy computes its own windowed 3 cM LD (int16, with
   spectral properties for ``lambda_min='infer'``) once, cached and timed apart; the viprs fit is
   timed as a whole process (LD loading included) on viprs's recommended settings
@@ -208,7 +209,8 @@ def fit_vibank(args, chroms, ld_name="ld", per_chromosome=True):
     vibank = Path(sys.executable).with_name("vibank")
     ss = [args.cache / "sumstats" / f"chr{c}.tsv.gz" for c, _ in chroms]
     ld = [args.cache / ld_name / f"chr{c}.zarr" for c, _ in chroms]
-    common = ["--threads", args.threads, "--strand", "same", "--ld-noise", "none"]
+    common = ["--threads", args.threads, "--strand", "same", "--ld-noise", "none",
+              "--dtype", args.dtype]
     seconds, rss = timed([vibank, "fit", "--sumstats", *ss, "--ld", *ld, "--out", out / "genome",
                           *common], out / "genome.log")
     summary = json.loads((out / f"genome.chr{chroms[0][0]}.json").read_text())
@@ -354,6 +356,9 @@ def main():
     parser.add_argument("--seed", type=int, default=19)
     parser.add_argument("--viprs-python", default="/work/.viprs-venv/bin/python",
                         help="python of an environment with viprs 0.1.5 ('' to skip viprs)")
+    parser.add_argument("--dtype", default="float32", choices=["float32", "float64"],
+                        help="vibank fit's state type (default float32, viprs's "
+                             "float_precision here)")
     parser.add_argument("--viprs-modes", dest="viprs_modes", default="genome,per-chromosome",
                         help="viprs fits to run: genome (one model over all chromosomes), "
                              "per-chromosome, or both (default)")
