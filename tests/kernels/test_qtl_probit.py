@@ -1,12 +1,12 @@
 """The elementwise atlasQTL kernels (``_kernels._probit``) against their NumPy twins: the probit
-refresh with log Phi and Mills ratios (step 12), the sums of Z at c = 1 (step 7) and of m2 and
-the residual bracket (steps 1, 2, 6), ELBO term B and the adaptive-focus relevance, over 1 and 2
-threads, including |m| beyond 30."""
+refresh with log Phi and Mills ratios (step 12, with and without the log-odds, and the log-odds
+of given rows), the sums of Z at c = 1 (step 7), the per-response sums of each response's own
+block (steps 1, 2, 6), the entropy of q(gamma) (ELBO term B) and the adaptive-focus relevance,
+over 1 and 2 threads, including |m| beyond 30."""
 
 import numpy as np
 import pytest
 from numpy.testing import assert_allclose, assert_array_equal
-from scipy.special import log_ndtr
 
 from vibank.qtl import _reference, focus
 from vibank.qtl._kernels import _probit
@@ -92,52 +92,76 @@ def test_latent_sums_annealed__matches_reference(n_threads, c):
 
 
 @pytest.mark.parametrize("n_threads", [1, 2])
-def test_local_sums__matches_reference(n_threads):
-    """Per-response sums of g, m2, diag m2, bbar Y'X, GB bbar and diag bbar^2 against the twin,
-    with a diagonal that varies along a response (NAs)."""
+def test_probit_refresh__without_logs(n_threads):
+    """Without ``logs`` step 12 writes the same Mills ratios and leaves lpd and the probit sums
+    alone; ``probit_lpd`` then gives the swept rows the log-odds the full refresh writes."""
+    theta, zeta, rng = _propensities(True)
+    q, p = len(zeta), len(theta)
+    g = rng.uniform(0.0, 1.0, (q, p))
+    lpd_full, pos_full, neg_full, sum_full = _refreshed(theta, zeta, n_threads, g)
+    lpd, pos, neg, probit_sum = np.full((q, p), 7.0), np.empty((q, p)), np.empty((q, p)), \
+        np.full(q, 7.0)
+    _probit.probit_refresh(theta, zeta, g, lpd, pos, neg, probit_sum, False, n_threads=n_threads)
+    assert_array_equal(pos, pos_full)
+    assert_array_equal(neg, neg_full)
+    assert np.all(lpd == 7.0) and np.all(probit_sum == 7.0)
+    units = np.array([0, 5, 17, q - 1], dtype=np.int64)
+    _probit.probit_lpd(theta, zeta, units, lpd, n_threads=n_threads)
+    assert_array_equal(lpd[units], lpd_full[units])
+    rest = np.setdiff1d(np.arange(q), units)
+    assert np.all(lpd[rest] == 7.0)
+
+
+def _blocks(with_na):
     rng = np.random.default_rng(9)
     q, p = 37, 210
     g = rng.uniform(0.0, 1.0, (q, p))
     mu = rng.normal(0.0, 0.3, (q, p))
-    s2b = rng.uniform(1e-4, 1e-3, (q, p))
     diag = np.full((q, p), 1999.0)
-    diag[3] -= rng.integers(0, 50, p)
-    bbar = g * mu
+    if with_na:  # a diagonal that varies along a response
+        diag[3] -= rng.integers(0, 50, p)
     ytx, gb = rng.normal(0.0, 10.0, (q, p)), rng.normal(0.0, 10.0, (q, p))
-    out, again = np.empty((6, q)), np.empty((6, q))
-    _probit.local_sums(g, mu, s2b, diag, bbar, ytx, gb, out, n_threads=n_threads)
-    _probit.local_sums(g, mu, s2b, diag, bbar, ytx, gb, again, n_threads=3 - n_threads)
-    assert_allclose(out, _reference.local_sums(g, mu, s2b, diag, bbar, ytx, gb), rtol=1e-12)
-    assert_array_equal(out, again)
+    return g, mu, diag, g * mu, ytx, gb
 
 
 @pytest.mark.parametrize("n_threads", [1, 2])
-def test_elbo_gamma_terms__matches_reference(n_threads):
-    """The kernel (from g, s2b and the per-response sums of m2 and of the probit part) equals
-    its twin and the term written out pair by pair (section (d), term B)."""
-    theta, zeta, rng = _propensities(False)
-    q, p = len(zeta), len(theta)
-    g = rng.uniform(0.0, 1.0, (q, p))
-    g[0, :3] = [0.0, 1.0, 1e-300]
-    m2 = rng.uniform(0.0, 0.1, (q, p))
-    s2b = rng.uniform(1e-4, 1e-3, (q, p))
-    s2b[1] = 5e-4  # constant along a response, as without NAs
-    _, _, _, probit_sum = _refreshed(theta, zeta, 1, g)
-    log_tau, tau = rng.normal(0.0, 0.1, q), rng.uniform(0.5, 2.0, q)
-    args = (g, s2b, m2.sum(axis=1), probit_sum, log_tau, tau, -0.3, 1.7, ENTROPY_EPS)
-    out = np.empty(q)
-    _probit.elbo_gamma_terms(*args, out, n_threads=n_threads)
-    assert_allclose(out, _reference.elbo_gamma_terms(*args), rtol=1e-12)
-    m = np.add.outer(zeta, theta)
-    log_phi, log_phi_neg = log_ndtr(m), log_ndtr(-m)
-    pairwise = np.sum(0.5 * g * (-0.3 + log_tau[:, None]) - 0.5 * tau[:, None] * 1.7 * m2
-                      + g * log_phi + (1 - g) * log_phi_neg
-                      - g * np.log(g + ENTROPY_EPS) - (1 - g) * np.log(1 - g + ENTROPY_EPS)
-                      + 0.5 * g * (np.log(s2b) + 1), axis=1)
-    assert_allclose(out, pairwise, rtol=1e-12)
-    again = np.empty(q)
-    _probit.elbo_gamma_terms(*args, again, n_threads=3 - n_threads)
+@pytest.mark.parametrize("with_na", [False, True])
+def test_response_sums__matches_reference(n_threads, with_na):
+    """Per-response sums of each response's own block against the twin, written for the given
+    responses only (the columns of the others are left as they were); with s2b they give the
+    sums of m2 and diag m2 of ``_reference.local_sums``."""
+    g, mu, diag, bbar, ytx, gb = _blocks(with_na)
+    q = g.shape[0]
+    units = np.array([0, 3, 4, 20, q - 1], dtype=np.int64)
+    out, again = np.full((7, q), 7.0), np.full((7, q), 7.0)
+    _probit.response_sums(g, mu, diag, bbar, ytx, gb, units, out, n_threads=n_threads)
+    _probit.response_sums(g, mu, diag, bbar, ytx, gb, units, again, n_threads=3 - n_threads)
+    ref = _reference.response_sums(g, mu, diag, bbar, ytx, gb)
+    assert_allclose(out[:, units], ref[:, units], rtol=1e-12)
     assert_array_equal(out, again)
+    assert np.all(np.delete(out, units, axis=1) == 7.0)
+    # the m2 sums from the cached parts and a slab variance constant along each response
+    s2b = np.random.default_rng(2).uniform(1e-4, 1e-3, q)
+    local = _reference.local_sums(g, mu, np.repeat(s2b[:, None], g.shape[1], axis=1), diag,
+                                  bbar, ytx, gb)
+    assert_allclose(ref[1] + s2b * ref[0], local[1], rtol=1e-12)
+    assert_allclose(ref[2] + s2b * ref[3], local[2], rtol=1e-12)
+
+
+@pytest.mark.parametrize("n_threads", [1, 2])
+def test_entropy_sums__matches_reference(n_threads):
+    """The entropy of q(gamma) per response against the twin, with PPIs at 0, 1 and tiny, for
+    the given responses only."""
+    rng = np.random.default_rng(4)
+    g = rng.uniform(0.0, 1.0, (30, 200))
+    g[0, :3] = [0.0, 1.0, 1e-300]
+    units = np.array([0, 2, 29], dtype=np.int64)
+    out, again = np.full(30, 7.0), np.full(30, 7.0)
+    _probit.entropy_sums(g, units, ENTROPY_EPS, out, n_threads=n_threads)
+    _probit.entropy_sums(g, units, ENTROPY_EPS, again, n_threads=3 - n_threads)
+    assert_allclose(out[units], _reference.entropy_sums(g, ENTROPY_EPS)[units], rtol=1e-12)
+    assert_array_equal(out, again)
+    assert np.all(np.delete(out, units) == 7.0)
 
 
 @pytest.mark.parametrize("n_threads", [1, 2])
@@ -148,9 +172,11 @@ def test_relevance__matches_reference(n_threads):
     g = rng.uniform(0.0, 1e-3, (40, 300))
     g[0, :3] = [0.0, 1.0, 1e-300]
     g[1] = rng.uniform(0.0, 1.0, 300)
+    units = np.arange(40, dtype=np.int64)
     out = np.empty(40)
-    _probit.relevance(g, out, n_threads=n_threads)
+    _probit.relevance(g, units, out, n_threads=n_threads)
     assert_allclose(out, focus.relevance(g), rtol=1e-12, atol=1e-300)
-    again = np.empty(40)
-    _probit.relevance(g, again, n_threads=3 - n_threads)
-    assert_array_equal(out, again)
+    again = np.full(40, 7.0)
+    _probit.relevance(g, units[::3].copy(), again, n_threads=3 - n_threads)
+    assert_array_equal(out[::3], again[::3])
+    assert np.all(np.delete(again, units[::3]) == 7.0)

@@ -1,15 +1,18 @@
 """AtlasQTL fits (pqtl_afcavi.md (c)-(f)): monotone ELBO in every mode, AF with epsilon = 1 equal
-to full CAVI, recovery of simulated hotspot QTLs, preprocessing and one-line input errors."""
+to full CAVI, recovery of simulated hotspot QTLs, preprocessing, one-line input errors, and the
+per-response caches of adaptive focus equal to a recomputation."""
 
 import warnings
 
 import numpy as np
 import pytest
 from numpy.testing import assert_allclose, assert_array_equal
+from scipy.special import digamma
 from sklearn.metrics import roc_auc_score
 
 from vibank.errors import VibankError
-from vibank.qtl import AtlasQTL
+from vibank.qtl import AtlasQTL, ConvergenceWarning, _reference, focus
+from vibank.qtl.model import ENTROPY_EPS
 from vibank.simulate import simulate_protein_panel
 
 
@@ -185,3 +188,113 @@ def test_fit__bad_input(small, case, pattern):
     with pytest.raises(VibankError, match=pattern) as err:
         AtlasQTL(max_iter=5, **kwargs).fit(x, y)
     assert "\n" not in str(err.value)
+
+
+class _Checked(AtlasQTL):
+    """AtlasQTL that compares, every iteration, what adaptive focus keeps cached (per-response
+    sums, entropy, relevance, log-odds of the swept rows, slab variances) with the same
+    quantities recomputed from the whole current state by the NumPy twins."""
+
+    def _from_scratch_s2b(self):
+        d, s = self._data, self._s
+        return 1.0 / ((d.diag + s.sig2_inv) * (s.c_s2b * s.tau[:, None]))
+
+    def core_loop(self, c, units, order):
+        super().core_loop(c, units, order)
+        s = self._s
+        lpd = _reference.probit_refresh(s.theta, s.zeta, s.g)[0]  # m is unchanged by step 5
+        self.gaps["lpd"] = max(self.gaps["lpd"], np.max(np.abs(s.lpd[units] - lpd[units]),
+                                                         initial=0.0))
+        s2b = self._from_scratch_s2b()
+        rows = np.union1d(units, s.na_rows)
+        assert_array_equal(s.s2b[rows], s2b[rows])
+        self.n_swept.append(len(units))
+
+    def update_local(self, c, units):
+        super().update_local(c, units)
+        d, s = self._data, self._s
+        ref = _reference.response_sums(s.g, s.mu, d.diag, s.bbar, d.ytx, s.gb)
+        sums = _reference.local_sums(s.g, s.mu, self._from_scratch_s2b(), d.diag, s.bbar, d.ytx,
+                                     s.gb)
+        for name, ours, theirs in (("rsums", s.rsums, ref), ("sums", s.sums, sums)):
+            gap = np.max(np.abs(ours - theirs) / np.maximum(np.abs(theirs), 1.0))
+            self.gaps[name] = max(self.gaps[name], gap)
+
+    def _select(self, partial_iteration, rng, elbo_diff):
+        out = super()._select(partial_iteration, rng, elbo_diff)
+        gap = np.max(np.abs(self._s.relevance - focus.relevance(self._s.g)))
+        self.gaps["relevance"] = max(self.gaps["relevance"], gap)
+        return out
+
+    def elbo(self):
+        value = super().elbo()
+        d, h, s = self._data, self.hyper_, self._s
+        g_sum, m2_sum = s.sums[0], s.sums[1]
+        log_tau = digamma(h.eta + 0.5 * d.n_obs + 0.5 * g_sum) - np.log(
+            h.kappa + 0.5 * self._residual_bracket(s.sig2_inv))
+        log_sig = digamma(h.nu + 0.5 * g_sum.sum()) - np.log(h.rho + 0.5 * np.sum(s.tau * m2_sum))
+        probit_sum = _reference.probit_refresh(s.theta, s.zeta, s.g)[3]
+        ref = _reference.elbo_gamma_terms(s.g, self._from_scratch_s2b(), m2_sum, probit_sum,
+                                          log_tau, s.tau, log_sig, s.sig2_inv, ENTROPY_EPS)
+        ours = self._gamma_terms(g_sum, m2_sum, log_tau, log_sig)
+        self.gaps["elbo"] = max(self.gaps["elbo"], np.max(np.abs(ours - ref) / np.abs(ref)))
+        return value
+
+    def fit(self, X, Y):
+        self.gaps = dict.fromkeys(("lpd", "rsums", "sums", "relevance", "elbo"), 0.0)
+        self.n_swept = []
+        return super().fit(X, Y)
+
+
+@pytest.mark.parametrize("with_na", [False, True])
+@pytest.mark.parametrize("thinned_elbo", [False, True])
+def test_fit__cached_sums_equal_recomputation(small, with_na, thinned_elbo):
+    """After every adaptive iteration, the cached per-response sums, entropy, relevance, the
+    log-odds of the swept responses and their slab variances equal a recomputation from the
+    whole state (tight tolerances: rounding only), also with NAs and with the thinned ELBO
+    (log-odds then computed for the swept responses only)."""
+    x, panel = small
+    y = panel.Y.copy()
+    if with_na:
+        y[np.random.default_rng(0).random(y.shape) < 0.05] = np.nan
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)  # 60 iterations are enough here
+        fit = _Checked(cavi="adaptive", seed=2, start_partial=15, thinned_elbo=thinned_elbo,
+                       max_iter=60).fit(x, y)
+    assert min(fit.n_swept) < y.shape[1]  # partial sweeps happened
+    assert fit.gaps["lpd"] < 1e-13
+    assert fit.gaps["rsums"] < 1e-12 and fit.gaps["sums"] < 1e-12
+    assert fit.gaps["relevance"] < 1e-13 and fit.gaps["elbo"] < 1e-12
+
+
+class _Uncached(AtlasQTL):
+    """AtlasQTL recomputing everything adaptive focus caches, for every response, every
+    iteration (what the fit did before the caches)."""
+
+    def update_slab_variance(self, c, units):
+        super().update_slab_variance(c, np.arange(len(self._s.tau), dtype=np.int64))
+
+    def _local_sums(self, units):
+        super()._local_sums(np.arange(len(self._s.g), dtype=np.int64))
+
+    def _refresh_probit(self, logs):
+        super()._refresh_probit(True)
+
+    def core_loop(self, c, units, order):
+        super().core_loop(c, units, order)
+        self._s.stale_entropy[:] = True
+        self._s.stale_relevance[:] = True
+
+
+@pytest.mark.parametrize("options", [{}, {"thinned_elbo": False}, {"fix_size": 0.3}])
+def test_fit__caches_do_not_change_the_fit(small, options):
+    """Adaptive focus with its caches gives the fit that recomputing everything every
+    iteration gives, bitwise: the cached values are the values a recomputation returns."""
+    x, panel = small
+    a = AtlasQTL(cavi="adaptive", seed=4, start_partial=15, **options).fit(x, panel.Y)
+    b = _Uncached(cavi="adaptive", seed=4, start_partial=15, **options).fit(x, panel.Y)
+    assert a.n_iter_ == b.n_iter_
+    assert min(r["n_units"] for r in a.result_.history) < panel.Y.shape[1]
+    assert_array_equal(a.elbo_history_, b.elbo_history_)
+    for name in ("gamma_", "mu_", "s2b_", "theta_", "zeta_", "tau_"):
+        assert_array_equal(getattr(a, name), getattr(b, name))

@@ -6,7 +6,8 @@ kernel's schedule, GB updates delayed over blocks of predictors and applied as o
 product, which must give the same coordinate-ascent updates; ``cavi_sweep_individual`` computes
 the update directly from X and Y, keeping the residuals y_t - X bbar_t, so the Gram-matrix
 formulation (and its NA corrections) is checked. ``probit_refresh``, ``latent_sums``,
-``local_sums`` and ``elbo_gamma_terms`` are the twins of ``_kernels._probit``.
+``response_sums`` and ``entropy_sums`` are the twins of ``_kernels._probit``; ``local_sums`` and
+``elbo_gamma_terms`` specify what ``AtlasQTL`` assembles from them and the cached sums.
 """
 
 import numpy as np
@@ -104,12 +105,27 @@ def latent_sums(theta, zeta, g, c=1.0):
     return z.sum(axis=1), z.sum(axis=0)
 
 
+def response_sums(g, mu, diag, bbar, ytx, gb):
+    """Per response, the sums of its own block: g, g mu^2, diag g mu^2, diag g, bbar YtX,
+    GB bbar, diag bbar^2 (rows 0-6 of ``_kernels._probit.response_sums``)."""
+    gm2 = g * mu**2
+    return np.stack([g.sum(axis=1), gm2.sum(axis=1), (diag * gm2).sum(axis=1),
+                     (diag * g).sum(axis=1), (bbar * ytx).sum(axis=1), (gb * bbar).sum(axis=1),
+                     (diag * bbar**2).sum(axis=1)])
+
+
 def local_sums(g, mu, s2b, diag, bbar, ytx, gb):
-    """Per response: sums of g, m2 = g (mu^2 + s2b), diag m2, bbar YtX, GB bbar, diag bbar^2."""
+    """Per response: sums of g, m2 = g (mu^2 + s2b), diag m2, bbar YtX, GB bbar, diag bbar^2
+    (what ``AtlasQTL._local_sums`` assembles from ``response_sums`` and s2b)."""
     m2 = g * (mu**2 + s2b)
     return np.stack([g.sum(axis=1), m2.sum(axis=1), (diag * m2).sum(axis=1),
                      (bbar * ytx).sum(axis=1), (gb * bbar).sum(axis=1),
                      (diag * bbar**2).sum(axis=1)])
+
+
+def entropy_sums(g, eps):
+    """Per response, sum_s -g log(g + eps) - (1 - g) log(1 - g + eps)."""
+    return np.sum(-g * np.log(g + eps) - (1 - g) * np.log(1 - g + eps), axis=1)
 
 
 def elbo_gamma_terms(g, s2b, m2_sum, probit_sum, log_tau, tau, log_sig, sig2_inv, eps):

@@ -151,8 +151,9 @@ class AtlasQTL:
         var = np.array([np.var(d.Y[d.observed[:, t], t], ddof=1) for t in range(q)])
         tau0 = 1.0 / np.median(var)
         s.tau = np.full(q, tau0 if np.isfinite(tau0) else 1e3)
-        s2b = 1.0 / rng.gamma(2.0, 1e-2 * s.tau)
-        s.s2b = np.ascontiguousarray(np.repeat(s2b[:, None], p, axis=1))
+        s.s2b_row = 1.0 / rng.gamma(2.0, 1e-2 * s.tau)
+        s.s2b = np.ascontiguousarray(np.repeat(s.s2b_row[:, None], p, axis=1))
+        s.c_s2b = None
         s.sig0_inv = rng.gamma(max(p, q), 1.0)
         s.theta = rng.normal(0.0, 1.0 / np.sqrt(s.sig0_inv * q), size=p)
         s.s2theta = 1.0 / (q + rng.gamma(s.sig0_inv * q, 1.0, size=p))
@@ -166,25 +167,48 @@ class AtlasQTL:
         s.lpd, s.mills_pos, s.mills_neg = (np.empty((q, p)) for _ in range(3))
         s.probit_sum, s.z_row = np.empty(q), np.empty(q)
         s.z_col_parts = np.empty((-(-q // _probit.ROWS), p))
-        s.sums = np.empty((6, q))
-        self._local_sums()
-        self._refresh_probit()
+        # per-response sums of each response's own block, cached between the sweeps that change
+        # it (``_local_sums``), and the entropy and relevance, recomputed on demand for the
+        # responses swept since (``stale_*``)
+        s.na_rows = np.flatnonzero(d.miss_index >= 0).astype(np.int64)
+        s.rsums, s.sums = np.empty((7, q)), np.empty((6, q))
+        s.entropy, s.relevance = np.empty(q), np.empty(q)
+        s.stale_entropy, s.stale_relevance = np.ones(q, dtype=bool), np.ones(q, dtype=bool)
+        self._local_sums(np.arange(q, dtype=np.int64))
+        self._refresh_probit(True)
 
-    def _refresh_probit(self):
-        """Step 12: for m_st = theta_s + zeta_t, the cached log-odds log Phi(m) - log Phi(-m),
-        the Mills ratios that Z needs at c = 1 and the probit part of ELBO term B at the current
-        g (compiled kernel; NumPy twin ``_reference.probit_refresh``)."""
+    def _refresh_probit(self, logs):
+        """Step 12: for m_st = theta_s + zeta_t, the Mills ratios that Z needs at c = 1 and, if
+        ``logs``, the log-odds log Phi(m) - log Phi(-m) and the probit part of ELBO term B at the
+        current g (compiled kernel; NumPy twin ``_reference.probit_refresh``). Without ``logs``
+        (no ELBO due, a partial sweep next) ``core_loop`` computes the log-odds of the swept
+        responses only, the same values."""
         s = self._s
         _probit.probit_refresh(s.theta, s.zeta, s.g, s.lpd, s.mills_pos, s.mills_neg,
-                               s.probit_sum, self._threads)
+                               s.probit_sum, logs, self._threads)
+        s.lpd_fresh = logs
 
     # -- the steps of one iteration (section (c), steps 1-12) -------------------------------
-    def _local_sums(self):
+    def _local_sums(self, units):
         """Step 6 as sums: per response, sum g, sum m2 (m2 = g (mu^2 + s2b)), sum diag m2 and the
-        bracket's sums of bbar Y'X, GB bbar and diag bbar^2 (compiled kernel, one pass; NumPy
-        twin ``_reference.local_sums``). Read by steps 1-2 of the next iteration and the ELBO."""
+        bracket's sums of bbar Y'X, GB bbar and diag bbar^2, read by steps 1-2 of the next
+        iteration and the ELBO. The parts that depend on a response's own block only are
+        recomputed for the swept ``units`` (compiled kernel; NumPy twin
+        ``_reference.response_sums``) and kept for the others, whose block did not change; the
+        slab variance, which changes every iteration, enters through sum m2 = sum g mu^2 +
+        s2b_t sum g (s2b constant along a response without NAs; rows with NAs sum g s2b here)."""
         d, s = self._data, self._s
-        _probit.local_sums(s.g, s.mu, s.s2b, d.diag, s.bbar, d.ytx, s.gb, s.sums, self._threads)
+        r = s.rsums
+        _probit.response_sums(s.g, s.mu, d.diag, s.bbar, d.ytx, s.gb, units, r, self._threads)
+        s.sums[0] = r[0]
+        np.add(r[1], s.s2b_row * r[0], out=s.sums[1])
+        np.add(r[2], s.s2b_row * r[3], out=s.sums[2])
+        s.sums[3:] = r[4:]
+        na = s.na_rows
+        if len(na):
+            g_s2b = s.g[na] * s.s2b[na]
+            s.sums[1, na] = r[1, na] + g_s2b.sum(axis=1)
+            s.sums[2, na] = r[2, na] + (d.diag[na] * g_s2b).sum(axis=1)
 
     def _residual_bracket(self, sig2_inv):
         """E||y_t - X beta_t||^2 + E sigma^-2 sum_s E beta_st^2, from G, Y'X and GB (step 2)."""
@@ -206,13 +230,23 @@ class AtlasQTL:
         s.kappa_s = c * (h.kappa + 0.5 * self._residual_bracket(s.sig2_inv))
         s.tau = s.eta_s / s.kappa_s
 
-    def update_slab_variance(self, c):
-        """Steps 3-4: s2b_st = 1 / (c E tau_t (x_s'O_t x_s + E sigma^-2)); log moments."""
+    def update_slab_variance(self, c, units):
+        """Steps 3-4: s2b_st = 1 / (c E tau_t (x_s'O_t x_s + E sigma^-2)); log moments. The
+        (q, p) array is written for the responses the core loop sweeps and those with NAs
+        (the others read only s2b_row, the value of a response without NAs; ``_store`` fills
+        every row, with the same values)."""
         d, s = self._data, self._s
-        # in place, the same operations as 1 / (c tau_t (diag + E sigma^-2)) without temporaries
-        np.add(d.diag, s.sig2_inv, out=s.s2b)
-        np.multiply(s.s2b, c * s.tau[:, None], out=s.s2b)
-        np.divide(1.0, s.s2b, out=s.s2b)
+        q = len(s.tau)
+        s.s2b_row = 1.0 / ((d.diag[:, 0] + s.sig2_inv) * (c * s.tau))
+        s.c_s2b = c
+        if len(units) == q:
+            # in place, the same operations as 1 / (c tau_t (diag + E sigma^-2)), no temporaries
+            np.add(d.diag, s.sig2_inv, out=s.s2b)
+            np.multiply(s.s2b, c * s.tau[:, None], out=s.s2b)
+            np.divide(1.0, s.s2b, out=s.s2b)
+        else:
+            rows = np.union1d(units, s.na_rows)
+            s.s2b[rows] = 1.0 / ((d.diag[rows] + s.sig2_inv) * (c * s.tau[rows, None]))
         s.log_tau = digamma(s.eta_s) - np.log(s.kappa_s)
         s.log_sig2_inv = digamma(s.nu_s) - np.log(s.rho_s)
 
@@ -220,15 +254,21 @@ class AtlasQTL:
         """Step 5 over the responses ``units`` (compiled kernel, GB updates delayed over blocks
         of predictors and applied as one dgemm per block; BLAS held to one thread by ``fit``)."""
         d, s = self._data, self._s
+        if not s.lpd_fresh:
+            _probit.probit_lpd(s.theta, s.zeta, units, s.lpd, self._threads)
         cst = 0.5 * (s.log_tau + s.log_sig2_inv)
         _cavi.cavi_sweep(d.gram, d.c_miss, d.miss_index, d.ytx, s.s2b, s.tau, s.lpd, cst,
                          float(c), units, order, s.g, s.mu, s.bbar, s.gb, self._threads)
+        s.stale_entropy[units] = True
+        s.stale_relevance[units] = True
 
-    def update_local(self, c):
-        """Steps 6-7: sums of the second moments m2 (``_local_sums``) and of the truncated-latent
-        means Z (old m) over predictors and over responses; neither m2 nor Z is stored."""
+    def update_local(self, c, units):
+        """Steps 6-7: sums of the second moments m2 (``_local_sums``, recomputed for the swept
+        ``units``) and of the truncated-latent means Z (old m) over predictors and over
+        responses, for every pair (m changes with theta and zeta every iteration); neither m2
+        nor Z is stored."""
         s = self._s
-        self._local_sums()
+        self._local_sums(units)
         if c == 1.0:
             _probit.latent_sums(s.theta, s.zeta, s.g, s.mills_pos, s.mills_neg, s.z_row,
                                 s.z_col_parts, self._threads)
@@ -237,8 +277,9 @@ class AtlasQTL:
                                          self._threads)
         s.z_col = s.z_col_parts.sum(axis=0)
 
-    def update_hotspots(self, c):
-        """Steps 8-11: local scales, theta, sigma_0^-2 (via xi) and zeta, in this order."""
+    def update_hotspots(self, c, logs=True):
+        """Steps 8-11: local scales, theta, sigma_0^-2 (via xi) and zeta, in this order; then
+        step 12 (``_refresh_probit(logs)``)."""
         d, h, s = self._data, self.hyper_, self._s
         n, p, q = d.shape
         # step 8, with the old theta, s2theta and E sigma_0^-2
@@ -258,7 +299,24 @@ class AtlasQTL:
         # step 11, with the new theta
         s.s2zeta = 1.0 / (c * (p + 1.0 / h.t02))
         s.zeta = c * s.s2zeta * (s.z_row - s.theta.sum() + h.n0 / h.t02)
-        self._refresh_probit()
+        self._refresh_probit(logs)
+
+    def _gamma_terms(self, g_sum, m2_sum, log_tau, log_sig):
+        """Per response, the sum over predictors of the (beta, gamma) part of ELBO term B
+        (NumPy twin ``_reference.elbo_gamma_terms``): the entropy of q(gamma) from the cache
+        (``_reference.entropy_sums``, recomputed for the responses swept since the last ELBO),
+        sum_s g log s2b = log s2b_t sum g without NAs, and the probit part from step 12."""
+        d, s = self._data, self._s
+        stale = np.flatnonzero(s.stale_entropy).astype(np.int64)
+        if len(stale):
+            _probit.entropy_sums(s.g, stale, ENTROPY_EPS, s.entropy, self._threads)
+            s.stale_entropy[:] = False
+        g_log_s2b = np.log(s.s2b_row) * g_sum
+        na = s.na_rows
+        if len(na):
+            g_log_s2b[na] = np.sum(s.g[na] * np.log(s.s2b[na]), axis=1)
+        return (s.entropy + 0.5 * g_log_s2b + 0.5 * g_sum * (log_sig + log_tau + 1.0)
+                - 0.5 * s.tau * s.sig2_inv * m2_sum + s.probit_sum)
 
     def elbo(self):
         """ELBO at c = 1 (section (d), terms A-H), reproducing the reference's evaluation point:
@@ -276,10 +334,8 @@ class AtlasQTL:
         log_sig = digamma(nu_s) - np.log(rho_s)
         a = np.sum(0.5 * d.n_obs * (log_tau - np.log(2 * np.pi))
                    - s.tau * (kappa_s - h.kappa - 0.5 * s.sig2_inv * m2_sum))
-        per_response = np.empty(q)
-        _probit.elbo_gamma_terms(s.g, s.s2b, m2_sum, s.probit_sum, log_tau, s.tau, log_sig,
-                                 s.sig2_inv, ENTROPY_EPS, per_response, self._threads)
-        b = per_response.sum() - 0.5 * p * q * s.s2zeta - 0.5 * q * s.s2theta.sum()
+        b = (self._gamma_terms(g_sum, m2_sum, log_tau, log_sig).sum() - 0.5 * p * q * s.s2zeta
+             - 0.5 * q * s.s2theta.sum())
         log_sig0 = digamma(s.nu0_s) - np.log(s.rho0_s)
         c_term = np.sum(0.5 * (log_sig0 + np.log(q))
                         - 0.5 * q * s.sig0_inv * s.lam2_inv * ((s.theta - h.m0) ** 2 + s.s2theta)
@@ -304,9 +360,12 @@ class AtlasQTL:
             return focus.select_units(np.full(q, 0.5), rng), np.nan
         eps = focus.epsilon(self.epsilon_scheme, partial_iteration, alpha=self.alpha,
                             min_epsilon=self.min_epsilon, elbo_diff=elbo_diff)
-        relevance = np.empty(q)
-        _probit.relevance(self._s.g, relevance, self._threads)  # twin: focus.relevance
-        prob = (1.0 - eps) * relevance + eps
+        s = self._s
+        stale = np.flatnonzero(s.stale_relevance).astype(np.int64)
+        if len(stale):  # r_t depends on g_t alone: recomputed for the responses swept since
+            _probit.relevance(s.g, stale, s.relevance, self._threads)  # twin: focus.relevance
+            s.stale_relevance[:] = False
+        prob = (1.0 - eps) * s.relevance + eps
         return focus.select_units(prob, rng, self.fix_size), eps
 
     # -- the loop ---------------------------------------------------------------------------
@@ -402,21 +461,24 @@ class AtlasQTL:
                 if self.cavi != "full":
                     units, eps = self._timed("select", self._select, it0, rng_select, diff)
             order = (rng_order.permutation(p) if self.shuffle else np.arange(p)).astype(np.int64)
+            due = c == 1.0 and (final_sweep or schedule.due(it0 if in_partial else 0,
+                                                            it <= n_rungs + 1))
+            # step 12's log-odds for every response only if this iteration's ELBO needs log Phi
+            # or the next sweep covers every response; otherwise for the swept ones on demand
+            next_full = self.cavi == "full" or it + 1 < self.start_partial
             self._timed("global", self.update_sigma, c)
             self._timed("global", self.update_tau, c)
-            self._timed("local", self.update_slab_variance, c)
+            self._timed("local", self.update_slab_variance, c, units)
             self._timed("loop", self.core_loop, c, units, order)
-            self._timed("local", self.update_local, c)
-            self._timed("global", self.update_hotspots, c)
+            self._timed("local", self.update_local, c, units)
+            self._timed("global", self.update_hotspots, c, due or next_full)
             self.n_confirming_sweeps_ += final_sweep
             record = {"iteration": it, "c": c, "partial": bool(in_partial and self.cavi != "full"),
                       "confirming": final_sweep, "epsilon": eps, "n_units": len(units),
                       "elbo": np.nan, "elbo_diff": np.nan, "start": self._it_start}
             history.append(record)
             bar.update()
-            if c < 1.0:
-                continue
-            if not (final_sweep or schedule.due(it0 if in_partial else 0, it <= n_rungs + 1)):
+            if not due:
                 continue
             elbo = self._timed("elbo", self.elbo)
             diff = elbo - lb_old
@@ -446,6 +508,8 @@ class AtlasQTL:
         self.gamma_ = s.g.T.copy()
         self.beta_ = s.bbar.T.copy()
         self.beta_per_allele_ = self.beta_ / d.sd[:, None]
+        if s.c_s2b is not None:  # every row, as the last step 3 gave it
+            self.update_slab_variance(s.c_s2b, np.arange(d.shape[2], dtype=np.int64))
         self.mu_, self.s2b_ = s.mu.T.copy(), s.s2b.T.copy()
         self.theta_, self.s2theta_, self.zeta_ = s.theta.copy(), s.s2theta.copy(), s.zeta.copy()
         self.tau_, self.sigma2_inv_, self.sigma0_inv_ = s.tau.copy(), s.sig2_inv, s.sig0_inv

@@ -3,35 +3,34 @@
 steps 7 and 12, (d) term B), fused and run over OpenMP threads (issue 20: with the core loop a
 matrix product, these p x q passes of scipy special functions took most of an iteration).
 
-* ``probit_refresh``, step 12: m_st = theta_s + zeta_t; the log-odds log Phi(m) - log Phi(-m)
-  that the core loop reads, the two inverse Mills ratios phi(m)/Phi(m) and -phi(m)/Phi(-m) that
-  step 7 of the next iteration needs (at c = 1 they depend on m only, so Z costs no special
-  function), and per response the probit part of ELBO term B, sum_s g log Phi(m) + (1 - g)
-  log Phi(-m), with the current g (the g the ELBO of this iteration sees), so that log Phi(+-m)
-  are never stored. The smaller tail Phi(-|m|) = erfcx(|m|/sqrt 2) exp(-m^2/2) / 2, its log
-  taken from erfcx (scipy's Faddeeva erfcx, through its C-API capsule), the larger as
-  log1p(-tail): one erfcx, one exp, one log and one log1p per entry, and no underflow of
-  log Phi or of the Mills ratios at any |m|.
+* ``probit_refresh``, step 12: m_st = theta_s + zeta_t; the two inverse Mills ratios
+  phi(m)/Phi(m) and -phi(m)/Phi(-m) that step 7 of the next iteration needs (at c = 1 they depend
+  on m only, so Z costs no special function) and, when asked (an ELBO is due, or the next sweep
+  covers every response), the log-odds log Phi(m) - log Phi(-m) that the core loop reads and per
+  response the probit part of ELBO term B, sum_s g log Phi(m) + (1 - g) log Phi(-m), with the
+  current g, so that log Phi(+-m) are never stored. The smaller tail Phi(-|m|) =
+  erfcx(|m|/sqrt 2) exp(-m^2/2) / 2, its log taken from erfcx (scipy's Faddeeva erfcx, through
+  its C-API capsule), the larger as log1p(-tail): one erfcx and one exp per entry, one log and
+  one log1p more with the log-odds, and no underflow of log Phi or of the Mills ratios at any
+  |m|. ``probit_lpd`` writes the same log-odds for the rows a partial sweep reads.
 * ``latent_sums``, step 7 at c = 1: Z = m + g phi/Phi(m) - (1 - g) phi/Phi(-m), the ratios
   floored / capped at -m as in ``moments.truncated_latent_mean``, summed over predictors and
   over responses (all that steps 9 and 11 read; Z is never stored); ``latent_sums_annealed``
   the same at c < 1, with the ratios at sqrt(c) m computed in the pass.
-* ``local_sums``, per response the sums of g, m2, diag m2, bbar Y'X, GB bbar and diag bbar^2
-  (steps 1-2 and the ELBO), in one pass after the core loop.
-* ``elbo_gamma_terms``, the (s, t) sum of ELBO term B, per response (summed by the caller in a
-  fixed order, so the value does not depend on the thread count), from g, s2b and the per-response
-  sums of m2 and of the probit part: one pass over g and s2b.
+* ``response_sums``, per response the sums of g, g mu^2, diag g mu^2, diag g, bbar Y'X, GB bbar
+  and diag bbar^2 (steps 1-2 and the ELBO), and ``entropy_sums``, the entropy of q(gamma) per
+  response (ELBO term B): functions of one response's own block, computed for the responses a
+  sweep changed only (adaptive focus; issue 20) and cached for the others.
 * ``relevance``, r_t = 1 - prod_s (1 - g_st), the response weights of adaptive focus (section
-  (f)), one log1p per entry (a partial iteration's NumPy version cost as much as a sixth of the
-  iteration at q = 1000).
+  (f)), one log1p per entry, likewise for the responses swept since it was last computed.
 
 Every pass hands out responses (or blocks of them) to the threads dynamically: on a shared
 machine a thread that is descheduled in the middle of a static share holds the whole pass at its
 barrier. Each output entry is computed by one thread in a fixed order, so the results do not
 depend on the thread count or the schedule.
 
-NumPy twins: ``_reference.probit_refresh``, ``_reference.latent_sums`` (both),
-``_reference.local_sums``, ``_reference.elbo_gamma_terms``, ``focus.relevance``.
+NumPy twins: ``_reference.probit_refresh`` (also of ``probit_lpd``), ``_reference.latent_sums``
+(both), ``_reference.response_sums``, ``_reference.entropy_sums``, ``focus.relevance``.
 """
 
 from cython.parallel import prange
@@ -54,34 +53,42 @@ cdef double SQRT_2_PI = 0.79788456080286535588
 cdef double INV_SQRT_2PI = 0.39894228040143267794
 
 
+cdef inline double _log_tail(double a, double e) noexcept nogil:
+    """log Phi(-a) for a = |m| >= 0 and e = erfcx(a / sqrt 2): the smaller tail
+    Phi(-a) = e exp(-a^2 / 2) / 2 in log space (no underflow at any a)."""
+    return log(0.5 * e) - 0.5 * a * a
+
+
+cdef inline double _log_body(double e, double k) noexcept nogil:
+    """log Phi(a) = log1p(-Phi(-a)) for k = exp(-a^2 / 2): the larger probability."""
+    return log1p(-0.5 * e * k)
+
+
 def probit_refresh(const double[::1] theta, const double[::1] zeta, const double[:, ::1] g,
                    double[:, ::1] lpd, double[:, ::1] mills_pos, double[:, ::1] mills_neg,
-                   double[::1] probit_sum, int n_threads=1):
-    """Fill the (q, p) arrays log Phi(m) - log Phi(-m), max(phi/Phi(m), -m) and
-    min(-phi/Phi(-m), -m) for m_st = theta_s + zeta_t, and the (q,) sums over s of
-    g log Phi(m) + (1 - g) log Phi(-m), in place."""
+                   double[::1] probit_sum, bint logs=True, int n_threads=1):
+    """Fill the (q, p) arrays max(phi/Phi(m), -m) and min(-phi/Phi(-m), -m) for
+    m_st = theta_s + zeta_t and, if ``logs``, log Phi(m) - log Phi(-m) and the (q,) sums over s
+    of g log Phi(m) + (1 - g) log Phi(-m), in place. Without ``logs`` (no ELBO due and a partial
+    sweep next) ``lpd`` and ``probit_sum`` are left as they are: ``probit_lpd`` fills the rows
+    the next sweep reads, with the same values."""
     cdef Py_ssize_t q = zeta.shape[0], p = theta.shape[0], t, s
-    cdef double m, a, e, k, lt, lb, lp, lpn, r, r2, tail, acc
+    cdef double m, a, e, k, lp, lpn, r, r2, tail, acc
     for t in prange(q, nogil=True, num_threads=max(n_threads, 1), schedule="dynamic", chunksize=8):
         acc = 0.0
         for s in range(p):
             m = zeta[t] + theta[s]
             a = fabs(m)
-            # the smaller tail Phi(-a) = erfcx(a / sqrt 2) exp(-a^2 / 2) / 2, in log space from
-            # erfcx (no underflow), the larger as log1p(-tail)
             e = _erfcx(a * SQRT1_2, 0)
             k = exp(-0.5 * a * a)
             tail = 0.5 * e * k
-            lt = log(0.5 * e) - 0.5 * a * a
-            lb = log1p(-tail)
-            if m < 0:
-                lp = lt
-                lpn = lb
-            else:
-                lp = lb
-                lpn = lt
-            lpd[t, s] = lp - lpn
-            acc = acc + (g[t, s] * lp + (1.0 - g[t, s]) * lpn)
+            if logs:
+                lp = _log_tail(a, e)
+                lpn = _log_body(e, k)
+                if m >= 0:  # Phi(m) is the larger probability
+                    lp, lpn = lpn, lp
+                lpd[t, s] = lp - lpn
+                acc = acc + (g[t, s] * lp + (1.0 - g[t, s]) * lpn)
             # phi(a) / Phi(-a) = sqrt(2 / pi) / erfcx(a / sqrt 2) (no exp: finite for any a),
             # phi(a) / Phi(a) = k / (sqrt(2 pi) (1 - tail)); Phi(m) is the smaller tail if m < 0
             if m < 0:
@@ -92,7 +99,26 @@ def probit_refresh(const double[::1] theta, const double[::1] zeta, const double
                 r2 = -SQRT_2_PI / e
             mills_pos[t, s] = r if r > -m else -m
             mills_neg[t, s] = r2 if r2 < -m else -m
-        probit_sum[t] = acc
+        if logs:
+            probit_sum[t] = acc
+
+
+def probit_lpd(const double[::1] theta, const double[::1] zeta, const long long[::1] units,
+               double[:, ::1] lpd, int n_threads=1):
+    """lpd[t, s] = log Phi(m_st) - log Phi(-m_st) for the responses ``units`` only (the rows a
+    partial sweep reads), the values ``probit_refresh`` writes with ``logs``."""
+    cdef Py_ssize_t n_units = units.shape[0], p = theta.shape[0], i, t, s
+    cdef double m, a, e, lt, lb
+    for i in prange(n_units, nogil=True, num_threads=max(n_threads, 1), schedule="dynamic",
+                    chunksize=8):
+        t = units[i]
+        for s in range(p):
+            m = zeta[t] + theta[s]
+            a = fabs(m)
+            e = _erfcx(a * SQRT1_2, 0)
+            lt = _log_tail(a, e)
+            lb = _log_body(e, exp(-0.5 * a * a))
+            lpd[t, s] = lt - lb if m < 0 else lb - lt
 
 
 #: responses per partial column sum of ``latent_sums`` (fixed, so that the sums do not depend
@@ -157,76 +183,78 @@ def latent_sums_annealed(const double[::1] theta, const double[::1] zeta,
             z_row[t] = acc
 
 
-def local_sums(const double[:, ::1] g, const double[:, ::1] mu, const double[:, ::1] s2b,
-               const double[:, ::1] diag, const double[:, ::1] bbar, const double[:, ::1] ytx,
-               const double[:, ::1] gb, double[:, ::1] out, int n_threads=1):
-    """Per response t, the sums over s that steps 1-2 and the ELBO need (the second moments
-    m2 = g (mu^2 + s2b) are never stored), into the rows of ``out`` (6, q):
+def response_sums(const double[:, ::1] g, const double[:, ::1] mu, const double[:, ::1] diag,
+                  const double[:, ::1] bbar, const double[:, ::1] ytx, const double[:, ::1] gb,
+                  const long long[::1] units, double[:, ::1] out, int n_threads=1):
+    """For each response t in ``units``, the sums over s that depend on its own block only
+    (g, mu, bbar, GB: what a sweep of t changes), into column t of ``out`` (7, q):
 
-        0: sum g, 1: sum m2, 2: sum diag m2, 3: sum bbar YtX, 4: sum GB bbar, 5: sum diag bbar^2
-    """
-    cdef Py_ssize_t q = g.shape[0], p = g.shape[1], t, s
-    cdef double a0, a1, a2, a3, a4, a5, m2, b
-    for t in prange(q, nogil=True, num_threads=max(n_threads, 1), schedule="dynamic", chunksize=8):
+        0: sum g, 1: sum g mu^2, 2: sum diag g mu^2, 3: sum diag g,
+        4: sum bbar YtX, 5: sum GB bbar, 6: sum diag bbar^2
+
+    Steps 1-2 and the ELBO read m2 = g (mu^2 + s2b) only through sum m2 = (1) + sum g s2b and
+    sum diag m2 = (2) + sum diag g s2b; without NAs s2b_t is constant along t, so these are
+    (1) + s2b_t (0) and (2) + s2b_t (3) (``AtlasQTL._local_sums``): a response the core loop
+    did not sweep keeps its column."""
+    cdef Py_ssize_t n_units = units.shape[0], p = g.shape[1], i, t, s
+    cdef double a0, a1, a2, a3, a4, a5, a6, gm2, dg, b
+    for i in prange(n_units, nogil=True, num_threads=max(n_threads, 1), schedule="dynamic",
+                    chunksize=8):
+        t = units[i]
         a0 = 0.0
         a1 = 0.0
         a2 = 0.0
         a3 = 0.0
         a4 = 0.0
         a5 = 0.0
+        a6 = 0.0
         for s in range(p):
-            m2 = g[t, s] * (mu[t, s] * mu[t, s] + s2b[t, s])
+            gm2 = g[t, s] * mu[t, s] * mu[t, s]
+            dg = diag[t, s]
             b = bbar[t, s]
             a0 = a0 + g[t, s]
-            a1 = a1 + m2
-            a2 = a2 + diag[t, s] * m2
-            a3 = a3 + b * ytx[t, s]
-            a4 = a4 + gb[t, s] * b
-            a5 = a5 + diag[t, s] * b * b
+            a1 = a1 + gm2
+            a2 = a2 + dg * gm2
+            a3 = a3 + dg * g[t, s]
+            a4 = a4 + b * ytx[t, s]
+            a5 = a5 + gb[t, s] * b
+            a6 = a6 + dg * b * b
         out[0, t] = a0
         out[1, t] = a1
         out[2, t] = a2
         out[3, t] = a3
         out[4, t] = a4
         out[5, t] = a5
+        out[6, t] = a6
 
 
-def elbo_gamma_terms(const double[:, ::1] g, const double[:, ::1] s2b,
-                     const double[::1] m2_sum, const double[::1] probit_sum,
-                     const double[::1] log_tau, const double[::1] tau, double log_sig,
-                     double sig2_inv, double eps, double[::1] out, int n_threads=1):
-    """out[t] = sum_s of the (beta, gamma) part of ELBO term B (section (d)):
-
-        g (E log sigma^-2 + E log tau_t)/2 - E tau_t E sigma^-2 m2 / 2 + g log Phi(m)
-        + (1 - g) log Phi(-m) - g log(g + eps) - (1 - g) log(1 - g + eps) + g (log s2b + 1)/2
-
-    with sum_s m2 = ``m2_sum[t]`` and sum_s g log Phi(m) + (1 - g) log Phi(-m) = ``probit_sum[t]``
-    (from ``probit_refresh``) given: the pass reads only g and s2b.
-    """
-    cdef Py_ssize_t q = g.shape[0], p = g.shape[1], t, s
-    cdef double acc, g_sum, gi, v, log_v
-    for t in prange(q, nogil=True, num_threads=max(n_threads, 1), schedule="dynamic", chunksize=8):
+def entropy_sums(const double[:, ::1] g, const long long[::1] units, double eps,
+                 double[::1] out, int n_threads=1):
+    """out[t] = sum_s -g log(g + eps) - (1 - g) log(1 - g + eps) for t in ``units`` (the
+    entropy of q(gamma) in ELBO term B, section (d)): two logs per pair, a function of g alone,
+    so only the responses swept since the last ELBO need it again."""
+    cdef Py_ssize_t n_units = units.shape[0], p = g.shape[1], i, t, s
+    cdef double acc, gi
+    for i in prange(n_units, nogil=True, num_threads=max(n_threads, 1), schedule="dynamic",
+                    chunksize=8):
+        t = units[i]
         acc = 0.0
-        g_sum = 0.0
-        v = -1.0
-        log_v = 0.0
         for s in range(p):
             gi = g[t, s]
-            if s2b[t, s] != v:  # s2b is constant along a response without NAs: one log
-                v = s2b[t, s]
-                log_v = log(v)
-            g_sum = g_sum + gi
-            acc = acc + (0.5 * gi * log_v - gi * log(gi + eps) - (1.0 - gi) * log(1.0 - gi + eps))
-        out[t] = (acc + g_sum * 0.5 * (log_sig + log_tau[t] + 1.0)
-                  - 0.5 * tau[t] * sig2_inv * m2_sum[t] + probit_sum[t])
+            acc = acc - gi * log(gi + eps) - (1.0 - gi) * log(1.0 - gi + eps)
+        out[t] = acc
 
 
-def relevance(const double[:, ::1] g, double[::1] out, int n_threads=1):
-    """out[t] = 1 - prod_s (1 - g_st), the probability that response t has an associated
-    predictor (section (f), selection rule 1), as -expm1(sum_s log1p(-min(g_st, 1 - 1e-16)))."""
-    cdef Py_ssize_t q = g.shape[0], p = g.shape[1], t, s
+def relevance(const double[:, ::1] g, const long long[::1] units, double[::1] out,
+              int n_threads=1):
+    """out[t] = 1 - prod_s (1 - g_st) for t in ``units``, the probability that response t has an
+    associated predictor (section (f), selection rule 1), as
+    -expm1(sum_s log1p(-min(g_st, 1 - 1e-16))); a function of g_t alone."""
+    cdef Py_ssize_t n_units = units.shape[0], p = g.shape[1], i, t, s
     cdef double acc, gi
-    for t in prange(q, nogil=True, num_threads=max(n_threads, 1), schedule="dynamic", chunksize=8):
+    for i in prange(n_units, nogil=True, num_threads=max(n_threads, 1), schedule="dynamic",
+                    chunksize=8):
+        t = units[i]
         acc = 0.0
         for s in range(p):
             gi = g[t, s]
