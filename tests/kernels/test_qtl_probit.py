@@ -1,6 +1,6 @@
 """The elementwise atlasQTL kernels (``_kernels._probit``) against their NumPy twins: the probit
-refresh with log Phi and Mills ratios (step 12, with and without the log-odds, and the log-odds
-of given rows), the sums of Z at c = 1 (step 7), the per-response sums of each response's own
+refresh with log Phi, Mills ratios and the sums of Z (steps 12 and 7, with and without the
+log-odds, and the log-odds of given rows), the change of the Z sums after a sweep, the per-response sums of each response's own
 block (steps 1, 2, 6), the entropy of q(gamma) (ELBO term B) and the adaptive-focus relevance,
 over 1 and 2 threads, including |m| beyond 30."""
 
@@ -23,47 +23,85 @@ def _propensities(extreme):
     return theta, zeta, rng
 
 
-def _refreshed(theta, zeta, n_threads, g=None):
+def _refreshed(theta, zeta, n_threads, g=None, logs=True, lpd=None):
+    """probit_refresh's outputs: lpd, mills_diff, z_row, z_col (blocks summed), probit_sum."""
     q, p = len(zeta), len(theta)
-    out = [np.empty((q, p)) for _ in range(3)] + [np.empty(q)]
     g = np.full((q, p), 0.5) if g is None else g
-    _probit.probit_refresh(theta, zeta, g, *out, n_threads=n_threads)
-    return out
+    lpd = np.empty((q, p)) if lpd is None else lpd
+    diff, z_row, parts = np.empty((q, p)), np.empty(q), np.empty((-(-q // _probit.ROWS), p))
+    probit_sum = np.full(q, 7.0)
+    _probit.probit_refresh(theta, zeta, g, lpd, diff, z_row, parts, probit_sum, logs,
+                           n_threads=n_threads)
+    return lpd, diff, z_row, parts.sum(axis=0), probit_sum
 
 
 @pytest.mark.parametrize("n_threads", [1, 2])
 @pytest.mark.parametrize("extreme", [False, True])
-def test_probit_refresh__matches_reference(n_threads, extreme):
+@pytest.mark.parametrize("q", [64, 150])
+def test_probit_refresh__matches_reference(n_threads, extreme, q):
+    """Log-odds, Mills ratios, the sums of Z and the probit sums against the twins; q = 150
+    leaves a partial block of responses; nothing depends on the thread count."""
     theta, zeta, rng = _propensities(extreme)
-    g = rng.uniform(0.0, 1.0, (len(zeta), len(theta)))
-    ours = _refreshed(theta, zeta, n_threads, g)
+    zeta = np.resize(zeta, q)
+    g = rng.uniform(0.0, 1.0, (q, len(theta)))
+    lpd, diff, z_row, z_col, probit_sum = _refreshed(theta, zeta, n_threads, g)
+    lpd_ref, pos, neg, sum_ref = _reference.probit_refresh(theta, zeta, g)
     # beyond |m| = 30 the twin's Mills ratios (through scipy's log_ndtr) carry ~5e-12 relative
     # error, the kernel's series ~6e-13 (both checked against mpmath at 60 digits)
     rtol = 2e-11 if extreme else 1e-12
     # lpd = log Phi(m) - log Phi(-m) cancels near m = 0: absolute rounding of the two logs
-    for name, a, b in zip(("lpd", "mills_pos", "mills_neg", "probit_sum"), ours,
-                          _reference.probit_refresh(theta, zeta, g)):
-        assert_allclose(a, b, rtol=rtol, atol=1e-14 if name == "lpd" else 1e-300, err_msg=name)
-    assert_array_equal(ours[3], _refreshed(theta, zeta, 3 - n_threads, g)[3])
+    assert_allclose(lpd, lpd_ref, rtol=rtol, atol=1e-14)
+    assert_allclose(diff, pos - neg, rtol=rtol, atol=1e-300)
+    assert_allclose(probit_sum, sum_ref, rtol=rtol)
+    row_ref, col_ref = _reference.latent_sums(theta, zeta, g)
+    # Z = m + g * (about -m) cancels for |m| ~ 30: absolute error ~30 x that of the ratios
+    assert_allclose(z_row, row_ref, rtol=1e-12, atol=1e-8)
+    assert_allclose(z_col, col_ref, rtol=1e-12, atol=1e-8)
+    for a, b in zip((lpd, diff, z_row, z_col, probit_sum),
+                    _refreshed(theta, zeta, 3 - n_threads, g)):
+        assert_array_equal(a, b)
 
 
 @pytest.mark.parametrize("n_threads", [1, 2])
-@pytest.mark.parametrize("q", [64, 150])
-def test_latent_sums__matches_reference(n_threads, q):
-    """Row and column sums of Z at c = 1 against the twin; q = 150 leaves a partial block of
-    responses; the sums do not depend on the thread count."""
+def test_probit_refresh__without_logs(n_threads):
+    """Without ``logs`` step 12 writes the same Mills ratios and Z sums and leaves lpd and the
+    probit sums alone; ``probit_lpd`` then gives the swept rows the log-odds the full refresh
+    writes."""
     theta, zeta, rng = _propensities(True)
+    q, p = len(zeta), len(theta)
+    g = rng.uniform(0.0, 1.0, (q, p))
+    full = _refreshed(theta, zeta, n_threads, g)
+    lpd = np.full((q, p), 7.0)
+    partial = _refreshed(theta, zeta, n_threads, g, logs=False, lpd=lpd)
+    for a, b in zip(partial[1:4], full[1:4]):
+        assert_array_equal(a, b)
+    assert np.all(lpd == 7.0) and np.all(partial[4] == 7.0)
+    units = np.array([0, 5, 17, q - 1], dtype=np.int64)
+    _probit.probit_lpd(theta, zeta, units, lpd, n_threads=n_threads)
+    assert_array_equal(lpd[units], full[0][units])
+    assert np.all(np.delete(lpd, units, axis=0) == 7.0)
+
+
+@pytest.mark.parametrize("n_threads", [1, 2])
+@pytest.mark.parametrize("n_units", [3, 70, 150])
+def test_latent_update__matches_reference(n_threads, n_units):
+    """The Z sums step 12 leaves, moved by a sweep that changes the PPIs of ``units``, equal the
+    sums recomputed with the new PPIs (Z is linear in g); 70 units leave a partial block; the
+    result does not depend on the thread count."""
+    theta, zeta, rng = _propensities(True)
+    q = 150
     zeta = np.resize(zeta, q)
-    g = rng.uniform(0.0, 1.0, (q, len(theta)))
-    _, mills_pos, mills_neg, _ = _refreshed(theta, zeta, 1, g)
-    n_blocks = -(-q // _probit.ROWS)
+    g_old = rng.uniform(0.0, 1.0, (q, len(theta)))
+    _, diff, z_row, z_col, _ = _refreshed(theta, zeta, 1, g_old)
+    units = np.sort(rng.choice(q, n_units, replace=False)).astype(np.int64)
+    g = g_old.copy()
+    g[units] = rng.uniform(0.0, 1.0, (n_units, len(theta)))
     outs = []
     for threads in (n_threads, 3 - n_threads):
-        z_row, parts = np.empty(q), np.empty((n_blocks, len(theta)))
-        _probit.latent_sums(theta, zeta, g, mills_pos, mills_neg, z_row, parts, n_threads=threads)
-        outs.append((z_row, parts.sum(axis=0)))
+        row, parts = z_row.copy(), np.empty((-(-n_units // _probit.ROWS), len(theta)))
+        _probit.latent_update(g, g_old[units], units, diff, row, parts, n_threads=threads)
+        outs.append((row, z_col + parts.sum(axis=0)))
     row_ref, col_ref = _reference.latent_sums(theta, zeta, g)
-    # Z = m + g * (about -m) cancels for |m| ~ 30: absolute error ~30 x that of the ratios
     assert_allclose(outs[0][0], row_ref, rtol=1e-12, atol=1e-8)
     assert_allclose(outs[0][1], col_ref, rtol=1e-12, atol=1e-8)
     assert_array_equal(outs[0][0], outs[1][0])
@@ -89,27 +127,6 @@ def test_latent_sums_annealed__matches_reference(n_threads, c):
     assert_allclose(outs[0][1], col_ref, rtol=1e-11, atol=1e-8)
     assert_array_equal(outs[0][0], outs[1][0])
     assert_array_equal(outs[0][1], outs[1][1])
-
-
-@pytest.mark.parametrize("n_threads", [1, 2])
-def test_probit_refresh__without_logs(n_threads):
-    """Without ``logs`` step 12 writes the same Mills ratios and leaves lpd and the probit sums
-    alone; ``probit_lpd`` then gives the swept rows the log-odds the full refresh writes."""
-    theta, zeta, rng = _propensities(True)
-    q, p = len(zeta), len(theta)
-    g = rng.uniform(0.0, 1.0, (q, p))
-    lpd_full, pos_full, neg_full, sum_full = _refreshed(theta, zeta, n_threads, g)
-    lpd, pos, neg, probit_sum = np.full((q, p), 7.0), np.empty((q, p)), np.empty((q, p)), \
-        np.full(q, 7.0)
-    _probit.probit_refresh(theta, zeta, g, lpd, pos, neg, probit_sum, False, n_threads=n_threads)
-    assert_array_equal(pos, pos_full)
-    assert_array_equal(neg, neg_full)
-    assert np.all(lpd == 7.0) and np.all(probit_sum == 7.0)
-    units = np.array([0, 5, 17, q - 1], dtype=np.int64)
-    _probit.probit_lpd(theta, zeta, units, lpd, n_threads=n_threads)
-    assert_array_equal(lpd[units], lpd_full[units])
-    rest = np.setdiff1d(np.arange(q), units)
-    assert np.all(lpd[rest] == 7.0)
 
 
 def _blocks(with_na):

@@ -191,8 +191,9 @@ def test_fit__bad_input(small, case, pattern):
 
 
 class _Checked(AtlasQTL):
-    """AtlasQTL that compares, every iteration, what adaptive focus keeps cached (per-response
-    sums, entropy, relevance, log-odds of the swept rows, slab variances) with the same
+    """AtlasQTL that compares, every iteration, what adaptive focus keeps cached or updates
+    incrementally (per-response sums, entropy, relevance, Z sums, log-odds of the swept rows,
+    slab variances) with the same
     quantities recomputed from the whole current state by the NumPy twins."""
 
     def _from_scratch_s2b(self):
@@ -216,7 +217,9 @@ class _Checked(AtlasQTL):
         ref = _reference.response_sums(s.g, s.mu, d.diag, s.bbar, d.ytx, s.gb)
         sums = _reference.local_sums(s.g, s.mu, self._from_scratch_s2b(), d.diag, s.bbar, d.ytx,
                                      s.gb)
-        for name, ours, theirs in (("rsums", s.rsums, ref), ("sums", s.sums, sums)):
+        z_row, z_col = _reference.latent_sums(s.theta, s.zeta, s.g, c)
+        for name, ours, theirs in (("rsums", s.rsums, ref), ("sums", s.sums, sums),
+                                   ("z", np.r_[s.z_row, s.z_col], np.r_[z_row, z_col])):
             gap = np.max(np.abs(ours - theirs) / np.maximum(np.abs(theirs), 1.0))
             self.gaps[name] = max(self.gaps[name], gap)
 
@@ -241,7 +244,7 @@ class _Checked(AtlasQTL):
         return value
 
     def fit(self, X, Y):
-        self.gaps = dict.fromkeys(("lpd", "rsums", "sums", "relevance", "elbo"), 0.0)
+        self.gaps = dict.fromkeys(("lpd", "rsums", "sums", "z", "relevance", "elbo"), 0.0)
         self.n_swept = []
         return super().fit(X, Y)
 
@@ -250,8 +253,8 @@ class _Checked(AtlasQTL):
 @pytest.mark.parametrize("thinned_elbo", [False, True])
 def test_fit__cached_sums_equal_recomputation(small, with_na, thinned_elbo):
     """After every adaptive iteration, the cached per-response sums, entropy, relevance, the
-    log-odds of the swept responses and their slab variances equal a recomputation from the
-    whole state (tight tolerances: rounding only), also with NAs and with the thinned ELBO
+    Z sums moved by the swept responses, the log-odds of the swept responses and their slab
+    variances equal a recomputation from the whole state (tight tolerances: rounding only), also with NAs and with the thinned ELBO
     (log-odds then computed for the swept responses only)."""
     x, panel = small
     y = panel.Y.copy()
@@ -263,7 +266,7 @@ def test_fit__cached_sums_equal_recomputation(small, with_na, thinned_elbo):
                        max_iter=60).fit(x, y)
     assert min(fit.n_swept) < y.shape[1]  # partial sweeps happened
     assert fit.gaps["lpd"] < 1e-13
-    assert fit.gaps["rsums"] < 1e-12 and fit.gaps["sums"] < 1e-12
+    assert fit.gaps["rsums"] < 1e-12 and fit.gaps["sums"] < 1e-12 and fit.gaps["z"] < 1e-12
     assert fit.gaps["relevance"] < 1e-13 and fit.gaps["elbo"] < 1e-12
 
 

@@ -164,7 +164,7 @@ class AtlasQTL:
             s.gb[t] -= d.c_miss[d.miss_index[t]] @ s.bbar[t]
         s.s2zeta = 1.0 / (c * (p + 1.0 / h.t02))
         # work arrays of steps 6, 7 and 12, written in place every iteration
-        s.lpd, s.mills_pos, s.mills_neg = (np.empty((q, p)) for _ in range(3))
+        s.lpd, s.mills_diff = np.empty((q, p)), np.empty((q, p))
         s.probit_sum, s.z_row = np.empty(q), np.empty(q)
         s.z_col_parts = np.empty((-(-q // _probit.ROWS), p))
         # per-response sums of each response's own block, cached between the sweeps that change
@@ -178,14 +178,16 @@ class AtlasQTL:
         self._refresh_probit(True)
 
     def _refresh_probit(self, logs):
-        """Step 12: for m_st = theta_s + zeta_t, the Mills ratios that Z needs at c = 1 and, if
+        """Step 12: for m_st = theta_s + zeta_t, the Mills ratios that Z needs at c = 1 and the
+        sums of Z at the current g (``update_local`` adds what the next sweep changes) and, if
         ``logs``, the log-odds log Phi(m) - log Phi(-m) and the probit part of ELBO term B at the
         current g (compiled kernel; NumPy twin ``_reference.probit_refresh``). Without ``logs``
         (no ELBO due, a partial sweep next) ``core_loop`` computes the log-odds of the swept
         responses only, the same values."""
         s = self._s
-        _probit.probit_refresh(s.theta, s.zeta, s.g, s.lpd, s.mills_pos, s.mills_neg,
+        _probit.probit_refresh(s.theta, s.zeta, s.g, s.lpd, s.mills_diff, s.z_row, s.z_col_parts,
                                s.probit_sum, logs, self._threads)
+        s.z_col = s.z_col_parts.sum(axis=0)
         s.lpd_fresh = logs
 
     # -- the steps of one iteration (section (c), steps 1-12) -------------------------------
@@ -256,6 +258,8 @@ class AtlasQTL:
         d, s = self._data, self._s
         if not s.lpd_fresh:
             _probit.probit_lpd(s.theta, s.zeta, units, s.lpd, self._threads)
+        if c == 1.0:  # the PPIs before the sweep, for the change of the Z sums (step 7)
+            s.g_old = s.g[units]
         cst = 0.5 * (s.log_tau + s.log_sig2_inv)
         _cavi.cavi_sweep(d.gram, d.c_miss, d.miss_index, d.ytx, s.s2b, s.tau, s.lpd, cst,
                          float(c), units, order, s.g, s.mu, s.bbar, s.gb, self._threads)
@@ -265,17 +269,20 @@ class AtlasQTL:
     def update_local(self, c, units):
         """Steps 6-7: sums of the second moments m2 (``_local_sums``, recomputed for the swept
         ``units``) and of the truncated-latent means Z (old m) over predictors and over
-        responses, for every pair (m changes with theta and zeta every iteration); neither m2
-        nor Z is stored."""
+        responses, for every pair (m changes with theta and zeta every iteration): at c = 1 the
+        sums step 12 left with the PPIs before the sweep, moved by the swept responses' change
+        (compiled kernel; NumPy twin ``_reference.latent_sums``); neither m2 nor Z is stored."""
         s = self._s
         self._local_sums(units)
         if c == 1.0:
-            _probit.latent_sums(s.theta, s.zeta, s.g, s.mills_pos, s.mills_neg, s.z_row,
-                                s.z_col_parts, self._threads)
+            parts = np.empty((-(-len(units) // _probit.ROWS), len(s.theta)))
+            _probit.latent_update(s.g, s.g_old, units, s.mills_diff, s.z_row, parts,
+                                  self._threads)
+            s.z_col = s.z_col + parts.sum(axis=0)
         else:  # annealing: the latent has variance 1/c, its Mills ratios at sqrt(c) m
             _probit.latent_sums_annealed(s.theta, s.zeta, s.g, float(c), s.z_row, s.z_col_parts,
                                          self._threads)
-        s.z_col = s.z_col_parts.sum(axis=0)
+            s.z_col = s.z_col_parts.sum(axis=0)
 
     def update_hotspots(self, c, logs=True):
         """Steps 8-11: local scales, theta, sigma_0^-2 (via xi) and zeta, in this order; then

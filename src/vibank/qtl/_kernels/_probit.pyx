@@ -4,8 +4,10 @@ steps 7 and 12, (d) term B), fused and run over OpenMP threads (issue 20: with t
 matrix product, these p x q passes of scipy special functions took most of an iteration).
 
 * ``probit_refresh``, step 12: m_st = theta_s + zeta_t; the two inverse Mills ratios
-  phi(m)/Phi(m) and -phi(m)/Phi(-m) that step 7 of the next iteration needs (at c = 1 they depend
-  on m only, so Z costs no special function) and, when asked (an ELBO is due, or the next sweep
+  phi(m)/Phi(m) and -phi(m)/Phi(-m) and the sums of Z = m + g phi/Phi(m) - (1 - g) phi/Phi(-m)
+  over predictors and over responses that step 7 of the next iteration needs at c = 1 (with the
+  g before that iteration's sweep; ``latent_update`` adds the change of the swept responses, Z
+  being linear in g) and, when asked (an ELBO is due, or the next sweep
   covers every response), the log-odds log Phi(m) - log Phi(-m) that the core loop reads and per
   response the probit part of ELBO term B, sum_s g log Phi(m) + (1 - g) log Phi(-m), with the
   current g, so that log Phi(+-m) are never stored. The smaller tail Phi(-|m|) =
@@ -13,10 +15,10 @@ matrix product, these p x q passes of scipy special functions took most of an it
   its C-API capsule), the larger as log1p(-tail): one erfcx and one exp per entry, one log and
   one log1p more with the log-odds, and no underflow of log Phi or of the Mills ratios at any
   |m|. ``probit_lpd`` writes the same log-odds for the rows a partial sweep reads.
-* ``latent_sums``, step 7 at c = 1: Z = m + g phi/Phi(m) - (1 - g) phi/Phi(-m), the ratios
-  floored / capped at -m as in ``moments.truncated_latent_mean``, summed over predictors and
-  over responses (all that steps 9 and 11 read; Z is never stored); ``latent_sums_annealed``
-  the same at c < 1, with the ratios at sqrt(c) m computed in the pass.
+* ``latent_update``, step 7 at c = 1, the Z sums moved by the responses a sweep changed (the
+  ratios floored / capped at -m as in ``moments.truncated_latent_mean``; steps 9 and 11 read
+  nothing else of Z, which is never stored); ``latent_sums_annealed`` the sums at c < 1, with
+  the ratios at sqrt(c) m computed in the pass.
 * ``response_sums``, per response the sums of g, g mu^2, diag g mu^2, diag g, bbar Y'X, GB bbar
   and diag bbar^2 (steps 1-2 and the ELBO), and ``entropy_sums``, the entropy of q(gamma) per
   response (ELBO term B): functions of one response's own block, computed for the responses a
@@ -30,7 +32,7 @@ barrier. Each output entry is computed by one thread in a fixed order, so the re
 depend on the thread count or the schedule.
 
 NumPy twins: ``_reference.probit_refresh`` (also of ``probit_lpd``), ``_reference.latent_sums``
-(both), ``_reference.response_sums``, ``_reference.entropy_sums``, ``focus.relevance``.
+(of ``probit_refresh``'s sums, ``latent_update`` and ``latent_sums_annealed``), ``_reference.response_sums``, ``_reference.entropy_sums``, ``focus.relevance``.
 """
 
 from cython.parallel import prange
@@ -64,43 +66,88 @@ cdef inline double _log_body(double e, double k) noexcept nogil:
     return log1p(-0.5 * e * k)
 
 
+#: responses per partial column sum of Z (fixed, so that the sums do not depend on the thread
+#: count)
+cdef Py_ssize_t _ROWS = 64
+ROWS = _ROWS
+
+
 def probit_refresh(const double[::1] theta, const double[::1] zeta, const double[:, ::1] g,
-                   double[:, ::1] lpd, double[:, ::1] mills_pos, double[:, ::1] mills_neg,
-                   double[::1] probit_sum, bint logs=True, int n_threads=1):
-    """Fill the (q, p) arrays max(phi/Phi(m), -m) and min(-phi/Phi(-m), -m) for
-    m_st = theta_s + zeta_t and, if ``logs``, log Phi(m) - log Phi(-m) and the (q,) sums over s
-    of g log Phi(m) + (1 - g) log Phi(-m), in place. Without ``logs`` (no ELBO due and a partial
-    sweep next) ``lpd`` and ``probit_sum`` are left as they are: ``probit_lpd`` fills the rows
-    the next sweep reads, with the same values."""
-    cdef Py_ssize_t q = zeta.shape[0], p = theta.shape[0], t, s
-    cdef double m, a, e, k, lp, lpn, r, r2, tail, acc
-    for t in prange(q, nogil=True, num_threads=max(n_threads, 1), schedule="dynamic", chunksize=8):
-        acc = 0.0
+                   double[:, ::1] lpd, double[:, ::1] mills_diff, double[::1] z_row,
+                   double[:, ::1] z_col_parts, double[::1] probit_sum, bint logs=True,
+                   int n_threads=1):
+    """Step 12 for m_st = theta_s + zeta_t, in place: the Mills ratios mp = max(phi/Phi(m), -m)
+    and mn = min(-phi/Phi(-m), -m), their difference ``mills_diff`` (q, p), and the sums of
+    Z = m + g mp + (1 - g) mn (step 7 of the next iteration at c = 1, with the current g) over
+    predictors, z_row[t], and over the responses of each block of ROWS, z_col_parts[b, s] (the
+    caller sums the blocks in order); ``latent_update`` then adds what the next sweep changes.
+    If ``logs``, also log Phi(m) - log Phi(-m) and the (q,) sums over s of g log Phi(m) +
+    (1 - g) log Phi(-m); without (no ELBO due and a partial sweep next) ``lpd`` and
+    ``probit_sum`` are left as they are: ``probit_lpd`` fills the rows the next sweep reads,
+    with the same values."""
+    cdef Py_ssize_t q = zeta.shape[0], p = theta.shape[0], t, s, b
+    cdef Py_ssize_t n_blocks = z_col_parts.shape[0]
+    cdef double m, a, e, k, lp, lpn, r, r2, tail, acc, z, zacc
+    for b in prange(n_blocks, nogil=True, num_threads=max(n_threads, 1), schedule="dynamic"):
         for s in range(p):
-            m = zeta[t] + theta[s]
-            a = fabs(m)
-            e = _erfcx(a * SQRT1_2, 0)
-            k = exp(-0.5 * a * a)
-            tail = 0.5 * e * k
+            z_col_parts[b, s] = 0.0
+        for t in range(b * _ROWS, min((b + 1) * _ROWS, q)):
+            acc = 0.0
+            zacc = 0.0
+            for s in range(p):
+                m = zeta[t] + theta[s]
+                a = fabs(m)
+                e = _erfcx(a * SQRT1_2, 0)
+                k = exp(-0.5 * a * a)
+                tail = 0.5 * e * k
+                if logs:
+                    lp = _log_tail(a, e)
+                    lpn = _log_body(e, k)
+                    if m >= 0:  # Phi(m) is the larger probability
+                        lp, lpn = lpn, lp
+                    lpd[t, s] = lp - lpn
+                    acc = acc + (g[t, s] * lp + (1.0 - g[t, s]) * lpn)
+                # phi(a) / Phi(-a) = sqrt(2 / pi) / erfcx(a / sqrt 2) (no exp: finite for any
+                # a), phi(a) / Phi(a) = k / (sqrt(2 pi) (1 - tail)); Phi(m) is the smaller tail
+                # if m < 0
+                if m < 0:
+                    r = SQRT_2_PI / e
+                    r2 = -INV_SQRT_2PI * k / (1.0 - tail)
+                else:
+                    r = INV_SQRT_2PI * k / (1.0 - tail)
+                    r2 = -SQRT_2_PI / e
+                r = r if r > -m else -m
+                r2 = r2 if r2 < -m else -m
+                mills_diff[t, s] = r - r2
+                z = m + g[t, s] * r + (1.0 - g[t, s]) * r2
+                zacc = zacc + z
+                z_col_parts[b, s] += z
+            z_row[t] = zacc
             if logs:
-                lp = _log_tail(a, e)
-                lpn = _log_body(e, k)
-                if m >= 0:  # Phi(m) is the larger probability
-                    lp, lpn = lpn, lp
-                lpd[t, s] = lp - lpn
-                acc = acc + (g[t, s] * lp + (1.0 - g[t, s]) * lpn)
-            # phi(a) / Phi(-a) = sqrt(2 / pi) / erfcx(a / sqrt 2) (no exp: finite for any a),
-            # phi(a) / Phi(a) = k / (sqrt(2 pi) (1 - tail)); Phi(m) is the smaller tail if m < 0
-            if m < 0:
-                r = SQRT_2_PI / e
-                r2 = -INV_SQRT_2PI * k / (1.0 - tail)
-            else:
-                r = INV_SQRT_2PI * k / (1.0 - tail)
-                r2 = -SQRT_2_PI / e
-            mills_pos[t, s] = r if r > -m else -m
-            mills_neg[t, s] = r2 if r2 < -m else -m
-        if logs:
-            probit_sum[t] = acc
+                probit_sum[t] = acc
+
+
+def latent_update(const double[:, ::1] g, const double[:, ::1] g_old,
+                  const long long[::1] units, const double[:, ::1] mills_diff,
+                  double[::1] z_row, double[:, ::1] z_col_parts, int n_threads=1):
+    """Step 7 at c = 1 after a sweep of ``units``: Z = m + mn + g (mp - mn) is linear in g, so
+    the sums ``probit_refresh`` left (with the g before the sweep, ``g_old``, (len(units), p))
+    move by (g - g_old)(mp - mn): z_row[t] += sum_s of it in place, and z_col_parts[b, s] = its
+    sum over the units of block b (ROWS units each, summed by the caller in order)."""
+    cdef Py_ssize_t n_units = units.shape[0], p = g.shape[1], i, t, s, b
+    cdef Py_ssize_t n_blocks = z_col_parts.shape[0]
+    cdef double dz, acc
+    for b in prange(n_blocks, nogil=True, num_threads=max(n_threads, 1), schedule="dynamic"):
+        for s in range(p):
+            z_col_parts[b, s] = 0.0
+        for i in range(b * _ROWS, min((b + 1) * _ROWS, n_units)):
+            t = units[i]
+            acc = 0.0
+            for s in range(p):
+                dz = (g[t, s] - g_old[i, s]) * mills_diff[t, s]
+                acc = acc + dz
+                z_col_parts[b, s] += dz
+            z_row[t] += acc
 
 
 def probit_lpd(const double[::1] theta, const double[::1] zeta, const long long[::1] units,
@@ -121,34 +168,6 @@ def probit_lpd(const double[::1] theta, const double[::1] zeta, const long long[
             lpd[t, s] = lt - lb if m < 0 else lb - lt
 
 
-#: responses per partial column sum of ``latent_sums`` (fixed, so that the sums do not depend
-#: on the thread count)
-cdef Py_ssize_t _ROWS = 64
-ROWS = _ROWS
-
-
-def latent_sums(const double[::1] theta, const double[::1] zeta, const double[:, ::1] g,
-                const double[:, ::1] mills_pos, const double[:, ::1] mills_neg,
-                double[::1] z_row, double[:, ::1] z_col_parts, int n_threads=1):
-    """Sums of Z_st = m_st + g_st mills_pos_st + (1 - g_st) mills_neg_st (step 7 at c = 1),
-    the only use of Z (steps 9 and 11): z_row[t] = sum_s Z_st, and z_col_parts[b, s] = sum of
-    Z_st over the responses t of block b (ROWS each; the caller sums the blocks in order)."""
-    cdef Py_ssize_t q = zeta.shape[0], p = theta.shape[0], t, s, b
-    cdef Py_ssize_t n_blocks = z_col_parts.shape[0]
-    cdef double z, acc
-    for b in prange(n_blocks, nogil=True, num_threads=max(n_threads, 1), schedule="dynamic"):
-        for s in range(p):
-            z_col_parts[b, s] = 0.0
-        for t in range(b * _ROWS, min((b + 1) * _ROWS, q)):
-            acc = 0.0
-            for s in range(p):
-                z = (zeta[t] + theta[s] + g[t, s] * mills_pos[t, s]
-                     + (1.0 - g[t, s]) * mills_neg[t, s])
-                acc = acc + z
-                z_col_parts[b, s] += z
-            z_row[t] = acc
-
-
 cdef inline double _ratio_pos(double u) noexcept nogil:
     """max(phi(u) / Phi(u), -u), through erfcx as in ``probit_refresh``."""
     cdef double a = fabs(u), e = _erfcx(a * SQRT1_2, 0), r
@@ -162,8 +181,8 @@ cdef inline double _ratio_pos(double u) noexcept nogil:
 def latent_sums_annealed(const double[::1] theta, const double[::1] zeta,
                          const double[:, ::1] g, double c, double[::1] z_row,
                          double[:, ::1] z_col_parts, int n_threads=1):
-    """``latent_sums`` under annealing (c < 1): the latent has variance 1/c, so with
-    U = sqrt(c) m, Z = m + [g max(phi(U)/Phi(U), -U) + (1 - g) min(-phi(U)/Phi(-U), -U)] / sqrt(c)
+    """Sums of Z (as ``probit_refresh`` leaves them at c = 1) under annealing (c < 1), with
+    the current g: the latent has variance 1/c, so with U = sqrt(c) m, Z = m + [g max(phi(U)/Phi(U), -U) + (1 - g) min(-phi(U)/Phi(-U), -U)] / sqrt(c)
     (``moments.truncated_latent_mean``); the ratios computed here, as they are not cached."""
     cdef Py_ssize_t q = zeta.shape[0], p = theta.shape[0], t, s, b
     cdef Py_ssize_t n_blocks = z_col_parts.shape[0]
