@@ -1,8 +1,8 @@
 """The elementwise atlasQTL kernels (``_kernels._probit``) against their NumPy twins: the probit
 refresh with log Phi, Mills ratios and the sums of Z (steps 12 and 7, with and without the
-log-odds, and the log-odds of given rows), the change of the Z sums after a sweep, the per-response sums of each response's own
-block (steps 1, 2, 6), the entropy of q(gamma) (ELBO term B) and the adaptive-focus relevance,
-over 1 and 2 threads, including |m| beyond 30."""
+log-odds, and the log-odds of given rows), the change of the Z sums after a sweep, the
+per-response sums of each response's own block (steps 1, 2, 6), the entropy of q(gamma) (ELBO
+term B) and the adaptive-focus relevance, over 1 and 2 threads, including |m| beyond 30."""
 
 import numpy as np
 import pytest

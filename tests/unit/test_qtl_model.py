@@ -254,8 +254,9 @@ class _Checked(AtlasQTL):
 def test_fit__cached_sums_equal_recomputation(small, with_na, thinned_elbo):
     """After every adaptive iteration, the cached per-response sums, entropy, relevance, the
     Z sums moved by the swept responses, the log-odds of the swept responses and their slab
-    variances equal a recomputation from the whole state (tight tolerances: rounding only), also with NAs and with the thinned ELBO
-    (log-odds then computed for the swept responses only)."""
+    variances equal a recomputation from the whole state (tight tolerances: rounding only),
+    also with NAs and with the thinned ELBO (log-odds then computed for the swept responses
+    only)."""
     x, panel = small
     y = panel.Y.copy()
     if with_na:
