@@ -4,6 +4,7 @@ issue 20): same simulated panels, hyperprior elicitation, tolerance, annealing a
     python bench/qtl_vs_reference.py --build          # build AFatlasqtl once into --afatlasqtl
     python bench/qtl_vs_reference.py                  # the paper's grid (12 panels, hours)
     python bench/qtl_vs_reference.py --quick          # one panel: n=2000, q=1000, a_q=0.005
+    python bench/qtl_vs_reference.py --baseline-src ../before/src   # that panel, before/after
 
 The authors' code stays out of this repository: ``--build`` copies it from a checkout or a bare
 mirror (``--source``, brought by the ``fetch`` of github:yiran2000/atlasqtl-adaptive-focus),
@@ -188,6 +189,105 @@ def run_vibank(x, y, threads, max_iter, tol, **options):
             "max_drop": float(max(0.0, -np.min(np.diff(model.elbo_history_), initial=0.0)))}
 
 
+#: one vibank fit in a fresh interpreter, importing vibank from argv[1] (a checkout's src/)
+ONE_FIT = r"""
+import json, sys, time, warnings
+sys.path.insert(0, sys.argv[1])
+import numpy as np
+from vibank.eval import binary_metrics
+from vibank.qtl import AtlasQTL, ConvergenceWarning
+work, tag = sys.argv[2], sys.argv[3]
+n, p, q, max_iter, tol = (float(v) for v in open(f"{work}/dims.txt").read().split())
+n, p, q = int(n), int(p), int(q)
+x = np.fromfile(f"{work}/X.bin").reshape(p, n).T
+y = np.fromfile(f"{work}/Y.bin").reshape(q, n).T
+model = AtlasQTL(seed=25, max_iter=int(max_iter), tol=tol, **json.loads(sys.argv[4]))
+tick, cpu = time.perf_counter(), time.process_time()
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore", ConvergenceWarning)
+    model.fit(x, y)
+seconds, cpu = time.perf_counter() - tick, time.process_time() - cpu
+auprc, auroc = binary_metrics(np.load(f"{work}/truth.npy").ravel(), model.gamma_.ravel())
+np.save(f"{work}/gamma_{tag}.npy", model.gamma_)
+print(json.dumps({"seconds": seconds, "cpu": cpu, "iterations": model.n_iter_,
+                  "elbo": model.result_.elbo, "converged": bool(model.result_.success),
+                  "swept": int(sum(r["n_units"] for r in model.result_.history)),
+                  "elbo_evals": len(model.elbo_history_), "auroc": auroc, "auprc": auprc,
+                  "phases": {k: round(v, 2) for k, v in model.seconds_.items()}}))
+"""
+
+#: the before/after fits: (label, vibank options); AFatlasqtl's adaptive fit runs first
+BEFORE_AFTER = (
+    ("adaptive, reference settings", {"cavi": "adaptive", "min_epsilon": 0.0,
+                                      "final_full_sweep": False}),
+    ("Vanilla", {"cavi": "full", "thinned_elbo": False}),
+    ("focus (AFI)", {"cavi": "adaptive", "thinned_elbo": False}),
+    ("focus + thinning (AFIO)", {"cavi": "adaptive", "thinned_elbo": True}),
+    ("thinning", {"cavi": "full", "thinned_elbo": True}))
+
+
+def before_after(args):
+    """The quick panel fitted by this checkout and by ``--baseline-src`` (another checkout's
+    src/, built in place), alternating fit by fit in fresh interpreters, plus AFatlasqtl's
+    adaptive fit: the runtime cuts and the ratio to AFatlasqtl before and after, same load."""
+    n, q, a_q = 2000, 1000, 0.005
+    work = args.workdir / f"before_after_n{n}_q{q}_aq{a_q}"
+    _, panel = make_panel(args, n, q, a_q, int(1000 * a_q) + q + n, work, args.max_iter,
+                          args.tol)
+    np.save(work / "truth.npy", panel.associations)
+    trees = {"after": str(Path(__file__).resolve().parents[1] / "src"),
+             "before": str(args.baseline_src)}
+    ref = run_reference(args.afatlasqtl, work, "adaptive", "ba_adaptive")
+    ref["auprc"], ref["auroc"] = binary_metrics(panel.associations.ravel(),
+                                                ref["gamma"].ravel())
+    print(f"  AFatlasqtl adaptive: {ref['seconds']:.1f} s", file=sys.stderr, flush=True)
+    recs = {}
+    for i, (label, options) in enumerate(BEFORE_AFTER):
+        options = dict(options, n_threads=args.threads)
+        for tree in (("after", "before") if i % 2 == 0 else ("before", "after")):
+            tag = f"{tree}_{i}"
+            out = subprocess.run([sys.executable, "-c", ONE_FIT, trees[tree], str(work), tag,
+                                  json.dumps(options)], check=True, capture_output=True,
+                                 text=True)
+            recs[label, tree] = json.loads(out.stdout.strip().splitlines()[-1])
+            recs[label, tree]["tag"] = tag
+            print(f"  {label} / {tree}: {recs[label, tree]['seconds']:.1f} s", file=sys.stderr,
+                  flush=True)
+    print(f"\n### Before / after (n={n}, q={q}, a_q={a_q}; vibank {args.threads} threads, "
+          "AFatlasqtl 1 thread; the two checkouts alternate fit by fit)\n")
+    print("| fit | vibank | iterations | s | CPU s | responses swept | ELBO evaluations | ELBO | "
+          "AUROC | AUPRC | max abs ΔPPI after − before |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    print(f"| adaptive, reference settings | AFatlasqtl | {ref['iterations']:.0f} | "
+          f"{ref['seconds']:.1f} | {ref['cpu']:.1f} | {ref['swept']:.0f} | | {ref['elbo']:.2f} | "
+          f"{ref['auroc']:.6f} | {ref['auprc']:.4f} | |")
+    for label, _ in BEFORE_AFTER:
+        a, b = recs[label, "after"], recs[label, "before"]
+        dppi = np.max(np.abs(np.load(work / f"gamma_{a['tag']}.npy")
+                             - np.load(work / f"gamma_{b['tag']}.npy")))
+        for tree, r in (("before", b), ("after", a)):
+            print(f"| {label} | {tree} | {r['iterations']} | {r['seconds']:.1f} | "
+                  f"{r['cpu']:.1f} | {r['swept']} | {r['elbo_evals']} | {r['elbo']:.2f} | "
+                  f"{r['auroc']:.6f} | {r['auprc']:.4f} | "
+                  f"{f'{dppi:.1e}' if tree == 'after' else ''} |")
+    print("\n| | before: wall | before: CPU | after: wall | after: CPU |\n|---|---|---|---|---|")
+    for effect, num, den in (("cut, focus alone (AFI vs Vanilla)", "focus (AFI)", "Vanilla"),
+                             ("cut, focus + thinning (AFIO vs Vanilla)",
+                              "focus + thinning (AFIO)", "Vanilla"),
+                             ("cut, thinning alone", "thinning", "Vanilla")):
+        cells = [f"{100 * (1 - recs[num, t][k] / recs[den, t][k]):.1f} %"
+                 for t in ("before", "after") for k in ("seconds", "cpu")]
+        print(f"| {effect} | " + " | ".join(cells) + " |")
+    label = "adaptive, reference settings"
+    cells = [f"{ref[k] / recs[label, t][k]:.2f}x" for t in ("before", "after")
+             for k in ("seconds", "cpu")]
+    print("| AFatlasqtl / vibank, adaptive | " + " | ".join(cells) + " |")
+    for label, _ in BEFORE_AFTER:
+        print(f"\n{label}, seconds by phase: before {recs[label, 'before']['phases']}, after "
+              f"{recs[label, 'after']['phases']}.")
+    print(flush=True)
+
+
 #: (label, side, AFatlasqtl CAVI or vibank options); run in this order, alternating sides
 FITS = (("full", "AFatlasqtl", "full"),
         ("full", "vibank", {"cavi": "full"}),
@@ -307,6 +407,10 @@ def main():
                         help="also the 2 x 2 of focus and thinning (qtl_bench) on each panel")
     parser.add_argument("--quick", action="store_true",
                         help="one panel (n=2000, q=1000, a_q=0.005) and the q=3000 timing")
+    parser.add_argument("--baseline-src", type=Path,
+                        help="only the before/after run: the quick panel fitted by this "
+                             "checkout and by this other checkout's src/ (built in place), "
+                             "alternating, the runtime cuts and AFatlasqtl's adaptive fit")
     args = parser.parse_args()
     if args.build:
         build(args.source, args.afatlasqtl)
@@ -315,6 +419,9 @@ def main():
         print(f"AFatlasqtl is not installed in {args.afatlasqtl}: run with --build first "
               "(needs R, Rcpp, RcppEigen, gsl, plyr, Matrix from Debian)", file=sys.stderr)
         return 2
+    if args.baseline_src:
+        before_after(args)
+        return 0
     if args.quick:
         args.n, args.q, args.a_q = [2000], [1000], [0.005]
     print(f"## atlasQTL vs AFatlasqtl 0.1.4 (p={args.p}, mean PVE {args.h}, a_p 0.01, p0 (1, 4), "
