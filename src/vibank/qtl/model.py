@@ -4,6 +4,16 @@ by annealed CAVI with optional adaptive focus (pqtl_afcavi.md sections (a)-(g)).
 All (predictor, response) arrays are held response-major, shape (q, p), so that the core loop
 (the compiled kernel ``_kernels._cavi``, NumPy twin in ``_reference.py``) reads contiguous rows;
 results are returned predictor-major (p, q) as in the reference.
+
+Under adaptive focus a response the core loop did not sweep keeps its g, mu, bbar and GB, so what
+depends on its own block alone is cached and recomputed only after it is swept again: the
+per-response sums behind steps 1-2 and the ELBO, the entropy of q(gamma) and the focus relevance;
+the sums of Z over responses move by the swept responses' change only. The values are those a
+recomputation gives (up to rounding: tests/unit/test_qtl_model.py). What depends on
+m_st = theta_s + zeta_t (step 12's Mills ratios and Z, log Phi for the ELBO) changes for every
+pair every iteration and is recomputed for all of them, as the reference does (its options to
+restrict the tau and Z updates, ``ifTau`` and ``ifZ``, are hard-coded off); the log-odds the loop
+reads are computed for the swept responses only when no ELBO needs log Phi.
 """
 
 import logging
@@ -201,7 +211,8 @@ class AtlasQTL:
         s2b_t sum g (s2b constant along a response without NAs; rows with NAs sum g s2b here)."""
         d, s = self._data, self._s
         r = s.rsums
-        _probit.response_sums(s.g, s.mu, d.diag, s.bbar, d.ytx, s.gb, units, r, self._threads)
+        _probit.response_sums(s.g, s.mu, d.diag, s.bbar, d.ytx, s.gb, units, r,
+                              self._threads_for(len(units)))
         s.sums[0] = r[0]
         np.add(r[1], s.s2b_row * r[0], out=s.sums[1])
         np.add(r[2], s.s2b_row * r[3], out=s.sums[2])
@@ -257,12 +268,13 @@ class AtlasQTL:
         of predictors and applied as one dgemm per block; BLAS held to one thread by ``fit``)."""
         d, s = self._data, self._s
         if not s.lpd_fresh:
-            _probit.probit_lpd(s.theta, s.zeta, units, s.lpd, self._threads)
+            _probit.probit_lpd(s.theta, s.zeta, units, s.lpd, self._threads_for(len(units)))
         if c == 1.0:  # the PPIs before the sweep, for the change of the Z sums (step 7)
             s.g_old = s.g[units]
         cst = 0.5 * (s.log_tau + s.log_sig2_inv)
         _cavi.cavi_sweep(d.gram, d.c_miss, d.miss_index, d.ytx, s.s2b, s.tau, s.lpd, cst,
-                         float(c), units, order, s.g, s.mu, s.bbar, s.gb, self._threads)
+                         float(c), units, order, s.g, s.mu, s.bbar, s.gb,
+                         self._threads_for(len(units)))
         s.stale_entropy[units] = True
         s.stale_relevance[units] = True
 
@@ -277,7 +289,7 @@ class AtlasQTL:
         if c == 1.0:
             parts = np.empty((-(-len(units) // _probit.ROWS), len(s.theta)))
             _probit.latent_update(s.g, s.g_old, units, s.mills_diff, s.z_row, parts,
-                                  self._threads)
+                                  self._threads_for(len(units)))
             s.z_col = s.z_col + parts.sum(axis=0)
         else:  # annealing: the latent has variance 1/c, its Mills ratios at sqrt(c) m
             _probit.latent_sums_annealed(s.theta, s.zeta, s.g, float(c), s.z_row, s.z_col_parts,
@@ -316,7 +328,8 @@ class AtlasQTL:
         d, s = self._data, self._s
         stale = np.flatnonzero(s.stale_entropy).astype(np.int64)
         if len(stale):
-            _probit.entropy_sums(s.g, stale, ENTROPY_EPS, s.entropy, self._threads)
+            _probit.entropy_sums(s.g, stale, ENTROPY_EPS, s.entropy,
+                                 self._threads_for(len(stale)))
             s.stale_entropy[:] = False
         g_log_s2b = np.log(s.s2b_row) * g_sum
         na = s.na_rows
@@ -370,7 +383,8 @@ class AtlasQTL:
         s = self._s
         stale = np.flatnonzero(s.stale_relevance).astype(np.int64)
         if len(stale):  # r_t depends on g_t alone: recomputed for the responses swept since
-            _probit.relevance(s.g, stale, s.relevance, self._threads)  # twin: focus.relevance
+            # twin: focus.relevance
+            _probit.relevance(s.g, stale, s.relevance, self._threads_for(len(stale)))
             s.stale_relevance[:] = False
         prob = (1.0 - eps) * s.relevance + eps
         return focus.select_units(prob, rng, self.fix_size), eps
@@ -432,6 +446,12 @@ class AtlasQTL:
             setattr(h, name, v)
         if np.any(h.eta <= 0) or np.any(h.kappa <= 0) or h.t02 <= 0 or h.nu <= 0 or h.rho <= 0:
             raise VibankError("hyperparameters eta, kappa, t02, nu and rho must be positive")
+
+    def _threads_for(self, n_responses):
+        """Threads for a pass over ``n_responses`` rows: one below MIN_PARALLEL_PAIRS pairs (the
+        late partial sweeps of adaptive focus touch a few responses; waking a second thread
+        for them costs more than it saves, most on a loaded machine)."""
+        return self._threads if n_responses * len(self._s.theta) >= MIN_PARALLEL_PAIRS else 1
 
     def _timed(self, phase, fn, *args):
         tick = time.perf_counter()
