@@ -47,14 +47,18 @@
             q[t] += (QT)d[t] * step;                                                  \
     }
 
-VIBANK_AXPY(vibank_axpy_i8_f32, signed char, float)
-VIBANK_AXPY(vibank_axpy_i16_f32, short, float)
-VIBANK_AXPY(vibank_axpy_f32_f32, float, float)
-VIBANK_AXPY(vibank_axpy_f64_f32, double, float)
-VIBANK_AXPY(vibank_axpy_i8_f64, signed char, double)
-VIBANK_AXPY(vibank_axpy_i16_f64, short, double)
-VIBANK_AXPY(vibank_axpy_f32_f64, float, double)
-VIBANK_AXPY(vibank_axpy_f64_f64, double, double)
+/* MAKE(name, LD value type, state type) for every pair the kernels take: vibank_<kind>_<ld>_<state> */
+#define VIBANK_FOR_TYPES(MAKE, KIND)                                                 \
+    MAKE(vibank_##KIND##_i8_f32, signed char, float)                                  \
+    MAKE(vibank_##KIND##_i16_f32, short, float)                                       \
+    MAKE(vibank_##KIND##_f32_f32, float, float)                                       \
+    MAKE(vibank_##KIND##_f64_f32, double, float)                                      \
+    MAKE(vibank_##KIND##_i8_f64, signed char, double)                                 \
+    MAKE(vibank_##KIND##_i16_f64, short, double)                                      \
+    MAKE(vibank_##KIND##_f32_f64, float, double)                                      \
+    MAKE(vibank_##KIND##_f64_f64, double, double)
+
+VIBANK_FOR_TYPES(VIBANK_AXPY, axpy)
 
 /* d[0:n] . x[0:n] in the state precision QT. The sum runs in LINE partial sums, acc[u] over
  * the values u, u + LINE, u + 2 LINE, ..., added up in order at the end: independent sums the
@@ -79,13 +83,6 @@ VIBANK_AXPY(vibank_axpy_f64_f64, double, double)
         return total;                                                                 \
     }
 
-VIBANK_DOT(vibank_dot_i8_f32, signed char, float)
-VIBANK_DOT(vibank_dot_i16_f32, short, float)
-VIBANK_DOT(vibank_dot_f32_f32, float, float)
-VIBANK_DOT(vibank_dot_f64_f32, double, float)
-VIBANK_DOT(vibank_dot_i8_f64, signed char, double)
-VIBANK_DOT(vibank_dot_i16_f64, short, double)
-VIBANK_DOT(vibank_dot_f32_f64, float, double)
-VIBANK_DOT(vibank_dot_f64_f64, double, double)
+VIBANK_FOR_TYPES(VIBANK_DOT, dot)
 
 #endif
