@@ -35,7 +35,11 @@ Set-up (issue 19 item 2):
 - viprs 0.1.5 (``--viprs-python``): magenpy computes its own windowed 3 cM LD (int16, with
   spectral properties for ``lambda_min='infer'``) once, cached and timed apart; the viprs fit is
   timed as a whole process (LD loading included) on viprs's recommended settings
-  (``lambda_min='infer'``, float32, ``low_memory=True``) over all chromosomes jointly.
+  (``lambda_min='infer'``, float32, ``low_memory=True``) over all chromosomes jointly, and
+  vibank's stopping rule (max |delta eta| < 1e-6: ``x_abs_tol=1e-6``, its ELBO test off).
+- The panel: ``simulate_panel`` runs msprime per chromosome (hours on 2 cores for the largest);
+  ``bench/genome_scale_tiles.py`` assembles chromosomes 1-4 from two simulated ones each when
+  they are missing from the cache (say which in the results).
 
 ``--quick`` runs the same on two 10 Mb chromosomes for a smoke run.
 """
@@ -266,7 +270,10 @@ for st, ss in parts:
     model = vp.VIPRS(g, lambda_min=lam, float_precision="float32", low_memory=True,
                      dequantize_on_the_fly=False, threads=threads)
     t1 = time.perf_counter()
-    model.fit(max_iter=1000, disable_pbar=True)
+    # vibank's stopping rule (max |delta eta| < 1e-6, at most 1,000 iterations), as prs_bench.py:
+    # viprs's ELBO test and patience switched off
+    model.fit(max_iter=1000, min_iter=3, f_abs_tol=0.0, x_abs_tol=1e-6, patience=1001,
+              disable_pbar=True)
     t2 = time.perf_counter()
     res = model.optim_result
     rows.append({"setup": t1 - t0, "loop_seconds": t2 - t1, "iterations": int(res.iterations),

@@ -1,4 +1,4 @@
-"""Chromosomes 1-5 of the genome-scale panel assembled from simulated ones (when msprime has not
+"""Chromosomes 1-5 (1-4 in the recorded run) of the genome-scale panel assembled from simulated ones (when msprime has not
 simulated them: ~20 min each on a loaded 2-core machine).
 
 Each tile is two cached chromosomes of the same 500 people joined end to end (PLINK .bed rows are
