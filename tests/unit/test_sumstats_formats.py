@@ -6,6 +6,7 @@ import subprocess
 import sys
 
 import numpy as np
+import pandas as pd
 import pytest
 from scipy import stats
 
@@ -237,3 +238,17 @@ def test_read_sumstats_any__missing_file_and_unknown_format(tmp_path):
     path = write(tmp_path, "l.sumstats", ["SNP A1 A2 Z N", "rs1 A G 1 10"])
     with pytest.raises(VibankError, match=r"unknown summary-statistics format 'bolt'"):
         read_sumstats_any(path, format="bolt")
+
+
+def test_parse_numbers__fast_and_careful_paths_read_the_same_values():
+    """A column of numbers only is parsed in one call; a column with an NA token takes the
+    careful path (strip, NA tokens, the bad-value check): the same values either way."""
+    from vibank.io.sumstats_formats import _parse_numbers
+
+    numbers = [" 1.5", "2 ", "-3e-300", "inf", "42", "0.000123456789012345", "-0"]
+    raw = pd.DataFrame({"clean": numbers, "with_na": numbers[:-1] + ["NA"]}, dtype=str)
+    fast = _parse_numbers(raw, {"BETA": "clean"}, "x.tsv", first_line=2)["BETA"]
+    careful = _parse_numbers(raw, {"BETA": "with_na"}, "x.tsv", first_line=2)["BETA"]
+    expected = [float(x) for x in numbers]
+    assert fast.dtype == np.float64 and list(fast) == expected
+    assert list(careful[:-1]) == expected[:-1] and np.isnan(careful[-1])

@@ -472,6 +472,11 @@ def _parse_numbers(raw, fields, path, first_line):
         if role not in fields:
             continue
         name = fields[role]
+        try:  # every value a number (the usual file): parsed as it is, whitespace and all
+            out[role] = pd.to_numeric(raw[name], errors="raise").to_numpy(float)
+            continue
+        except (ValueError, TypeError):
+            pass  # NA tokens or a bad value: the careful path below
         values = raw[name].str.strip()
         missing = values.isin(NA_TOKENS)
         number = pd.to_numeric(values.mask(missing), errors="coerce")
