@@ -13,11 +13,10 @@ unpacked into each dense block directly, quantised values times their scale, whi
 same float64 matrix as dequantising the whole triangle and symmetrising it with scipy.
 """
 
-from concurrent.futures import ThreadPoolExecutor
-
 import numpy as np
 
 from vibank.ld._band_rows import dense_block
+from vibank.parallel import thread_map
 
 #: blocks up to this many variants are held dense (exact eigenvalues, or Lanczos from LANCZOS_MIN)
 DENSE_EIGEN_MAX = 2000
@@ -87,10 +86,7 @@ def _run_blocks(extract, blocks, n_threads):
         return {"start": int(start), "stop": int(stop), "min": float(low), "max": float(high)}
 
     with threadpool_limits(limits=1, user_api="blas"):  # same result for any thread count
-        if n_threads <= 1 or len(blocks) <= 1:
-            return [one(b) for b in blocks]
-        with ThreadPoolExecutor(min(n_threads, len(blocks))) as pool:  # BLAS/LAPACK drop the GIL
-            return list(pool.map(one, blocks))
+        return thread_map(one, blocks, n_threads)  # BLAS/LAPACK drop the GIL
 
 
 def _extremes(sub):

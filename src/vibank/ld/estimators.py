@@ -22,7 +22,6 @@ Estimators (``prs_vi.md`` section 11):
 
 import logging
 import time
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, replace
 
 import numpy as np
@@ -30,6 +29,7 @@ import numpy as np
 from vibank.errors import VibankError
 from vibank.ld import _ld_ops
 from vibank.ld.genotypes import standardise_genotypes
+from vibank.parallel import thread_map
 
 log = logging.getLogger(__name__)
 
@@ -298,12 +298,7 @@ def _run_tiles(work, tiles, n_threads):
     # One BLAS thread per tile: the tiles are the parallel unit, and each tile's product is
     # computed the same way whatever n_threads is, so results do not depend on the thread count.
     with threadpool_limits(limits=1, user_api="blas"):
-        if n_threads <= 1:
-            for bounds in tiles:
-                work(bounds)
-        else:
-            with ThreadPoolExecutor(n_threads) as pool:
-                list(pool.map(work, tiles))
+        thread_map(work, tiles, n_threads)
 
 
 def row_sums(values, indptr):
