@@ -40,14 +40,12 @@ from libc.math cimport fabs
 from vibank.prs._kernels._coordinate cimport _MAX_K, _coordinate
 from vibank.prs._kernels._ld_rows cimport apply_row, floating, index_t, ld_t
 
-from vibank.prs._kernels._upper import upper_e_step, upper_flush
+# TINY_FLOAT32 / TINY_FLOAT64: changes of eta_j smaller than these are not applied; defined
+# with the upper sweep, which applies the same rule
+from vibank.prs._kernels._upper import TINY_FLOAT32, TINY_FLOAT64, upper_e_step, upper_flush
 
 #: largest number of slab components a kernel call accepts
 MAX_COMPONENTS = _MAX_K
-#: changes of eta_j smaller than these are not applied (float32, float64 state): far below the
-#: precision of eta, and they would put subnormal numbers into q
-TINY_FLOAT32 = 1e-30
-TINY_FLOAT64 = 1e-280
 
 
 def e_step(ld, std_beta, n_per_variant, var_mu, log_prior, double log_null, gamma, mu, eta, q,

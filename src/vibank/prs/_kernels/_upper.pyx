@@ -36,7 +36,8 @@ from libc.math cimport fabs
 from vibank.prs._kernels._coordinate cimport _MAX_K, _coordinate
 from vibank.prs._kernels._ld_rows cimport axpy, dot, floating, ld_t
 
-#: changes of eta_j smaller than these are not applied (float32, float64 state), as in _e_step
+#: changes of eta_j smaller than these are not applied (float32, float64 state), here and in
+#: _e_step's sweep: far below the precision of eta, and they would put subnormal numbers into q
 TINY_FLOAT32 = 1e-30
 TINY_FLOAT64 = 1e-280
 
