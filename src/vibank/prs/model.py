@@ -308,15 +308,13 @@ class VIPRS:
             self._cached_fit = None
         return self._cached_moments
 
-    def _fit_term(self, eta, zeta):
-        """E||y - X beta||^2 / N from sufficient statistics: 1 - 2 b'eta + sum d zeta + eta'q
-        (of the current moments, which the M-step and the ELBO share: kept with them)."""
-        cached = self._cached_moments
-        if cached is not None and cached[0] is eta and cached[1] is zeta:
-            if self._cached_fit is None:
-                self._cached_fit = 1 - 2 * self._b @ eta + zeta @ self._diag + eta @ self._q
-            return self._cached_fit
-        return 1 - 2 * self._b @ eta + zeta @ self._diag + eta @ self._q
+    def _fit_term(self):
+        """E||y - X beta||^2 / N from sufficient statistics: 1 - 2 b'eta + sum d zeta + eta'q,
+        of the current moments (the M-step and the ELBO share it: kept with them)."""
+        eta, zeta = self._moments()
+        if self._cached_fit is None:
+            self._cached_fit = 1 - 2 * self._b @ eta + zeta @ self._diag + eta @ self._q
+        return self._cached_fit
 
     def _h2(self, eta, zeta):
         return float(zeta @ self._diag + eta @ self._q)
@@ -347,7 +345,7 @@ class VIPRS:
                 s2b = np.sum(weighted / d) / max(gamma.sum(), 1e-12)
                 self._s2 = max(s2b, 1e-12) * d
         if "sigma2_eps" not in self.fix:
-            self.sigma2_eps_ = float(np.clip(self._fit_term(eta, zeta), 1e-6, 1.0))
+            self.sigma2_eps_ = float(np.clip(self._fit_term(), 1e-6, 1.0))
         if self.fit_alpha and "alpha" not in self.fix:
             self.update_alpha()
 
@@ -372,10 +370,9 @@ class VIPRS:
 
     def elbo(self):
         """Evidence lower bound (section 5), N = median N_j (minus alpha^2/2 when alpha is fitted)."""
-        eta, zeta = self._moments()
         n = self._n_median
         s2e = self.sigma2_eps_
-        fit = self._fit_term(eta, zeta)
+        fit = self._fit_term()
         ll = -0.5 * n * np.log(2 * np.pi * s2e) - n / (2 * s2e) * fit
         gamma = np.asarray(self._gamma, np.float64)
         null = np.maximum(1.0 - gamma.sum(axis=1), 0.0)
