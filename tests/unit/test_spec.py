@@ -205,3 +205,11 @@ def test_validated_config_models_become_model_specs(config):
 def test_schema_default_models_become_model_specs(prs_schema):
     for name, entry in prs_schema["models"]["default"].items():
         assert isinstance(model_spec(entry), ModelSpec), name
+
+
+def test_model_spec__ld_layout_upper_only_for_exact_viprs_sweeps():
+    assert model_spec({"prior": "mixture"}).ld_layout == "upper"  # VEM: exact sweeps
+    assert model_spec({"strategy": "gs"}).ld_layout == "band"  # grid fits: lazy sweeps
+    assert model_spec({"strategy": "gs"}, grid={"lazy_tol": 0.0}).ld_layout == "upper"
+    for method in ("gibbs", "ldpred-inf", "ct"):
+        assert model_spec({"method": method}).ld_layout == "band"

@@ -98,6 +98,15 @@ class ModelSpec:
         """True for a VIPRS model whose hyperparameters a strategy tunes (gs, bma, bo)."""
         return self.method == "viprs" and self.strategy != "vem"
 
+    @property
+    def ld_layout(self):
+        """The LD rows its fit reads (``LDMatrix.rows``): "upper" for a VIPRS fit with exact
+        sweeps only (lazy_tol 0: a VEM fit), the stores' upper triangles as they are, half the
+        memory; else "band" (lazy sweeps, the Gibbs sampler and the other baselines)."""
+        exact = (self.method == "viprs"
+                 and self.viprs_options().get("lazy_tol", _VIPRS["lazy_tol"]) == 0)
+        return "upper" if exact else "band"
+
     def prior_options(self):
         """The VIPRS options of the prior (e.g. n_components for the mixture)."""
         return {key: getattr(self, key) for key in PRIOR_OPTIONS[self.prior]}

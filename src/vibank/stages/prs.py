@@ -89,15 +89,13 @@ def fit_prs(sumstats_paths, ld_paths, outputs, *, spec, trait, model_name, n_thr
     audit_out : one table of every chromosome's audit (besides the outputs' "audit")
     genome_wide : the JSON's flag (default: more than one chromosome); each JSON holds the
         shared hyperparameters, the chromosome's own h2 and the genome's (``h2_genome``)
-    ld_layout : the LD rows' layout (``load_chromosome``); default "upper" when the fit runs
-        exact sweeps (lazy_tol 0, the VEM default): the stores' upper triangles as they are,
-        half the memory of symmetric band rows and each row read once per sweep
+    ld_layout : the LD rows' layout (``load_chromosome``); default ``spec.ld_layout``, "upper"
+        for exact sweeps (lazy_tol 0, the VEM default): the stores' upper triangles as they
+        are, half the memory of symmetric band rows and each row read once per sweep
     """
     model = spec.viprs(n_threads=n_threads)
-    if ld_layout is None:
-        ld_layout = "upper" if model.lazy_tol == 0 else "band"
     data = load_fit_data(sumstats_paths, ld_paths, min_overlap=min_overlap, n_threads=n_threads,
-                         ld_layout=ld_layout, **(sumstats_options or {}))
+                         ld_layout=ld_layout or spec.ld_layout, **(sumstats_options or {}))
     frequencies = data.allele_frequency(spec.prior)
     if len(data.chromosomes) == 1:
         c = data.chromosomes[0]
@@ -285,11 +283,9 @@ def fit_models(models, sumstats_paths, ld_paths, outputs, *, trait, timing_out, 
 
     common = dict(trait=trait, n_threads=n_threads, min_overlap=min_overlap,
                   sumstats_options=sumstats_options)
-    # the LD is read once for all models: upper rows only when every model is an exact VEM fit
-    # (the others read band rows, which serve exact fits as well)
-    exact = all(spec.method == "viprs" and spec.strategy == "vem"
-                and spec.viprs().lazy_tol == 0 for _, spec in models)
-    layout = "upper" if exact else "band"
+    # the LD is read once for all models: upper rows only when every model reads them (exact
+    # VEM fits); band rows serve the exact fits as well
+    layout = "upper" if all(spec.ld_layout == "upper" for _, spec in models) else "band"
     rows = []
     with reuse_loaded_data():
         for name, spec in models:
