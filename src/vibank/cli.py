@@ -150,7 +150,7 @@ def _cmd_fit(args):
         raise VibankError(f"--sumstats names {len(args.sumstats)} files but --ld {len(args.ld)}")
     entry = {key: getattr(args, key) for key in (
         "prior", "n_components", "alpha", "fit_alpha", "strategy", "metric", "grid_size",
-        "bo_calls", "ld_noise", "pseudo_training_fraction", "dtype")
+        "bo_calls", "ld_noise", "pseudo_training_fraction", "dtype", "accelerate")
         if getattr(args, key) is not None}
     spec = model_spec(entry, max_iter=args.max_iter, grid_max_iter=args.grid_max_iter)
     sumstats_options = {"sumstats_format": args.format, "n": args.n,
@@ -307,6 +307,10 @@ def build_parser():
                      help="LD-reference noise term: auto fits with the effective sample size "
                           "1/(1/N + h2_w/n_ref) given the LD panel's size; none with N as given "
                           f"(default {ModelSpec.ld_noise})")
+    fit.add_argument("--accelerate", choices=["squarem", "none"],
+                     help="squarem: extrapolate the VEM fixed point once the sweeps have settled "
+                          "(fewer sweeps to the plain iterations' fixed point); none: plain "
+                          f"iterations (default {ModelSpec.accelerate})")
     fit.add_argument("--dtype", choices=["float32", "float64"],
                      help="state type of a VEM fit (default float64; viprs fits in float32)")
     fit.add_argument("--model-name", dest="model_name", default="viprs")

@@ -29,8 +29,9 @@ def data():
 
 
 def _fit(data, prior="spike_slab", **kw):
+    """N_ITER plain VEM iterations (each one against the individual-level CAVI's)."""
     model = VIPRS(prior, pi=0.05, sigma2_beta=0.005, sigma2_eps=0.8, max_iter=N_ITER, tol_eta=0.0,
-                  tol_elbo=0.0, tol_elbo_abs=0.0, **kw)
+                  tol_elbo=0.0, tol_elbo_abs=0.0, accelerate="none", **kw)
     return model.fit(data["b"], N, data["ld"], allele_frequency=data["freq"])
 
 
@@ -68,7 +69,7 @@ def test_viprs__sumstats_fit_equals_individual_level_cavi(data, case):
 
 @pytest.mark.parametrize("prior", ["mixture", "alpha"])
 def test_viprs__elbo_non_decreasing_for_every_prior(data, prior):
-    model = VIPRS(prior, max_iter=300, fit_alpha=prior == "alpha").fit(
+    model = VIPRS(prior, max_iter=300, fit_alpha=prior == "alpha", accelerate="none").fit(
         data["b"], N, data["ld"], allele_frequency=data["freq"])
     elbo = np.array(model.elbo_history_)
     assert np.all(np.diff(elbo) >= -1e-8 * np.abs(elbo[1:]))
@@ -77,12 +78,61 @@ def test_viprs__elbo_non_decreasing_for_every_prior(data, prior):
 
 
 def test_viprs__elbo_non_decreasing_and_recovers_effects(data):
-    model = VIPRS(max_iter=300).fit(data["b"], N, data["ld"])
+    model = VIPRS(max_iter=300, accelerate="none").fit(data["b"], N, data["ld"])
     elbo = np.array(model.elbo_history_)
     assert np.all(np.diff(elbo) >= -1e-8 * np.abs(elbo[1:]))
     assert model.result_.success and model.result_.stop_reason == "converged"
     assert np.corrcoef(model.eta_, data["beta"])[0, 1] > 0.8
     assert 0 < model.h2_ < 1
+
+
+@pytest.mark.parametrize("prior", ["spike_slab", "mixture", "alpha"])
+def test_viprs__squarem_reaches_the_plain_iterations_fixed_point(data, prior):
+    """SQUAREM (the default) ends where plain VEM iterations end, in fewer iterations: the same
+    effects and h2, an ELBO at least as high (the mixture's small slabs drift on a plateau the
+    plain iterations stop on earlier); an accepted extrapolation never lowers the ELBO by more
+    than tol_elbo_abs."""
+    kw = dict(max_iter=1000, fit_alpha=prior == "alpha")
+    plain = VIPRS(prior, accelerate="none", **kw).fit(data["b"], N, data["ld"],
+                                                      allele_frequency=data["freq"])
+    fast = VIPRS(prior, **kw).fit(data["b"], N, data["ld"], allele_frequency=data["freq"])
+    assert plain.result_.stop_reason == fast.result_.stop_reason == "converged"
+    history = fast.result_.history
+    assert any(h["squarem"].startswith("extrapolated") for h in history)
+    assert fast.result_.n_iter < plain.result_.n_iter
+    assert fast.result_.elbo >= plain.result_.elbo - 1e-3
+    assert_allclose(fast.eta_, plain.eta_, rtol=0, atol=1e-4)
+    assert fast.h2_ == pytest.approx(plain.h2_, abs=1e-3)
+    accepted = [h["elbo"] for h in history if not h["squarem"].startswith("rejected")]
+    assert np.all(np.diff(accepted) >= -1e-3)
+
+
+def test_viprs__rejected_extrapolations_restore_the_state(data):
+    """When every extrapolation is rejected (its ELBO forced down here), the fit goes on from
+    the state before each one: it ends where plain iterations end, to the last bit, having
+    spent the rejected iterations on top."""
+
+    class Rejecting(VIPRS):
+        def _set_point(self, *point):
+            super()._set_point(*point)
+            self._extrapolated = True
+
+        def elbo(self):
+            value = super().elbo()
+            if getattr(self, "_extrapolated", False):
+                self._extrapolated = False
+                return value - 1.0
+            return value
+
+    plain = VIPRS(accelerate="none").fit(data["b"], N, data["ld"])
+    rejecting = Rejecting().fit(data["b"], N, data["ld"])
+    rejected = [h for h in rejecting.result_.history if h["squarem"].startswith("rejected")]
+    assert rejected and not any(h["squarem"].startswith("extrapolated")
+                                for h in rejecting.result_.history)
+    assert rejecting.result_.n_iter == plain.result_.n_iter + len(rejected)
+    np.testing.assert_array_equal(rejecting.eta_, plain.eta_)
+    np.testing.assert_array_equal(rejecting.gamma_, plain.gamma_)
+    assert rejecting.result_.elbo == plain.result_.elbo and rejecting.h2_ == plain.h2_
 
 
 @pytest.mark.parametrize("n_threads", [1, 2])

@@ -82,7 +82,7 @@ def test_model_spec_viprs_defaults_are_viprs_init_defaults():
     viprs = inspect.signature(VIPRS.__init__).parameters
     spec = ModelSpec()
     for key in ("n_components", "update_components", "alpha", "fit_alpha", "ld_noise",
-                "max_iter"):
+                "accelerate", "max_iter"):
         assert getattr(spec, key) == viprs[key].default, key
     assert spec.prior == viprs["prior"].default
 

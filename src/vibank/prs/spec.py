@@ -17,7 +17,7 @@ import numpy as np
 from vibank.errors import VibankError
 from vibank.prs.baselines import P_THRESHOLDS
 from vibank.prs.ld_noise import LD_NOISE
-from vibank.prs.model import VIPRS
+from vibank.prs.model import ACCELERATIONS, VIPRS
 from vibank.prs.pseudo_validation import TRAINING_FRACTION
 
 _VIPRS = {name: p.default for name, p in inspect.signature(VIPRS).parameters.items()}
@@ -72,6 +72,8 @@ class ModelSpec:
     alpha: float = _VIPRS["alpha"]
     fit_alpha: bool = _VIPRS["fit_alpha"]
     ld_noise: str = _VIPRS["ld_noise"]
+    #: SQUAREM extrapolation of the exact iterations ("none": plain VEM iterations)
+    accelerate: str = _VIPRS["accelerate"]
     #: state type of a VEM fit (the grid fits' is ``GridSettings.dtype``); float32 halves the
     #: int16 -> float conversions of every sweep (1.4x faster sweeps on chromosomes 12-22)
     dtype: str = np.dtype(_VIPRS["dtype"]).name
@@ -89,6 +91,7 @@ class ModelSpec:
                                      ("strategy", self.strategy, STRATEGIES),
                                      ("metric", self.metric, METRICS),
                                      ("ld_noise", self.ld_noise, LD_NOISE),
+                                     ("accelerate", self.accelerate, ACCELERATIONS),
                                      ("dtype", self.dtype, ("float32", "float64"))):
             if value not in allowed:
                 raise VibankError(f"model {name} {value!r} is not one of {', '.join(allowed)}")
@@ -120,6 +123,7 @@ class ModelSpec:
         model the grid settings and ``grid_max_iter`` (else ``max_iter``); a VEM fit shows a
         progress bar on a terminal (in a job log the per-iteration ELBO lines do that work)."""
         options = {**self.prior_options(), "n_threads": n_threads, "ld_noise": self.ld_noise,
+                   "accelerate": self.accelerate,
                    "max_iter": self.grid_max_iter if self.tuned else self.max_iter,
                    "progress": sys.stderr.isatty() and not self.tuned}
         if self.tuned:
