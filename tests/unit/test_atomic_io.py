@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from vibank.io.atomic import format_floats, write_table
+from vibank.io.atomic import format_floats, tsv_text, write_table
 
 
 def _awkward_table():
@@ -45,3 +45,22 @@ def test_write_table__same_bytes_twice(tmp_path):
     write_table(table, first, float_format="%.8g")
     write_table(table, second, float_format="%.8g")
     assert first.read_bytes() == second.read_bytes()
+
+
+def test_tsv_text__the_text_pandas_writes_for_numbers_and_plain_strings(tmp_path):
+    table = _awkward_table().assign(A1="A", CHR=pd.array(["1", "X"] * 100, dtype=object))
+    formatted = format_floats(table, "%.8g")
+    text = tsv_text(formatted)
+    assert text is not None and text == formatted.to_csv(sep="\t", index=False)
+    assert tsv_text(formatted.iloc[:0]) == formatted.iloc[:0].to_csv(sep="\t", index=False)
+    write_table(table, tmp_path / "t.tsv.gz", float_format="%.8g")
+    assert gzip.open(tmp_path / "t.tsv.gz", "rt").read() == text
+
+
+@pytest.mark.parametrize("value", ["a\tb", 'say "x"', "two\nlines", None])
+def test_tsv_text__leaves_quoting_and_missing_values_to_pandas(tmp_path, value):
+    table = format_floats(_awkward_table().assign(A1="A"), "%.8g")
+    table.loc[3, "SNP"] = value
+    assert tsv_text(table) is None
+    write_table(table, tmp_path / "t.tsv")
+    assert (tmp_path / "t.tsv").read_text() == table.to_csv(sep="\t", index=False)

@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 
 from vibank import __version__
-from vibank.io.atomic import GZIP_LEVEL, atomic_path, format_floats, write_table
+from vibank.io.atomic import atomic_path, format_floats, tsv_text, write_table, write_text
 
 EFFECT_COLUMNS = ["CHR", "SNP", "POS", "A1", "A2", "BETA", "BETA_PER_ALLELE", "PIP", "VAR_BETA"]
 
@@ -47,16 +47,11 @@ def write_pgs_catalog(effects, path, *, pgs_name, trait, n_gwas, genome_build="N
 
 def _write_scoring_text(header, table, path):
     """Header lines then the tab-separated table, gzip when the name ends in .gz, atomically."""
-    text = "\n".join(header) + "\n" + format_floats(table, "%.8g").to_csv(sep="\t", index=False)
-    with atomic_path(path) as tmp:
-        if str(path).endswith(".gz"):
-            # mtime 0 and no file name: the same scores give the same bytes
-            with (open(tmp, "wb") as raw,
-                  gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0,
-                                compresslevel=GZIP_LEVEL) as fh):
-                fh.write(text.encode())
-        else:
-            tmp.write_text(text)
+    table = format_floats(table, "%.8g")
+    body = tsv_text(table)
+    if body is None:
+        body = table.to_csv(sep="\t", index=False)
+    write_text("\n".join(header) + "\n" + body, path)
 
 
 def write_plink_score(effects, path):
