@@ -4,7 +4,7 @@ Usage::
 
     .venv/bin/python bench/genome_scale.py [--cache /tmp/vibank_genome_scale] [--threads 2]
         [--viprs-python /work/.viprs-venv/bin/python] [--quick] [--chroms 21,22] [--default-ld]
-        [--ld-eigenvalues]
+        [--ld-eigenvalues [--plain]]
 
 Set-up (issue 19 item 2):
 
@@ -31,7 +31,9 @@ Set-up (issue 19 item 2):
   RSS): the genome-wide VEM fit (all 22 stores in one ``--ld``, shared hyperparameters) and the
   22 per-chromosome fits (sum of wall times, max RSS). ``--ld-noise none`` in both: N as
   given, viprs's likelihood; ``--dtype float32`` (``--dtype``), viprs's float precision here.
-  The genome-wide fit holds the LD as its upper triangle (exact sweeps, the VEM default).
+  The genome-wide fit holds the LD as its upper triangle (exact sweeps, the VEM default) and
+  extrapolates the VEM fixed point (SQUAREM, the default); ``--plain`` adds the same fit with
+  plain iterations (``--accelerate none``), so its share of the time is reported apart.
 - viprs 0.1.5 (``--viprs-python``): magenpy computes its own windowed 3 cM LD (int16, with
   spectral properties for ``lambda_min='infer'``) once, cached and timed apart; the viprs fit is
   timed as a whole process (LD loading included) on viprs's recommended settings
@@ -205,22 +207,24 @@ def build_ld(args, chroms, name="ld"):
     return {c: rows[str(c)] for c, _ in chroms}
 
 
-def fit_vibank(args, chroms, ld_name="ld", per_chromosome=True):
+def fit_vibank(args, chroms, ld_name="ld", per_chromosome=True, accelerate="squarem"):
     """The genome-wide fit and the per-chromosome fits, whole ``vibank fit`` commands, on the
-    stores of ``build_ld(args, chroms, ld_name)``."""
+    stores of ``build_ld(args, chroms, ld_name)``; ``accelerate`` as ``vibank fit``'s."""
     out = args.cache / ("fit" if ld_name == "ld" else f"fit_{ld_name}")
+    if accelerate != "squarem":
+        out = out.with_name(f"{out.name}_{accelerate}")
     out.mkdir(exist_ok=True)
     vibank = Path(sys.executable).with_name("vibank")
     ss = [args.cache / "sumstats" / f"chr{c}.tsv.gz" for c, _ in chroms]
     ld = [args.cache / ld_name / f"chr{c}.zarr" for c, _ in chroms]
     common = ["--threads", args.threads, "--strand", "same", "--ld-noise", "none",
-              "--dtype", args.dtype]
+              "--dtype", args.dtype, "--accelerate", accelerate]
     seconds, rss = timed([vibank, "fit", "--sumstats", *ss, "--ld", *ld, "--out", out / "genome",
                           *common], out / "genome.log")
     summary = json.loads((out / f"genome.chr{chroms[0][0]}.json").read_text())
     rows = {"genome-wide": {"seconds": seconds, "rss_gb": rss, "h2": summary["h2_genome"],
                             "iterations": summary["iterations"], "loop_seconds": summary["seconds"],
-                            "stop": summary["stop_reason"]}}
+                            "stop": summary["stop_reason"], "elbo": summary["elbo"]}}
     if not per_chromosome:
         return rows
     per = []
@@ -374,6 +378,9 @@ def main():
     parser.add_argument("--ld-eigenvalues", dest="ld_eigenvalues", action="store_true",
                         help="also the hard-window stores with eigenvalues stored at build "
                              "(vibank ld --eigenvalues) and the genome-wide fit on them")
+    parser.add_argument("--plain", action="store_true",
+                        help="with --ld-eigenvalues: also the genome-wide fit with plain VEM "
+                             "iterations (vibank fit --accelerate none), SQUAREM's effect apart")
     parser.add_argument("--default-ld", dest="default_ld", action="store_true",
                         help="also vibank ld's default stores (tapered, window by panel size) "
                              "and the genome-wide fit on them")
@@ -401,7 +408,16 @@ def main():
               f"{sum(x['seconds'] for x in ld_eig.values()):.1f} s |")
         print(f"| genome-wide fit (whole process) | {r['seconds']:.1f} s, {r['rss_gb']:.2f} GB "
               f"peak RSS, {r['iterations']} iterations, loop {r['loop_seconds']:.1f} s, h2 "
-              f"{r['h2']:.3f} (true {h2_true:.3f}), {r['stop']} |")
+              f"{r['h2']:.3f} (true {h2_true:.3f}), ELBO {r['elbo']:.3f}, {r['stop']} |")
+        if args.plain:  # SQUAREM's share: the same fit with plain VEM iterations
+            p = fit_vibank(args, chroms, "ld_eigenvalues", per_chromosome=False,
+                           accelerate="none")["genome-wide"]
+            print(f"| the same, plain VEM iterations (--accelerate none) | {p['seconds']:.1f} s, "
+                  f"{p['rss_gb']:.2f} GB peak RSS, {p['iterations']} iterations, loop "
+                  f"{p['loop_seconds']:.1f} s, h2 {p['h2']:.3f}, ELBO {p['elbo']:.3f}, "
+                  f"{p['stop']} |")
+            print(f"SQUAREM: {p['iterations'] / r['iterations']:.2f}x fewer iterations, whole fit "
+                  f"{p['seconds'] / r['seconds']:.2f}x faster, ELBO {r['elbo'] - p['elbo']:+.3f}")
         if viprs:  # both on LD whose block eigenvalues were computed at build
             ld_seconds = sum(x["seconds"] for x in ld_eig.values())
             for vname, vr in viprs[1].items():
