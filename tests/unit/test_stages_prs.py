@@ -376,6 +376,28 @@ def test_fit_prs__two_threads_read_and_write_chromosomes_to_the_same_files(study
         assert fits[0] == fits[1]
 
 
+def test_load_fit_data__worker_processes_give_the_same_data_and_one_line_errors(study, tmp_path):
+    """With n_threads > 1 the statistics are harmonised in worker processes: the same tables,
+    LD rows and audits as one thread, and a user's mistake in a worker's file is the one-line
+    VibankError naming the file, raised here."""
+    ss = study["ss"]
+    write_sumstats(ss.iloc[::2], tmp_path / "even.tsv.gz")
+    write_sumstats(ss.iloc[1::2], tmp_path / "odd.tsv.gz")
+    store = study["dir"] / "chr1.zarr"
+    paths = [tmp_path / "even.tsv.gz", tmp_path / "odd.tsv.gz"]
+    one, two = (load_fit_data(paths, [store, store], n_threads=t) for t in (1, 2))
+    for a, b in zip(one.chromosomes, two.chromosomes, strict=True):
+        pd.testing.assert_frame_equal(a.matched, b.matched)
+        pd.testing.assert_frame_equal(a.audit, b.audit)
+        assert a.counts == b.counts and a.path == b.path
+        np.testing.assert_array_equal(a.b, b.b)
+        np.testing.assert_array_equal(a.ld.to_csr().toarray(), b.ld.to_csr().toarray())
+    (tmp_path / "bad.tsv").write_text("SNP\tA1\n")  # no effect column
+    with pytest.raises(VibankError, match="bad.tsv"):
+        load_fit_data([tmp_path / "even.tsv.gz", tmp_path / "bad.tsv"], [store, store],
+                      n_threads=2)
+
+
 def test_tune_prs__grid_search_on_the_validation_metric(study, validation, tmp_path):
     outputs = [_outputs(tmp_path / "gs")]
     table = tune_prs([study["dir"] / "ss.tsv.gz"], [study["dir"] / "chr1.zarr"], outputs,
@@ -457,7 +479,7 @@ def test_fit_models__one_job_writes_what_each_stage_writes_alone(study, validati
     from vibank.stages import fit_data
 
     reads = []
-    for name in ("_load_chromosome", "_load_validation"):
+    for name in ("_harmonised", "_load_validation"):
         real = getattr(fit_data, name)
         monkeypatch.setattr(fit_data, name, lambda *a, _real=real, _name=name, **k: (
             reads.append(_name), _real(*a, **k))[1])
@@ -473,7 +495,7 @@ def test_fit_models__one_job_writes_what_each_stage_writes_alone(study, validati
             record.pop("seconds", None)
         return fit
 
-    assert reads == ["_load_chromosome", "_load_validation"]  # each input read once
+    assert reads == ["_harmonised", "_load_validation"]  # each input read once
     for name in specs:
         for kind in keys:
             assert content(job[name]["chromosomes"][0][kind]) == content(

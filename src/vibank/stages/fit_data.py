@@ -5,8 +5,12 @@ stores' LD rows of the matched variants, and the validation samples' genotypes a
 scripts call; the models then take ``(b, n, ld)`` from it.
 """
 
+import inspect
 import json
 import logging
+import multiprocessing
+import sys
+from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -151,16 +155,29 @@ def load_chromosome(sumstats_path, ld_path, *, min_overlap=0.75, sumstats_format
     (``LDMatrix.rows``): "band", or "upper" for fits that run exact VIPRS sweeps only (half
     the memory).
     """
-    options = dict(min_overlap=min_overlap, sumstats_format=sumstats_format, n=n,
-                   column_map=column_map, harmonise_options=harmonise_options,
-                   mismatch_filter=mismatch_filter, ld_layout=ld_layout)
+    key, reading, rest = _chromosome_options(sumstats_path, ld_path, min_overlap=min_overlap,
+                                             sumstats_format=sumstats_format, n=n,
+                                             column_map=column_map,
+                                             harmonise_options=harmonise_options,
+                                             mismatch_filter=mismatch_filter, ld_layout=ld_layout)
+    return _reused(key, lambda: _with_ld(_harmonised(sumstats_path, ld_path, **reading), ld_path,
+                                         **rest))
+
+
+def _chromosome_options(sumstats_path, ld_path, **options):
+    """The reuse key of :func:`load_chromosome`'s arguments, and its options split into those of
+    :func:`_harmonised` and those of :func:`_with_ld`."""
     key = ("chromosome", str(sumstats_path), str(ld_path),
            json.dumps(options, sort_keys=True, default=str))
-    return _reused(key, lambda: _load_chromosome(sumstats_path, ld_path, **options))
+    rest = {k: options.pop(k) for k in ("mismatch_filter", "ld_layout")}
+    return key, options, rest
 
 
-def _load_chromosome(sumstats_path, ld_path, *, min_overlap, sumstats_format, n, column_map,
-                     harmonise_options, mismatch_filter, ld_layout):
+def _harmonised(sumstats_path, ld_path, *, min_overlap, sumstats_format, n, column_map,
+                harmonise_options):
+    """The pandas half of :func:`load_chromosome`: the statistics read and harmonised to the
+    store's variants (what it needs of the store: its variant table); a dict, small enough to
+    come back from a worker process."""
     sumstats, read_audit = read_sumstats_any(sumstats_path, format=sumstats_format, n=n,
                                              column_map=column_map)
     store = LDMatrix(ld_path)
@@ -171,7 +188,16 @@ def _load_chromosome(sumstats_path, ld_path, *, min_overlap, sumstats_format, n,
         ld_label=str(ld_path), **(harmonise_options or {}))
     audit = pd.concat([read_audit, audit], ignore_index=True) if len(read_audit) else audit
     log.info("chr%s: %d of %d variants harmonised to the LD", chrom, len(matched), len(sumstats))
-    ld = store.rows(mask, layout=ld_layout)
+    return {"path": str(sumstats_path), "chrom": chrom, "matched": matched, "mask": mask,
+            "audit": audit, "counts": counts, "panel": variants[[col.MAF, "LD_SCORE"]],
+            "build": store.attrs.get("genome_build", "NR")}
+
+
+def _with_ld(h, ld_path, *, mismatch_filter, ld_layout):
+    """:func:`_harmonised`'s result with the store's LD rows of the matched variants (and the
+    mismatch filter, which reads them): the :class:`ChromosomeData`."""
+    matched, mask, audit, chrom = h["matched"], h["mask"], h["audit"], h["chrom"]
+    ld = LDMatrix(ld_path).rows(mask, layout=ld_layout)
     if mismatch_filter is not None:
         from vibank.prs.mismatch import mismatch_audit
         from vibank.prs.mismatch import mismatch_filter as run_filter
@@ -188,28 +214,59 @@ def _load_chromosome(sumstats_path, ld_path, *, min_overlap, sumstats_format, n,
             mask[np.flatnonzero(mask)[~result.keep]] = False
     n_values = matched[col.N].to_numpy(float)
     maf = matched[col.MAF].to_numpy(float) if col.MAF in matched else np.full(len(matched), np.nan)
-    panel = variants[mask]
+    panel = h["panel"][mask]
     return ChromosomeData(
-        path=str(sumstats_path), chrom=chrom, matched=matched, counts=counts, audit=audit,
+        path=h["path"], chrom=chrom, matched=matched, counts=h["counts"], audit=audit,
         b=std_beta_from_z(matched[col.Z].to_numpy(float), n_values), n=n_values,
         maf=np.where(np.isnan(maf), panel[col.MAF].to_numpy(float), maf),
-        ld_score=panel["LD_SCORE"].to_numpy(float), ld=ld,
-        build=store.attrs.get("genome_build", "NR"))
+        ld_score=panel["LD_SCORE"].to_numpy(float), ld=ld, build=h["build"])
 
 
 def load_fit_data(sumstats_paths, ld_paths, *, min_overlap=0.75, n_threads=1, **options):
     """:class:`FitData` of (summary statistics, LD store) pairs, one per chromosome, with
     ``options`` as :func:`load_chromosome` (sumstats_format, n, column_map, harmonise_options,
     mismatch_filter, ld_layout). Several chromosomes must share one LD value type and scale (a
-    joint fit streams them as one matrix). ``n_threads`` chromosomes are read at a time (parsing,
-    decompressing and the band rows release the GIL; the result does not depend on it)."""
+    joint fit streams them as one matrix).
+
+    With ``n_threads`` > 1 and several chromosomes, their statistics are read and harmonised in
+    ``n_threads`` worker processes (forked, on Linux: pandas' parsing and string matching hold
+    the GIL, so threads barely overlap them) while this process reads each chromosome's LD rows
+    as its harmonised table arrives, on ``n_threads`` threads (decompression runs outside the
+    GIL). The result does not depend on it.
+    """
     pairs = list(zip(sumstats_paths, ld_paths, strict=True))
-    chromosomes = thread_map(lambda pair: load_chromosome(*pair, min_overlap=min_overlap, **options),
-                             pairs, n_threads)
+    specs = [_chromosome_options(s, l, min_overlap=min_overlap, **_load_defaults(options))
+             for s, l in pairs]
+    todo = [i for i, (key, _, _) in enumerate(specs) if _LOADED is None or key not in _LOADED]
+    if n_threads > 1 and len(todo) > 1 and "fork" in multiprocessing.get_all_start_methods() \
+            and sys.platform.startswith("linux"):
+        with ProcessPoolExecutor(min(n_threads, len(todo)),
+                                 mp_context=multiprocessing.get_context("fork")) as pool:
+            harmonised = {i: pool.submit(_harmonised, *pairs[i], **specs[i][1]) for i in todo}
+
+            def load(i):
+                key, _, rest = specs[i]
+                return _reused(key, lambda: _with_ld(harmonised[i].result(), pairs[i][1], **rest))
+
+            chromosomes = thread_map(load, range(len(pairs)), n_threads)
+    else:
+        chromosomes = thread_map(lambda pair: load_chromosome(*pair, min_overlap=min_overlap,
+                                                              **options), pairs, n_threads)
     if len({(c.ld.dtype, c.ld.scale) for c in chromosomes}) > 1:
         raise VibankError(f"{', '.join(map(str, ld_paths))}: a genome-wide fit needs LD stores "
                           "with one value type (dtype); rebuild them with the same ld dtype")
     return FitData(chromosomes)
+
+
+def _load_defaults(options):
+    """``options`` of :func:`load_chromosome` with its defaults filled in (one reuse key for
+    the same call, however it is spelt)."""
+    defaults = {name: p.default for name, p in inspect.signature(load_chromosome).parameters.items()
+                if p.kind is p.KEYWORD_ONLY and name != "min_overlap"}
+    unknown = set(options) - set(defaults)
+    if unknown:
+        raise TypeError(f"load_fit_data: unexpected options {sorted(unknown)}")
+    return {**defaults, **options}
 
 
 def load_validation(data, bfile, keep_path, phenotype_path, trait):
