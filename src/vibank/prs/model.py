@@ -178,7 +178,8 @@ class VIPRS:
         variance, SNP heritability; ``pi_components_``, ``sigma2_components_`` per slab; ``alpha_``
     initial_hyperparameters_ : the starting pi, sigma2_beta, sigma2_eps and alpha of the last run
     ridge_ : per-variant ridge added to the diagonal of R (0 unless the fit needed it)
-    elbo_history_ : ELBO after every iteration
+    elbo_history_ : ELBO after every iteration (also after a rejected SQUAREM extrapolation, whose
+        state was then undone: ``result_.history`` marks each one in its "squarem" field)
     h2_parts_ : after a fit on a list of chromosomes, each one's share of h2_
     h2_ldsc_ : the LD-score-regression h2 of the statistics (the initial h2, and a guard's yardstick)
     n_gwas_ : the GWAS sample size of each variant, as given
