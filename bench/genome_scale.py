@@ -84,7 +84,7 @@ for ext in ("fam", "bed", "bim"):
 
 
 def timed(command, log):
-    """Run a whole command under /usr/bin/time -v; (wall seconds, peak RSS GB). Its output
+    """Run a whole command under /usr/bin/time -v; (wall seconds, peak RSS GiB). Its output
     goes to ``log``; a failure raises with the log's last lines."""
     t0 = time.perf_counter()
     with open(log, "w") as out:
@@ -185,7 +185,7 @@ LD_OPTIONS = {"ld": ["--window-cm", 3, "--taper", "none"], "ld_default": [],
 
 
 def build_ld(args, chroms, name="ld"):
-    """``vibank ld`` per chromosome (``LD_OPTIONS[name]``, int16); (seconds, RSS GB,
+    """``vibank ld`` per chromosome (``LD_OPTIONS[name]``, int16); (seconds, RSS GiB,
     store bytes) per chromosome, cached in ``<cache>/<name>/times.json``."""
     out = args.cache / name
     out.mkdir(exist_ok=True)
@@ -203,7 +203,7 @@ def build_ld(args, chroms, name="ld"):
         size = sum(f.stat().st_size for f in store.rglob("*") if f.is_file())
         rows[str(c)] = {"seconds": seconds, "rss_gb": rss, "bytes": size}
         record.write_text(json.dumps(rows, indent=1))
-        print(f"LD chr{c}: {seconds:.1f} s, {rss:.2f} GB RSS, {size / 1e6:.0f} MB", flush=True)
+        print(f"LD chr{c}: {seconds:.1f} s, {rss:.2f} GiB RSS, {size / 1e6:.0f} MB", flush=True)
     return {c: rows[str(c)] for c, _ in chroms}
 
 
@@ -333,12 +333,12 @@ def report(args, n_variants, sim_seconds, h2_true, ld, fits, viprs):
     print("\n| LD (vibank ld, windowed 3 cM, hard window, int16) | value |\n|---|---|")
     print(f"| total wall (sum over chromosomes) | {sum(r['seconds'] for r in rows):.1f} s |")
     print(f"| slowest chromosome | {max(r['seconds'] for r in rows):.1f} s |")
-    print(f"| peak RSS (max over chromosomes) | {max(r['rss_gb'] for r in rows):.2f} GB |")
+    print(f"| peak RSS (max over chromosomes) | {max(r['rss_gb'] for r in rows):.2f} GiB |")
     print(f"| store size on disk | {sum(r['bytes'] for r in rows) / gb:.2f} GiB |")
     if viprs:
         print(f"| magenpy compute_ld (int16 + spectra), all chromosomes | {viprs[0]['seconds']:.1f} s, "
-              f"{viprs[0]['rss_gb']:.2f} GB RSS, {viprs[0]['bytes'] / gb:.2f} GiB |")
-    print("\n| fit (whole process) | wall s | peak RSS GB | iterations | loop s | h2 (true "
+              f"{viprs[0]['rss_gb']:.2f} GiB RSS, {viprs[0]['bytes'] / gb:.2f} GiB |")
+    print("\n| fit (whole process) | wall s | peak RSS GiB | iterations | loop s | h2 (true "
           f"{h2_true:.3f}) | stop |\n|---|---|---|---|---|---|---|")
     for name, r in fits.items():
         print(f"| vibank {name} | {r['seconds']:.1f} | {r['rss_gb']:.2f} | {r['iterations']} | "
@@ -352,7 +352,7 @@ def report(args, n_variants, sim_seconds, h2_true, ld, fits, viprs):
             for name, r in fits.items():
                 print(f"viprs {vname} / vibank {name}, whole processes: "
                       f"{vr['seconds'] / r['seconds']:.2f}x")
-    print("\nper chromosome: chrom, variants, LD s, LD RSS GB, store MB")
+    print("\nper chromosome: chrom, variants, LD s, LD RSS GiB, store MB")
     for c, r in ld.items():
         print(f"  {c}\t{r['variants']}\t{r['seconds']:.1f}\t{r['rss_gb']:.2f}\t{r['bytes'] / 1e6:.0f}")
 
@@ -406,14 +406,14 @@ def main():
               "\n|---|---|")
         print(f"| LD total wall (sum over chromosomes) | "
               f"{sum(x['seconds'] for x in ld_eig.values()):.1f} s |")
-        print(f"| genome-wide fit (whole process) | {r['seconds']:.1f} s, {r['rss_gb']:.2f} GB "
+        print(f"| genome-wide fit (whole process) | {r['seconds']:.1f} s, {r['rss_gb']:.2f} GiB "
               f"peak RSS, {r['iterations']} iterations, loop {r['loop_seconds']:.1f} s, h2 "
               f"{r['h2']:.3f} (true {h2_true:.3f}), ELBO {r['elbo']:.3f}, {r['stop']} |")
         if args.plain:  # SQUAREM's share: the same fit with plain VEM iterations
             p = fit_vibank(args, chroms, "ld_eigenvalues", per_chromosome=False,
                            accelerate="none")["genome-wide"]
             print(f"| the same, plain VEM iterations (--accelerate none) | {p['seconds']:.1f} s, "
-                  f"{p['rss_gb']:.2f} GB peak RSS, {p['iterations']} iterations, loop "
+                  f"{p['rss_gb']:.2f} GiB peak RSS, {p['iterations']} iterations, loop "
                   f"{p['loop_seconds']:.1f} s, h2 {p['h2']:.3f}, ELBO {p['elbo']:.3f}, "
                   f"{p['stop']} |")
             print(f"SQUAREM: {p['iterations'] / r['iterations']:.2f}x fewer iterations, whole fit "
@@ -434,7 +434,7 @@ def main():
         print(f"| LD total wall (sum over chromosomes) | "
               f"{sum(x['seconds'] for x in ld_default.values()):.1f} s |")
         print(f"| store size on disk | {sum(x['bytes'] for x in ld_default.values()) / gb:.2f} GiB |")
-        print(f"| genome-wide fit (whole process) | {r['seconds']:.1f} s, {r['rss_gb']:.2f} GB "
+        print(f"| genome-wide fit (whole process) | {r['seconds']:.1f} s, {r['rss_gb']:.2f} GiB "
               f"peak RSS, {r['iterations']} iterations, loop {r['loop_seconds']:.1f} s, h2 "
               f"{r['h2']:.3f} (true {h2_true:.3f}), {r['stop']} |")
 
