@@ -334,13 +334,20 @@ class VIPRS:
     def _fit_term(self):
         """E||y - X beta||^2 / N from sufficient statistics: 1 - 2 b'eta + sum d zeta + eta'q,
         of the current moments (the M-step and the ELBO share it: kept with them)."""
+        return self._fit_parts()[0]
+
+    def _h2(self):
+        """h2 = E[beta'R beta] = sum d zeta + eta'q of the current moments."""
+        return self._fit_parts()[1]
+
+    def _fit_parts(self):
         eta, zeta = self._moments()
         if self._cached_fit is None:
-            self._cached_fit = 1 - 2 * self._b @ eta + zeta @ self._diag + eta @ self._q
+            # einsum reads q in the state's type without a float64 copy of it (a fresh 9 MB
+            # array per iteration of a genome-wide fit, most of its cost in page faults)
+            h2 = float(zeta @ self._diag + np.einsum("j,j->", eta, self._q))
+            self._cached_fit = 1 - 2 * float(self._b @ eta) + h2, h2
         return self._cached_fit
-
-    def _h2(self, eta, zeta):
-        return float(zeta @ self._diag + eta @ self._q)
 
     def _kl_beta(self, s2):
         """sum_jk gamma_jk / 2 [1 + log(v_jk / s2_jk) - (mu_jk^2 + v_jk) / s2_jk]."""
@@ -503,7 +510,7 @@ class VIPRS:
         self.gamma_, self.mu_, self.var_mu_ = self._gamma, self._mu, self._var_mu
         self.pip_ = self._gamma.sum(axis=1)
         self.var_beta_ = zeta - eta**2
-        self.h2_ = self._h2(eta, zeta)
+        self.h2_ = self._h2()
         # the ELBO of the state kept (after a rejected extrapolation, not the last one recorded)
         elbo = self.elbo()
         flags = fit_flags(h2=self.h2_, h2_ldsc=self.h2_ldsc_, sigma2_eps=self.sigma2_eps_,
@@ -625,9 +632,8 @@ class VIPRS:
         if self._lazy:  # max_iter or divergence during the lazy sweeps: q = R eta at the end
             self.flush()
             self._lazy = False
-            eta, zeta = self._moments()
             self.elbo_history_[-1] = history[-1]["elbo"] = self.elbo()
-            history[-1]["h2"] = self._h2(eta, zeta)
+            history[-1]["h2"] = self._h2()
         return stop, history
 
     def _iterate(self, it, t0, squarem=""):
@@ -636,8 +642,7 @@ class VIPRS:
         max_delta = self._last_delta = self.e_step()
         self.m_step()
         elbo = self.elbo()
-        eta, zeta = self._moments()
-        h2 = self._h2(eta, zeta)
+        h2 = self._h2()
         self.elbo_history_.append(elbo)
         self._history.append({"iteration": it, "elbo": elbo, "pi": self.pi_,
                               "sigma2_beta": self.sigma2_beta_, "sigma2_eps": self.sigma2_eps_,
