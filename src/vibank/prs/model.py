@@ -285,15 +285,44 @@ class VIPRS:
         """One coordinate-ascent sweep (compiled kernel); returns max |delta eta|."""
         s2e = self.sigma2_eps_
         s2 = self._slab_variances()
-        # with a ridge lambda the diagonal of R is 1 + lambda: N_j (1 + lambda) in v_j
-        self._var_mu[:] = s2e / ((self._n * self._diag)[:, None] + s2e / s2)
-        log_prior = np.log(self._pis) + 0.5 * np.log(self._var_mu / s2)
+        # with a ridge lambda the diagonal of R is 1 + lambda: N_j (1 + lambda) in v_j;
+        # v = s2e / (N d + s2e / s2) and log_prior = log pi + log(v / s2) / 2 in work arrays
+        nd = np.multiply(self._n, self._diag, out=self._scratch("nd", self._n.shape))
+        work = self._scratch("mk", self._var_mu.shape)
+        np.divide(s2e, s2, out=work)
+        np.add(nd[:, None], work, out=work)
+        np.divide(s2e, work, out=work)
+        self._var_mu[:] = work
+        np.divide(self._var_mu, s2, out=work)
+        np.log(work, out=work)
+        work *= 0.5
+        work += np.log(self._pis)
+        log_prior = self._scratch("log_prior", work.shape, self.dtype)
+        log_prior[:] = work
         log_null = float(np.log1p(-self._pis.sum()))
         self._cached_moments = None
         return _e_step.e_step(
-            self._ld, self._b, self._n, self._var_mu, log_prior.astype(self.dtype), log_null,
+            self._ld, self._b, self._n, self._var_mu, log_prior, log_null,
             self._gamma, self._mu, self._eta, self._q, s2e, self.n_threads, self._pending,
             self._lazy_threshold())
+
+    def _scratch(self, name, shape, dtype=np.float64):
+        """A work array of ``shape`` kept between iterations (not its values): at every step of
+        a genome-wide fit fresh (M, K) temporaries cost more in page faults than in arithmetic.
+        The arithmetic done in them is the same, operation by operation."""
+        work = self.__dict__.setdefault("_work", {})
+        array = work.get(name)
+        if array is None or array.shape != shape or array.dtype != dtype:
+            array = work[name] = np.empty(shape, dtype)
+        return array
+
+    def _gamma64(self):
+        """gamma in float64: the state itself, or its copy in a work array."""
+        if self._gamma.dtype == np.float64:
+            return self._gamma
+        gamma = self._scratch("gamma", self._gamma.shape)
+        gamma[:] = self._gamma
+        return gamma
 
     def _lazy_threshold(self):
         """The lazy sweep's tolerance (0: exact sweep)."""
@@ -351,21 +380,23 @@ class VIPRS:
 
     def _kl_beta(self, s2):
         """sum_jk gamma_jk / 2 [1 + log(v_jk / s2_jk) - (mu_jk^2 + v_jk) / s2_jk]."""
-        inner = np.log(self._var_mu / s2, dtype=np.float64)
+        inner = np.divide(self._var_mu, s2, out=self._scratch("kl", self._var_mu.shape))
+        np.log(inner, out=inner)
         inner += 1
-        inner -= self._second_moments() / s2
+        inner -= np.divide(self._second_moments(), s2, out=self._scratch("mk", inner.shape))
         return 0.5 * float(np.einsum("jk,jk->", self._gamma, inner))
 
     def m_step(self):
         """Closed-form hyperparameter updates (section 4), within their bounds; then alpha."""
         eta, zeta = self._moments()
         m = len(eta)
-        gamma = np.asarray(self._gamma, np.float64)
+        gamma = self._gamma64()
         if "pi" not in self.fix:
             pis = np.maximum(gamma.mean(axis=0), 1e-12)
             self._pis = pis * np.clip(pis.sum(), 1 / m, 1 - 1 / m) / pis.sum()
         if "sigma2_beta" not in self.fix:
-            weighted = gamma * self._second_moments()
+            weighted = np.multiply(gamma, self._second_moments(),
+                                   out=self._scratch("mk", gamma.shape))
             if self._het is not None:
                 weighted /= self._slab_weights()[:, None]
             if self.update_components:
@@ -404,12 +435,22 @@ class VIPRS:
         s2e = self.sigma2_eps_
         fit = self._fit_term()
         ll = -0.5 * n * np.log(2 * np.pi * s2e) - n / (2 * s2e) * fit
-        gamma = np.asarray(self._gamma, np.float64)
-        null = np.maximum(1.0 - gamma.sum(axis=1), 0.0)
+        gamma = self._gamma64()
+        m = len(gamma)
+        null = self._scratch("null", (m,))
+        if self._k == 1:
+            np.subtract(1.0, gamma[:, 0], out=null)
+        else:
+            np.subtract(1.0, gamma.sum(axis=1), out=null)
+        np.maximum(null, 0.0, out=null)
         # sum_jk g_jk log(prior_k / g_jk) = sum_k log(prior_k) sum_j g_jk - sum_jk g_jk log g_jk
-        g, g_null = np.clip(gamma, 1e-10, 1 - 1e-10), np.clip(null, 1e-10, 1 - 1e-10)
+        g = np.clip(gamma, 1e-10, 1 - 1e-10, out=self._scratch("mk", gamma.shape))
+        g_null = np.clip(null, 1e-10, 1 - 1e-10, out=null)
+        g_log_g = np.log(g, out=self._scratch("kl", g.shape))
+        g_log_g *= g
         kl_gamma = (np.log1p(-self._pis.sum()) * g_null.sum() + np.log(self._pis) @ g.sum(axis=0)
-                    - np.sum(g * np.log(g)) - g_null @ np.log(g_null))
+                    - np.sum(g_log_g)
+                    - g_null @ np.log(g_null, out=self._scratch("null_log", (m,))))
         elbo = float(ll + kl_gamma + self._kl_beta(self._slab_variances()))
         if self.fit_alpha and "alpha" not in self.fix:
             elbo -= 0.5 * self.alpha_**2
@@ -513,6 +554,7 @@ class VIPRS:
         self.h2_ = self._h2()
         # the ELBO of the state kept (after a rejected extrapolation, not the last one recorded)
         elbo = self.elbo()
+        self.__dict__.pop("_work", None)
         flags = fit_flags(h2=self.h2_, h2_ldsc=self.h2_ldsc_, sigma2_eps=self.sigma2_eps_,
                           elbo=elbo, stop=stop,
                           h2_history=[h["h2"] for h in history], ridge_max=float(self.ridge_.max()))
