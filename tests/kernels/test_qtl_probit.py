@@ -2,11 +2,13 @@
 refresh with log Phi, Mills ratios and the sums of Z (steps 12 and 7, with and without the
 log-odds, and the log-odds of given rows), the change of the Z sums after a sweep, the
 per-response sums of each response's own block (steps 1, 2, 6), the entropy of q(gamma) (ELBO
-term B) and the adaptive-focus relevance, over 1 and 2 threads, including |m| beyond 30."""
+term B) and the adaptive-focus relevance, over 1 and 2 threads, including |m| beyond 30; and the
+inlined special functions they use (``_probit.special``) against scipy and NumPy."""
 
 import numpy as np
 import pytest
 from numpy.testing import assert_allclose, assert_array_equal
+from scipy.special import erfcx
 
 from vibank.qtl import _reference, focus
 from vibank.qtl._kernels import _probit
@@ -17,8 +19,8 @@ def _propensities(extreme):
     rng = np.random.default_rng(5)
     theta = rng.normal(0.0, 1.0, 300)
     zeta = rng.normal(-3.0, 0.8, 64)
-    if extreme:  # both tails, either side of the asymptotic switch at |m| = 30
-        theta[:6] = [-45.0, -31.0, -29.5, 29.5, 31.0, 45.0]
+    if extreme:  # both tails, beyond |m| = 30 and either side of erfcx's split (|m| = 8 sqrt 2)
+        theta[:8] = [-45.0, -31.0, -11.5, -11.2, 11.2, 11.5, 31.0, 45.0]
         zeta[0] = 0.0
     return theta, zeta, rng
 
@@ -46,9 +48,9 @@ def test_probit_refresh__matches_reference(n_threads, extreme, q):
     g = rng.uniform(0.0, 1.0, (q, len(theta)))
     lpd, diff, z_row, z_col, probit_sum = _refreshed(theta, zeta, n_threads, g)
     lpd_ref, pos, neg, sum_ref = _reference.probit_refresh(theta, zeta, g)
-    # beyond |m| = 30 the twin's Mills ratios (through scipy's log_ndtr) carry ~5e-12 relative
-    # error, the kernel's series ~6e-13 (both checked against mpmath at 60 digits)
-    rtol = 2e-11 if extreme else 1e-12
+    # for |m| up to 45 the twin's Mills ratios (through scipy's log_ndtr) carry up to 3e-13
+    # relative error, the kernel's (through erfcx) 6e-16 (both checked against mpmath, 60 digits)
+    rtol = 2e-12 if extreme else 1e-12
     # lpd = log Phi(m) - log Phi(-m) cancels near m = 0: absolute rounding of the two logs
     assert_allclose(lpd, lpd_ref, rtol=rtol, atol=1e-14)
     assert_allclose(diff, pos - neg, rtol=rtol, atol=1e-300)
@@ -197,3 +199,62 @@ def test_relevance__matches_reference(n_threads):
     _probit.relevance(g, units[::3].copy(), again, n_threads=3 - n_threads)
     assert_array_equal(out[::3], again[::3])
     assert np.all(np.delete(again, units[::3]) == 7.0)
+
+
+def _special(name, x):
+    x = np.ascontiguousarray(x, dtype=np.float64)
+    out = np.empty_like(x)
+    _probit.special(name, x, out)
+    return out
+
+
+def _ulps(a, b):
+    """|a - b| in units in the last place of b."""
+    return np.abs(a - b) / np.spacing(np.abs(b))
+
+
+def test_special__erfcx_matches_scipy():
+    """erfcx over 0..1e300: the polynomial in K / (K + x) below 8, the continued fraction from 8
+    on (both sides of the split to the last bit), tiny and huge x. Both are ~9e-16 from mpmath,
+    so they differ from each other by as much: measured 9e-16, bound 2e-15."""
+    rng = np.random.default_rng(11)
+    x = np.concatenate([np.linspace(0.0, 12.0, 60_001), rng.uniform(0.0, 1e3, 20_000),
+                        10.0 ** rng.uniform(-300.0, 300.0, 20_000),
+                        np.nextafter(8.0, [0.0, 9.0]),
+                        [0.0, 5e-324, 1e-300, 1e-17, 8.0, 1e3, 1e8, 1e150]])
+    assert_allclose(_special("erfcx", x), erfcx(x), rtol=2e-15, atol=0.0)
+
+
+def test_special__exp_matches_numpy():
+    """exp within 1 ulp of NumPy's for normal results (bound 2), to the smallest subnormal
+    below -708.4, and exactly 0 from -745.2 on (the tails of Phi underflow as in libm)."""
+    rng = np.random.default_rng(12)
+    x = np.concatenate([rng.uniform(-708.3, 709.78, 50_000), rng.uniform(-1.0, 1.0, 10_000),
+                        [0.0, -0.0, 1e-300, -1e-300, 709.78]])
+    assert np.all(_ulps(_special("exp", x), np.exp(x)) <= 2.0)
+    low = np.concatenate([rng.uniform(-745.1, -708.4, 10_000), [-745.13, -744.44]])
+    assert np.all(np.abs(_special("exp", low) - np.exp(low)) <= 5e-324)
+    under = np.array([-745.2, -746.0, -800.0, -1e5, -1e300, -np.inf])
+    assert np.all(np.exp(under) == 0.0)
+    assert np.all(_special("exp", under) == 0.0)
+
+
+def test_special__log_matches_numpy():
+    """log within 1 ulp of NumPy's (bound 2), subnormal arguments included; log(1) = 0."""
+    rng = np.random.default_rng(13)
+    v = np.concatenate([10.0 ** rng.uniform(-300.0, 300.0, 50_000),
+                        rng.uniform(0.5, 2.0, 20_000),
+                        [5e-324, 1e-310, 2.2250738585072014e-308, np.nextafter(1.0, 0.0),
+                         np.nextafter(1.0, 2.0), 1.7976931348623157e308]])
+    assert np.all(_ulps(_special("log", v), np.log(v)) <= 2.0)
+    assert _special("log", np.ones(1))[0] == 0.0
+
+
+def test_special__log1m_matches_log1p():
+    """log(1 - t) for 0 <= t <= 1/2 (the larger probability's log) within 2 ulp of
+    np.log1p(-t), down to subnormal t, where log1p(-t) = -t."""
+    rng = np.random.default_rng(14)
+    t = np.concatenate([rng.uniform(0.0, 0.5, 50_000), 10.0 ** rng.uniform(-320.0, -0.31, 20_000),
+                        [5e-324, 1e-17, 1.1e-16, 0.5]])
+    assert np.all(_ulps(_special("log1m", t), np.log1p(-t)) <= 2.0)
+    assert _special("log1m", np.zeros(1))[0] == 0.0
