@@ -55,6 +55,7 @@ def commands(args):
     yield ("gs_vs_gibbs_bench", ["--results", str(args.workdir / "demo" / "results"),
                                  "--make-inputs"], None, None)
     yield "qtl_bench", [], None, None
+    yield "qtl_probit_bench", [], None, None
     afatlasqtl = Path("/work/.afatlasqtl/lib")  # made by bench/qtl_vs_reference.py --build
     yield ("qtl_vs_reference", ["--afatlasqtl", str(afatlasqtl), "--cut"],
            None if (afatlasqtl / "AFatlasqtl").is_dir() else
