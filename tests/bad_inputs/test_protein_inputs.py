@@ -82,6 +82,10 @@ def _extra_field(lines):
     lines[20] += "\t3.2"
 
 
+def _short_row(lines):
+    lines[14] = lines[14].rsplit("\t", 1)[0]
+
+
 def _no_shared_sample(lines):
     for i in range(1, len(lines)):
         lines[i] = lines[i].replace("\ts", "\tx").replace("s", "x", 1)
@@ -113,6 +117,7 @@ PROTEIN_CASES = {
     "no_iid_column": (_no_iid_column, ["no IID column"]),
     "no_protein_column": (_no_protein_column, ["no protein column"]),
     "extra_field": (_extra_field, ["malformed", "line 21"]),
+    "short_row": (_short_row, ["line 15 has", "fields, the header"]),
     "no_shared_sample": (_no_shared_sample, ["0 of its 60 samples", "geno.fam",
                                              "matched by IID"]),
     "two_shared_samples": (_two_shared_samples, ["2 of its 60 samples", "at least 3"]),

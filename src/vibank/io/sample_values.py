@@ -20,7 +20,8 @@ from vibank.errors import VibankError
 MISSING = ("NA", "NaN", "nan", "")
 
 
-def _read_text(path):
+def _header(path):
+    """(path, separator, column names) from the header line; duplicated names refused."""
     path = Path(path)
     if not path.is_file():
         raise VibankError(f"{path}: file not found" if not path.exists() else f"{path}: not a file")
@@ -37,12 +38,53 @@ def _read_text(path):
             raise VibankError(f"{path}: column {name} appears twice (columns {first[name] + 1} "
                               f"and {j + 1} of the header)")
         first[name] = j
+    return path, sep, names
+
+
+def _read_text(path, sep, names, keep):
+    """The columns ``keep`` as text (the slow path, which can name any bad value)."""
     try:
-        table = pd.read_csv(path, sep=sep, dtype=str, keep_default_na=False)
+        table = pd.read_csv(path, sep=sep, header=0, names=names, dtype=str,
+                            keep_default_na=False)
     except pd.errors.ParserError as err:
         raise VibankError(f"{path}: malformed ({' '.join(str(err).split())})") from None
-    table.columns = names
-    return path, table
+    return table[keep]
+
+
+def _read_numbers(path, sep, names, keep, values):
+    """The columns ``keep`` with ``values`` parsed as float64 by pandas' C parser and the other
+    columns as text; None when any value is neither a number nor a missing spelling, or when a
+    row has too few fields (pandas pads it with NaN): the slow path then names the row. A 1.4
+    GB table of 3,000 proteins x 50,000 samples reads in seconds this way, in minutes as text
+    (issue 20). Tab-separated tables only (the whitespace-separated ones go the slow path)."""
+    if sep != "\t":
+        return None
+    try:
+        table = pd.read_csv(path, sep=sep, header=0, names=names,
+                            dtype={k: (np.float64 if k in values else str) for k in names},
+                            na_values={k: list(MISSING) for k in values}, keep_default_na=False)
+    except (ValueError, pd.errors.ParserError):
+        return None
+    # every line with the header's fields holds len(names) - 1 tabs (blank lines none)
+    tabs = 0
+    with open(path, "rb") as fh:
+        while block := fh.read(1 << 24):
+            tabs += block.count(b"\t")
+    if tabs != (len(names) - 1) * (len(table) + 1):
+        return None
+    return table[keep]
+
+
+def _check_fields(path, sep, n_fields):
+    """Refuse a line with fewer fields than the header: pandas pads it with empty fields, which
+    would read as missing values."""
+    with open(path) as fh:
+        next(fh)
+        for number, line in enumerate(fh, start=2):
+            fields = line.rstrip("\r\n").split("\t") if sep == "\t" else line.split()
+            if line.strip() and len(fields) < n_fields:
+                raise VibankError(f"{path}: line {number} has {len(fields)} fields, the header "
+                                  f"{n_fields}")
 
 
 def _check_ids(table, path):
@@ -80,21 +122,30 @@ def read_sample_values(path, *, what, names=None):
     VibankError naming the file and the row or column: no IID column, no value column, a column
     of ``names`` absent, a missing or duplicated sample ID, a value that is not a number.
     """
-    path, table = _read_text(path)
-    if col.IID not in table.columns:
+    path, sep, header = _header(path)
+    if col.IID not in header:
         raise VibankError(f"{path}: no {col.IID} column (the first line must name the columns: "
                           f"{col.FID} {col.IID} <{what}>...)")
-    ids = _check_ids(table, path)
-    fid = table[col.FID].str.strip() if col.FID in table.columns else ids
     if names is None:
-        names = [c for c in table.columns if c not in (col.FID, col.IID)]
+        names = [c for c in header if c not in (col.FID, col.IID)]
         if not names:
             raise VibankError(f"{path}: no {what} column besides {col.FID} and {col.IID}")
-    absent = [c for c in names if c not in table.columns]
+    absent = [c for c in names if c not in header]
     if absent:
         raise VibankError(f"{path}: no {what} column {absent[0]}")
+    keep = [c for c in (col.FID, col.IID) if c in header] + list(names)
+    table = _read_numbers(path, sep, header, keep, set(names))
+    fast = table is not None
+    if not fast:
+        table = _read_text(path, sep, header, keep)
+        _check_fields(path, sep, len(header))
+    ids = _check_ids(table, path)
+    fid = table[col.FID].str.strip() if col.FID in table.columns else ids
     values = {}
     for name in names:
+        if fast:
+            values[name] = table[name].to_numpy(dtype=np.float64)
+            continue
         text = table[name].str.strip()
         numbers = pd.to_numeric(text.mask(text.isin(MISSING)), errors="coerce")
         bad = (numbers.isna() & ~text.isin(MISSING)).to_numpy()
